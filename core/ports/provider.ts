@@ -16,8 +16,11 @@ export interface ProviderResult {
  */
 export interface PriceProvider {
   readonly name: string;
-  /** True for real market data; synthetic and replayed data never mix silently into a live lake. */
-  readonly live: boolean;
+  /**
+   * `live`: real market data now; `replay`: real history from a file; `synthetic`: made up.
+   * Synthetic data never mixes silently into a live lake (see `core/lake-location.ts`).
+   */
+  readonly kind: 'live' | 'replay' | 'synthetic';
   fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult>;
   close?(): Promise<void>;
 }

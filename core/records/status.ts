@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/**
+ * What each part reports about itself, written to the shared cache (see `core/status-board.ts`)
+ * so that lake-query can show the health of parts running in other processes.
+ */
+export const ProviderStatus = z.object({
+  name: z.string(),
+  kind: z.enum(['live', 'replay', 'synthetic']),
+  ok: z.boolean(),
+  requests: z.number(),
+  failures: z.number(),
+  /** failures by kind, e.g. { http_429: 3, timeout: 1 } */
+  failuresByKind: z.record(z.string(), z.number()),
+  recordsServed: z.number(),
+  cacheHits: z.number(),
+  fallbacks: z.number(),
+  lastLatencyMs: z.number().nullable(),
+  lastSuccessAt: z.number().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.number().nullable(),
+});
+export type ProviderStatus = z.infer<typeof ProviderStatus>;
+
+export const ScraperStatus = z.object({
+  part: z.literal('scraper'),
+  instance: z.string(),
+  updatedAt: z.number(),
+  synthetic: z.boolean(),
+  symbols: z.array(z.string()),
+  polls: z.number(),
+  lastPollAt: z.number().nullable(),
+  published: z.number(),
+  deadLettered: z.number(),
+  /** symbols no provider served in the last poll */
+  unserved: z.array(z.string()),
+  providers: z.array(ProviderStatus),
+  /** most recent fallbacks, newest first: which symbol moved from which provider to which and why */
+  recentFallbacks: z.array(z.object({ at: z.number(), symbol: z.string(), from: z.string(), to: z.string().nullable(), reason: z.string() })),
+});
+export type ScraperStatus = z.infer<typeof ScraperStatus>;
+
+export const ProcessorStatus = z.object({
+  part: z.literal('processor'),
+  instance: z.string(),
+  updatedAt: z.number(),
+  recordsWritten: z.number(),
+  filesWritten: z.number(),
+  bytesWritten: z.number(),
+  deadLettered: z.number(),
+  bufferedRecords: z.number(),
+  bufferedBytes: z.number(),
+  lastFlushAt: z.number().nullable(),
+  lastFlushMs: z.number().nullable(),
+  lastError: z.string().nullable(),
+  /** consumer lag per bus partition, in messages */
+  lag: z.record(z.string(), z.number()),
+});
+export type ProcessorStatus = z.infer<typeof ProcessorStatus>;
