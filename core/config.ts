@@ -38,7 +38,7 @@ export function loadConfig<S extends ConfigShape>(
 }
 
 /** A comma-separated list of non-empty, trimmed items. */
-export function csvList(item: z.ZodType<string> = z.string().min(1)) {
+export function csvList(item: z.ZodType<string, string> = z.string().min(1)) {
   return z
     .string()
     .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part !== ''))
