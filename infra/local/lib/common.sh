@@ -1,0 +1,151 @@
+# shellcheck shell=bash
+# Shared settings and helpers for infra/local/stack.sh.
+# Sourced, never run. Everything human-readable goes to stderr: stdout is
+# reserved for the NAME=value lines of `up` and the table of `status`.
+
+# Folders. Nothing the stack writes lands inside the repository.
+CACHE_DIR="${CRYPTOLAKE_CACHE:-$HOME/.cache/cryptolake}"   # downloads, builds, venv
+STATE_DIR="${CRYPTOLAKE_STATE:-$HOME/.local/state/cryptolake}" # data, logs, pids
+RUN_DIR="$STATE_DIR/run"
+LOG_DIR="$STATE_DIR/logs"
+
+# Ports, all on 127.0.0.1. The secondary ports follow the primary ones.
+KAFKA_PORT="${KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+MINIO_PORT="${MINIO_PORT:-19000}"
+MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-$((MINIO_PORT + 1))}"
+REDIS_PORT="${REDIS_PORT:-16379}"
+
+# How long `up` waits for one service to become healthy, in seconds.
+STACK_TIMEOUT_S="${STACK_TIMEOUT_S:-120}"
+
+SERVICES=(kafka minio redis)
+
+# log MESSAGE... : one progress line on stderr.
+log() {
+  printf '[stack %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+# die MESSAGE... : prints the message on stderr and exits 1.
+die() {
+  printf '[stack %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2
+  exit 1
+}
+
+# need COMMAND HINT : exits with HINT unless COMMAND is on the PATH.
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed: $2"
+}
+
+# ensure_dirs : the cache and state folders exist.
+ensure_dirs() {
+  mkdir -p "$CACHE_DIR" "$RUN_DIR" "$LOG_DIR"
+}
+
+# pid_file NAME : path of the pid file of service NAME.
+pid_file() {
+  printf '%s/%s.pid' "$RUN_DIR" "$1"
+}
+
+# pid_of NAME MATCH : prints the pid recorded for NAME if that process is alive
+# and its command line contains MATCH (so a recycled pid is never mistaken for
+# the service); returns 1 otherwise.
+pid_of() {
+  local file pid
+  file="$(pid_file "$1")"
+  [[ -s "$file" ]] || return 1
+  pid="$(tr -dc '0-9' <"$file")"
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
+  printf '%s' "$pid"
+}
+
+# port_open PORT : succeeds when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# spawn NAME LOGFILE COMMAND... : starts COMMAND detached from this shell (own
+# session, stdin closed, output appended to LOGFILE) and records its pid.
+spawn() {
+  local name="$1" logfile="$2"
+  shift 2
+  setsid nohup "$@" </dev/null >>"$logfile" 2>&1 &
+  printf '%s\n' "$!" >"$(pid_file "$name")"
+}
+
+# stop_pid NAME MATCH GRACE_S : sends SIGTERM to the recorded process of NAME,
+# waits up to GRACE_S seconds, then SIGKILL. Afterwards the process is gone and
+# the pid file removed. Only the recorded pid is ever signalled.
+stop_pid() {
+  local name="$1" match="$2" grace="$3" pid waited=0
+  if ! pid="$(pid_of "$name" "$match")"; then
+    rm -f "$(pid_file "$name")"
+    return 0
+  fi
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && ((waited < grace * 10)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop within ${grace}s, killing pid $pid"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$(pid_file "$name")"
+}
+
+# wait_healthy NAME CHECK_FN LOGFILE : polls CHECK_FN until it succeeds; on
+# timeout (STACK_TIMEOUT_S) or if the process dies, exits with an error naming
+# the service and the tail of its log.
+wait_healthy() {
+  local name="$1" check="$2" logfile="$3" start=$SECONDS
+  until "$check"; do
+    if ! "${name}_running"; then
+      fail_with_log "$name exited while starting" "$logfile"
+    fi
+    if ((SECONDS - start >= STACK_TIMEOUT_S)); then
+      fail_with_log "$name did not become healthy within ${STACK_TIMEOUT_S}s" "$logfile"
+    fi
+    sleep 0.5
+  done
+  log "$name is healthy ($((SECONDS - start))s)"
+}
+
+# fail_with_log MESSAGE LOGFILE : exits 1 after printing MESSAGE and the last
+# 40 lines of LOGFILE on stderr.
+fail_with_log() {
+  printf '[stack %s] ERROR: %s. Last lines of %s:\n' "$(date +%H:%M:%S)" "$1" "$2" >&2
+  tail -n 40 "$2" 2>/dev/null | sed 's/^/    /' >&2 || true
+  exit 1
+}
+
+# with_progress LABEL LOGFILE COMMAND... : runs COMMAND with its output in
+# LOGFILE, printing a still-working line every 30 s; on failure exits with the
+# tail of LOGFILE.
+with_progress() {
+  local label="$1" logfile="$2" pid start=$SECONDS
+  shift 2
+  "$@" >"$logfile" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if (((SECONDS - start) % 30 == 0)); then
+      log "$label: still working ($((SECONDS - start))s)"
+    fi
+  done
+  wait "$pid" || fail_with_log "$label failed" "$logfile"
+  log "$label: done in $((SECONDS - start))s"
+}
+
+# env_line NAME VALUE : prints NAME=VALUE on stdout, shell-quoted only if the
+# value holds characters that an eval would otherwise interpret.
+env_line() {
+  if [[ "$2" =~ ^[A-Za-z0-9_./:@%+=,*-]*$ ]]; then
+    printf '%s=%s\n' "$1" "$2"
+  else
+    printf '%s=%q\n' "$1" "$2"
+  fi
+}
