@@ -97,28 +97,35 @@ stop_pid() {
   rm -f "$(pid_file "$name")"
 }
 
-# wait_healthy NAME CHECK_FN LOGFILE : polls CHECK_FN until it succeeds; on
+# wait_healthy NAME CHECK_FN LOGFILE... : polls CHECK_FN until it succeeds; on
 # timeout (STACK_TIMEOUT_S) or if the process dies, exits with an error naming
-# the service and the tail of its log.
+# the service and the tail of its logs.
 wait_healthy() {
-  local name="$1" check="$2" logfile="$3" start=$SECONDS
+  local name="$1" check="$2" start=$SECONDS
+  shift 2
   until "$check"; do
     if ! "${name}_running"; then
-      fail_with_log "$name exited while starting" "$logfile"
+      fail_with_log "$name exited while starting" "$@"
     fi
     if ((SECONDS - start >= STACK_TIMEOUT_S)); then
-      fail_with_log "$name did not become healthy within ${STACK_TIMEOUT_S}s" "$logfile"
+      fail_with_log "$name did not become healthy within ${STACK_TIMEOUT_S}s" "$@"
     fi
     sleep 0.5
   done
   log "$name is healthy ($((SECONDS - start))s)"
 }
 
-# fail_with_log MESSAGE LOGFILE : exits 1 after printing MESSAGE and the last
-# 40 lines of LOGFILE on stderr.
+# fail_with_log MESSAGE LOGFILE... : exits 1 after printing MESSAGE and the
+# last 30 lines of each LOGFILE that exists, on stderr.
 fail_with_log() {
-  printf '[stack %s] ERROR: %s. Last lines of %s:\n' "$(date +%H:%M:%S)" "$1" "$2" >&2
-  tail -n 40 "$2" 2>/dev/null | sed 's/^/    /' >&2 || true
+  local message="$1" file
+  shift
+  printf '[stack %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$message" >&2
+  for file in "$@"; do
+    [[ -s "$file" ]] || continue
+    printf '  last lines of %s:\n' "$file" >&2
+    tail -n 30 "$file" | sed 's/^/    /' >&2
+  done
   exit 1
 }
 
@@ -126,14 +133,16 @@ fail_with_log() {
 # LOGFILE, printing a still-working line every 30 s; on failure exits with the
 # tail of LOGFILE.
 with_progress() {
-  local label="$1" logfile="$2" pid start=$SECONDS
+  local label="$1" logfile="$2" pid start=$SECONDS next=30
   shift 2
+  log "$label (output in $logfile)"
   "$@" >"$logfile" 2>&1 &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
-    if (((SECONDS - start) % 30 == 0)); then
+    if ((SECONDS - start >= next)); then
       log "$label: still working ($((SECONDS - start))s)"
+      next=$((next + 30))
     fi
   done
   wait "$pid" || fail_with_log "$label failed" "$logfile"
