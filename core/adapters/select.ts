@@ -4,19 +4,50 @@ import type { Bus } from '../ports/bus.ts';
 import type { Cache } from '../ports/cache.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import type { Logger } from '../log.ts';
-import { loadConfig, positiveInt } from '../config.ts';
+import { csvList, loadConfig, positiveInt } from '../config.ts';
 import { lakeLocationSchema, resolveLakeDir, isSyntheticChain } from '../lake-location.ts';
 import { MemoryBus } from './memory/bus.ts';
 import { MemoryCache } from './memory/cache.ts';
 import { LocalObjectStore } from './local-fs/object-store.ts';
+import { KafkaBus } from './kafka/bus.ts';
+import { S3ObjectStore } from './s3/object-store.ts';
+import { RedisCache } from './redis/cache.ts';
 
-/** Where DuckDB finds the lake: a local folder (absolute path) or an S3 bucket. */
-export type LakeLocation = { kind: 'local'; root: string; synthetic: boolean };
+/** Where DuckDB finds the lake: a local folder (absolute path), or an S3 bucket and prefix. */
+export type LakeLocation =
+  | { kind: 'local'; root: string; synthetic: boolean }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** '' or ending in '/' */
+      prefix: string;
+      /** host:port of an S3-compatible endpoint, or undefined for AWS S3 */
+      endpoint: string | undefined;
+      useSsl: boolean;
+      region: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      synthetic: boolean;
+    };
 
-/** Settings that choose the adapters. Each real service is used when its setting is present. */
+/** Settings that choose the adapters: each real service is used when its setting is present. */
 export const adapterConfigSchema = lakeLocationSchema.extend({
-  busPartitions: positiveInt().default(3).describe('Partitions of a topic created by the embedded bus.'),
+  kafkaBrokers: csvList().optional().describe('Kafka/Redpanda bootstrap brokers (comma list, host:port). Unset: the in-memory bus.'),
+  kafkaPartitions: positiveInt().default(3).describe('Partitions of a topic created when missing (Kafka and the in-memory bus).'),
+  kafkaReplicationFactor: z.coerce.number().int().min(-1).default(-1).describe("Replication factor of created topics; -1 takes the broker's default."),
+  kafkaClientId: z.string().default('cryptolake').describe('Kafka client id, seen in broker logs and quotas.'),
+  s3Bucket: z.string().optional().describe('S3 bucket of the lake (created when missing). Unset: the local folder LAKE_DIR.'),
+  s3Prefix: z
+    .string()
+    .optional()
+    .describe('Key prefix where the lake starts inside the bucket. Default: the bucket root, or `synthetic/` when PROVIDERS includes synthetic.'),
+  s3Endpoint: z.string().url().optional().describe('Endpoint of an S3-compatible store such as MinIO (e.g. http://127.0.0.1:9000); unset for AWS S3. Uses path-style addressing.'),
+  s3Region: z.string().default('us-east-1').describe('S3 region.'),
+  awsAccessKeyId: z.string().optional().describe('S3 access key (the standard AWS variable).'),
+  awsSecretAccessKey: z.string().optional().describe('S3 secret key (the standard AWS variable).'),
+  redisUrl: z.string().optional().describe('Redis URL (redis://host:port) for the shared cache and status. Unset: the in-memory cache.'),
 });
+export type AdapterConfig = z.infer<typeof adapterConfigSchema>;
 
 /** The adapters one process uses, chosen by configuration alone. */
 export interface Adapters {
@@ -24,25 +55,64 @@ export interface Adapters {
   store: ObjectStore;
   cache: Cache;
   lake: LakeLocation;
+  /** One line a person reads at start: which technology each port uses. */
+  description: string;
   close(): Promise<void>;
 }
 
 /**
- * Opens the adapters the environment asks for: the embedded twins by default. In one process
+ * Opens the adapters the environment asks for: the embedded twins by default, Kafka when
+ * KAFKA_BROKERS is set, S3 when S3_BUCKET is set, Redis when REDIS_URL is set. In one process
  * (`npm start`) the parts share these instances, so the in-memory bus connects them.
  */
 export async function openAdapters(env: Record<string, string | undefined>, log: Logger): Promise<Adapters> {
   const config = loadConfig(adapterConfigSchema, env);
-  const root = resolve(resolveLakeDir(config));
-  const bus = new MemoryBus({ partitions: config.busPartitions });
-  const store = new LocalObjectStore(root);
-  const cache = new MemoryCache();
-  log.info({ bus: 'memory', store: root, cache: 'memory' }, 'Opened embedded adapters');
+  const synthetic = isSyntheticChain(config.providers);
+  const bus: Bus = config.kafkaBrokers
+    ? new KafkaBus({
+        brokers: config.kafkaBrokers,
+        clientId: config.kafkaClientId,
+        partitions: config.kafkaPartitions,
+        replicationFactor: config.kafkaReplicationFactor,
+        log,
+      })
+    : new MemoryBus({ partitions: config.kafkaPartitions });
+  const cache = config.redisUrl ? new RedisCache(config.redisUrl) : new MemoryCache();
+  let store: ObjectStore;
+  let lake: LakeLocation;
+  if (config.s3Bucket) {
+    const s3 = new S3ObjectStore({ bucket: config.s3Bucket, prefix: config.s3Prefix ?? (synthetic ? 'synthetic' : ''), endpoint: config.s3Endpoint, region: config.s3Region });
+    await s3.ensureBucket();
+    store = s3;
+    const endpoint = config.s3Endpoint ? new URL(config.s3Endpoint) : undefined;
+    lake = {
+      kind: 's3',
+      bucket: config.s3Bucket,
+      prefix: s3.prefix,
+      endpoint: endpoint?.host,
+      useSsl: endpoint ? endpoint.protocol === 'https:' : true,
+      region: config.s3Region,
+      accessKeyId: config.awsAccessKeyId,
+      secretAccessKey: config.awsSecretAccessKey,
+      synthetic,
+    };
+  } else {
+    const root = resolve(resolveLakeDir(config));
+    store = new LocalObjectStore(root);
+    lake = { kind: 'local', root, synthetic };
+  }
+  const description = [
+    `bus=${config.kafkaBrokers ? `kafka(${config.kafkaBrokers.join(',')})` : 'memory'}`,
+    `lake=${lake.kind === 's3' ? `s3://${lake.bucket}/${lake.prefix}` : lake.root}`,
+    `cache=${config.redisUrl ? 'redis' : 'memory'}`,
+  ].join(' ');
+  log.info({ bus: config.kafkaBrokers ? 'kafka' : 'memory', lake: lake.kind, cache: config.redisUrl ? 'redis' : 'memory' }, `Opened adapters: ${description}`);
   return {
     bus,
     store,
     cache,
-    lake: { kind: 'local', root, synthetic: isSyntheticChain(config.providers) },
+    lake,
+    description,
     async close() {
       await bus.close();
       await store.close();
@@ -50,5 +120,3 @@ export async function openAdapters(env: Record<string, string | undefined>, log:
     },
   };
 }
-
-export type AdapterConfig = z.infer<typeof adapterConfigSchema>;
