@@ -1,0 +1,27 @@
+import { busContract } from '../../core/ports/bus.contract.ts';
+import { cacheContract } from '../../core/ports/cache.contract.ts';
+import { objectStoreContract } from '../../core/ports/object-store.contract.ts';
+import { KafkaBus } from '../../core/adapters/kafka/bus.ts';
+import { S3ObjectStore } from '../../core/adapters/s3/object-store.ts';
+import { RedisCache } from '../../core/adapters/redis/cache.ts';
+import { silentLogger } from '../../core/log.ts';
+import { uniqueName } from '../../core/testing/wait.ts';
+import { stack } from '../support/stack.ts';
+
+// The same contract suites as the embedded twins, against the real services.
+busContract('kafka', async () => {
+  const env = await stack();
+  return new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), partitions: 3, log: silentLogger });
+}, 60_000);
+
+objectStoreContract('s3 (minio)', async () => {
+  const env = await stack();
+  const store = new S3ObjectStore({ bucket: env.S3_BUCKET, prefix: uniqueName('contract'), endpoint: env.S3_ENDPOINT, region: env.S3_REGION });
+  await store.ensureBucket();
+  return store;
+});
+
+cacheContract('redis', async () => {
+  const env = await stack();
+  return new RedisCache(env.REDIS_URL, { keyPrefix: `${uniqueName('contract')}:` });
+});
