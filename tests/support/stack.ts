@@ -45,7 +45,7 @@ export function stack(): Promise<StackEnv> {
       return env as StackEnv;
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr ?? '';
-      throw new Error(`the local service stack did not start: ${(error as Error).message}\n${stderr.slice(-4000)}`);
+      throw new Error(`the local service stack did not start: ${(error as Error).message}\n${stderr.slice(-4000)}`, { cause: error });
     }
   })();
   return started;

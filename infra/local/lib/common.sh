@@ -19,6 +19,7 @@ REDIS_PORT="${REDIS_PORT:-16379}"
 # How long `up` waits for one service to become healthy, in seconds.
 STACK_TIMEOUT_S="${STACK_TIMEOUT_S:-120}"
 
+# shellcheck disable=SC2034 # used by stack.sh
 SERVICES=(kafka minio redis)
 
 # log MESSAGE... : one progress line on stderr.
@@ -55,7 +56,8 @@ pid_of() {
   file="$(pid_file "$1")"
   [[ -s "$file" ]] || return 1
   pid="$(tr -dc '0-9' <"$file")"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  [[ -n "$pid" ]] || return 1
+  alive "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
   printf '%s' "$pid"
 }
@@ -70,29 +72,43 @@ port_open() {
 spawn() {
   local name="$1" logfile="$2"
   shift 2
-  setsid nohup "$@" </dev/null >>"$logfile" 2>&1 &
+  # fd 9 is the stack lock (see take_lock): the service must not keep it.
+  setsid nohup "$@" </dev/null >>"$logfile" 2>&1 9>&- &
   printf '%s\n' "$!" >"$(pid_file "$name")"
+}
+
+# alive PID : the process exists and is not a zombie (an unreaped zombie still
+# answers `kill -0`, and PID 1 on some sandboxes reaps late).
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z && "$state" != X ]]
 }
 
 # stop_pid NAME MATCH GRACE_S : sends SIGTERM to the recorded process of NAME,
 # waits up to GRACE_S seconds, then SIGKILL. Afterwards the process is gone and
 # the pid file removed. Only the recorded pid is ever signalled.
 stop_pid() {
-  local name="$1" match="$2" grace="$3" pid waited=0
+  local name="$1" match="$2" grace="$3" pid ticks=0
   if ! pid="$(pid_of "$name" "$match")"; then
     rm -f "$(pid_file "$name")"
     return 0
   fi
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null && ((waited < grace * 10)); do
+  while alive "$pid" && ((ticks < grace * 10)); do
     sleep 0.1
-    waited=$((waited + 1))
+    ticks=$((ticks + 1))
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     log "$name did not stop within ${grace}s, killing pid $pid"
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    ticks=0
+    while alive "$pid" && ((ticks < 100)); do
+      sleep 0.1
+      ticks=$((ticks + 1))
+    done
+    alive "$pid" && die "$name (pid $pid) survived SIGKILL"
   fi
   rm -f "$(pid_file "$name")"
 }
@@ -123,6 +139,11 @@ fail_with_log() {
   printf '[stack %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$message" >&2
   for file in "$@"; do
     [[ -s "$file" ]] || continue
+    # The root cause of a Java failure sits under a long stack trace: name it first.
+    if grep -qE '^Caused by:|ERROR|FATAL' "$file"; then
+      printf '  likely cause (from %s):\n' "$file" >&2
+      grep -E '^Caused by:|ERROR|FATAL' "$file" | tail -n 3 | cut -c1-400 | sed 's/^/    /' >&2
+    fi
     printf '  last lines of %s:\n' "$file" >&2
     tail -n 30 "$file" | sed 's/^/    /' >&2
   done

@@ -27,7 +27,7 @@ kafka_install() {
   tmp="$CACHE_DIR/kafka/lib.new"
   rm -rf "$tmp"
   with_progress "resolving Kafka jars from Maven Central" "$LOG_DIR/kafka-install.log" \
-    mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies -DoutputDirectory="$tmp"
+    mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies -DoutputDirectory="$tmp"
   printf '%s\n' "$sum" >"$tmp/.pom-sha256"
   rm -rf "$KAFKA_LIB"
   mv "$tmp" "$KAFKA_LIB"

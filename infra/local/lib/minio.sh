@@ -62,7 +62,7 @@ minio_start() {
   mkdir -p "$MINIO_DATA"
   log "starting MinIO on 127.0.0.1:$MINIO_PORT (console $MINIO_CONSOLE_PORT)"
   spawn minio "$MINIO_LOG" env MINIO_ROOT_USER="$MINIO_USER" MINIO_ROOT_PASSWORD="$MINIO_PASSWORD" \
-    MINIO_REGION="$MINIO_REGION" MINIO_UPDATE=off MINIO_BROWSER=on \
+    MINIO_SITE_REGION="$MINIO_REGION" MINIO_UPDATE=off MINIO_BROWSER=on \
     "$MINIO_BIN" server "$MINIO_DATA" \
     --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT"
 }
