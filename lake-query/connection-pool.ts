@@ -1,0 +1,63 @@
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+interface Waiter {
+  take(connection: DuckDBConnection): void;
+  cancelled: boolean;
+}
+
+/**
+ * A fixed set of DuckDB connections. `use` lends one to a task and takes it back when the task
+ * settles; callers beyond the pool size wait in order, and give up at their deadline.
+ */
+export class ConnectionPool {
+  private readonly waiters: Waiter[] = [];
+
+  private constructor(
+    private readonly all: DuckDBConnection[],
+    private readonly idle: DuckDBConnection[],
+  ) {}
+
+  static async open(instance: DuckDBInstance, size: number): Promise<ConnectionPool> {
+    const connections = await Promise.all(Array.from({ length: size }, () => instance.connect()));
+    return new ConnectionPool(connections, [...connections]);
+  }
+
+  /** Runs `task` on a free connection; rejects with `onTimeout()` if none frees up before `deadline` (epoch ms). */
+  async use<T>(deadline: number, task: (connection: DuckDBConnection) => Promise<T>, onTimeout: () => Error): Promise<T> {
+    const connection = this.idle.pop() ?? (await this.wait(deadline, onTimeout));
+    try {
+      return await task(connection);
+    } finally {
+      this.release(connection);
+    }
+  }
+
+  close(): void {
+    for (const waiter of this.waiters) waiter.cancelled = true;
+    for (const connection of this.all) connection.closeSync();
+  }
+
+  private wait(deadline: number, onTimeout: () => Error): Promise<DuckDBConnection> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiter.cancelled = true;
+        reject(onTimeout());
+      }, Math.max(0, deadline - Date.now()));
+      const waiter: Waiter = {
+        cancelled: false,
+        take: (connection) => {
+          clearTimeout(timer);
+          resolve(connection);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private release(connection: DuckDBConnection): void {
+    for (let waiter = this.waiters.shift(); waiter; waiter = this.waiters.shift()) {
+      if (!waiter.cancelled) return waiter.take(connection);
+    }
+    this.idle.push(connection);
+  }
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { LakeError } from '../../core/errors.ts';
+import { CANDLE_INTERVALS, type CandleQuery, type CandleInterval } from '../queries.ts';
+
+/** Most candles one request may ask for; a wider range needs a wider interval. */
+export const MAX_CANDLES = 50_000;
+/** The range used when `from` is not given: the six hours before `to`. */
+export const DEFAULT_RANGE_MS = 6 * 3_600_000;
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const HAS_ZONE = /(Z|[+-]\d{2}:?\d{2})$/;
+
+/** An ISO 8601 time (UTC unless it says otherwise) or epoch milliseconds, as epoch ms. */
+const timeParam = z.string().transform((text, ctx) => {
+  if (/^\d{1,15}$/.test(text)) return Number(text);
+  if (ISO_TIME.test(text)) {
+    // A time of day without a zone is read as UTC, never as the server's local time.
+    const ms = Date.parse(text.includes('T') && !HAS_ZONE.test(text) ? `${text}Z` : text);
+    if (Number.isFinite(ms)) return ms;
+  }
+  ctx.addIssue({ code: 'custom', message: `expected an ISO 8601 time such as 2026-03-02T10:00:00Z or epoch milliseconds, got "${text.slice(0, 40)}"` });
+  return z.NEVER;
+});
+
+const candleParams = z.object({
+  symbol: z
+    .string({ error: 'required, e.g. symbol=BTC' })
+    .regex(/^[A-Z0-9]{1,20}$/, 'expected an upper-case ticker of 1-20 letters or digits, such as BTC'),
+  interval: z.enum(Object.keys(CANDLE_INTERVALS) as [CandleInterval, ...CandleInterval[]], {
+    error: `expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`,
+  }).default('1m'),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+});
+
+/**
+ * Reads `GET /api/candles` parameters. Throws `QUERY_INVALID` with a message that starts with
+ * the parameter's name: `interval: expected one of 1m, 5m, ...`.
+ */
+export function parseCandleParams(query: Record<string, string>, now: number): CandleQuery {
+  const parsed = candleParams.safeParse(query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new LakeError('QUERY_INVALID', `${String(issue.path[0] ?? 'query')}: ${issue.message}`);
+  }
+  const { symbol, interval } = parsed.data;
+  const to = parsed.data.to ?? now;
+  const from = parsed.data.from ?? to - DEFAULT_RANGE_MS;
+  if (!(from < to)) {
+    throw new LakeError('QUERY_INVALID', `from: must be before to (from ${new Date(from).toISOString()}, to ${new Date(to).toISOString()})`);
+  }
+  const candles = Math.ceil((to - from) / CANDLE_INTERVALS[interval]);
+  if (candles > MAX_CANDLES) {
+    throw new LakeError('QUERY_INVALID', `from: the range holds ${candles} ${interval} candles, at most ${MAX_CANDLES}; narrow from/to or pick a wider interval`);
+  }
+  return { symbol, interval, from, to };
+}

@@ -1,0 +1,95 @@
+import type { LakeLocation } from '../core/adapters/select.ts';
+import { DATASETS } from '../core/records/topics.ts';
+
+/** The lake's datasets as DuckDB views. */
+export type Dataset = 'prices' | 'dead_letters';
+
+/** Columns of each view, in order, with their DuckDB types; `year/month/day` come from the hive path. */
+export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[]> = {
+  prices: [
+    ['id', 'VARCHAR'],
+    ['ts', 'TIMESTAMP'],
+    ['symbol', 'VARCHAR'],
+    ['source', 'VARCHAR'],
+    ['price_usd', 'DOUBLE'],
+    ['volume_24h_usd', 'DOUBLE'],
+    ['market_cap_usd', 'DOUBLE'],
+    ['change_24h_pct', 'DOUBLE'],
+    ['ingested_at', 'TIMESTAMP'],
+    ['year', 'INTEGER'],
+    ['month', 'INTEGER'],
+    ['day', 'INTEGER'],
+  ],
+  dead_letters: [
+    ['at', 'TIMESTAMP'],
+    ['stage', 'VARCHAR'],
+    ['source', 'VARCHAR'],
+    ['reason', 'VARCHAR'],
+    ['payload', 'VARCHAR'],
+    ['year', 'INTEGER'],
+    ['month', 'INTEGER'],
+    ['day', 'INTEGER'],
+  ],
+};
+
+/** How DuckDB reaches one lake: statements to run once per connection, and the file glob of each dataset. */
+export interface LakeSource {
+  /** Printable place of the lake, for logs and health. */
+  describe: string;
+  /** Run on the database before any view is made (extensions, secrets). */
+  setup: string[];
+  /** The glob of a dataset's Parquet files, e.g. `/data/lake/prices/** /*.parquet` (without the space). */
+  glob(dataset: Dataset): string;
+}
+
+/**
+ * The one place that turns a `LakeLocation` into DuckDB paths and setup. A local lake is a folder;
+ * an S3 lake is read through DuckDB's httpfs extension with a secret built from the location
+ * (path-style URLs, so MinIO works). httpfs is installed on first use, which needs the internet
+ * once, or a DuckDB extension directory that already holds it.
+ */
+export function lakeSource(location: LakeLocation): LakeSource {
+  if (location.kind === 'local') {
+    const root = location.root.replace(/\/+$/, '');
+    return { describe: root, setup: [], glob: (dataset) => `${root}/${folderOf(dataset)}/**/*.parquet` };
+  }
+  const root = `s3://${location.bucket}/${location.prefix}`.replace(/\/+$/, '');
+  const secret = [
+    'TYPE s3',
+    `REGION ${sqlString(location.region)}`,
+    `URL_STYLE ${sqlString(location.endpoint ? 'path' : 'vhost')}`,
+    `USE_SSL ${location.useSsl}`,
+    ...(location.endpoint ? [`ENDPOINT ${sqlString(location.endpoint)}`] : []),
+    ...(location.accessKeyId ? [`KEY_ID ${sqlString(location.accessKeyId)}`] : []),
+    ...(location.secretAccessKey ? [`SECRET ${sqlString(location.secretAccessKey)}`] : []),
+  ];
+  return {
+    describe: root,
+    setup: ['INSTALL httpfs', 'LOAD httpfs', `CREATE OR REPLACE SECRET lake_s3 (${secret.join(', ')}, SCOPE ${sqlString(`s3://${location.bucket}`)})`],
+    glob: (dataset) => `${root}/${folderOf(dataset)}/**/*.parquet`,
+  };
+}
+
+function folderOf(dataset: Dataset): string {
+  return dataset === 'prices' ? DATASETS.prices : DATASETS.deadLetter;
+}
+
+/** A SQL string literal. Only for paths from configuration: user input is always a bound parameter. */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** The view over a dataset's files; `hasFiles: false` gives an empty view with the same columns. */
+export function viewSql(source: LakeSource, dataset: Dataset, hasFiles: boolean): string {
+  const columns = VIEW_COLUMNS[dataset];
+  if (!hasFiles) {
+    const nulls = columns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`).join(', ');
+    return `CREATE OR REPLACE VIEW ${dataset} AS SELECT ${nulls} WHERE false`;
+  }
+  // No union_by_name: it reads every file's footer at bind time, which costs a request per file on
+  // S3 and lets one bad file in any day break every query. The processor writes one schema.
+  const reader =
+    `read_parquet(${sqlString(source.glob(dataset))}, hive_partitioning = true, ` +
+    `hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})`;
+  return `CREATE OR REPLACE VIEW ${dataset} AS SELECT ${columns.map(([name]) => `"${name}"`).join(', ')} FROM ${reader}`;
+}

@@ -1,0 +1,72 @@
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import type { Adapters } from '../core/adapters/select.ts';
+import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { StatusBoard } from '../core/status-board.ts';
+import { loadLakeQueryConfig } from './config.ts';
+import { Lake } from './lake.ts';
+import { createLakeQueries } from './queries.ts';
+import { createApp } from './http/app.ts';
+
+/** Where `npm run build:dashboard` puts the page. */
+export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
+
+/** A running lake-query: its base URL (with the real port when PORT=0) and how to stop it. */
+export interface LakeQueryServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts lake-query on the given adapters: opens DuckDB over `adapters.lake`, serves the API and
+ * the dashboard on HOST:PORT. Throws `CONFIG_INVALID` for bad settings in `env`. `close()` stops
+ * the server and DuckDB; it does not close the adapters, which belong to the caller.
+ */
+export async function startLakeQuery(
+  adapters: Adapters,
+  env: Record<string, string | undefined>,
+  log: Logger,
+  metrics: Metrics,
+  options: { dashboardDir?: string } = {},
+): Promise<LakeQueryServer> {
+  const config = loadLakeQueryConfig(env);
+  const partLog = log.child({ part: 'lake-query' });
+  const lake = await Lake.open(
+    adapters.lake,
+    { queryTimeoutMs: config.queryTimeoutMs, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, connections: config.duckdbConnections },
+    partLog,
+    metrics,
+  );
+  const app = createApp({
+    queries: createLakeQueries(lake),
+    checks: { lake, bus: adapters.bus, store: adapters.store, cache: adapters.cache },
+    statusBoard: new StatusBoard(adapters.cache),
+    metrics,
+    dashboardDir: options.dashboardDir ?? DASHBOARD_DIST,
+    synthetic: adapters.lake.synthetic,
+    log: partLog,
+  });
+  let server: ReturnType<typeof serve>;
+  try {
+    const address = await new Promise<AddressInfo>((resolve, reject) => {
+      server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, resolve);
+      server.once('error', reject);
+    });
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}`;
+    partLog.info({ url, lake: lake.source.describe }, 'Serving the lake API and dashboard');
+    return {
+      url,
+      async close() {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await lake.close();
+        partLog.info('Stopped lake-query');
+      },
+    };
+  } catch (error) {
+    await lake.close();
+    throw error;
+  }
+}
