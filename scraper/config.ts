@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { csvList, loadConfig, positiveInt } from '../core/config.ts';
+import { lakeLocationSchema } from '../core/lake-location.ts';
+import { DEFAULT_TOPICS } from '../core/records/topics.ts';
+
+/** Providers that answer with real prices now, over HTTP. */
+export const LIVE_PROVIDERS = ['coingecko', 'coincap', 'coinmarketcap', 'binance', 'kraken', 'coinbase'] as const;
+/** Every provider name PROVIDERS may list. */
+export const KNOWN_PROVIDERS: readonly string[] = [...LIVE_PROVIDERS, 'replay', 'synthetic'];
+/** Live providers that refuse requests without a key. */
+const NEEDS_KEY = { coincap: 'coincapApiKey', coinmarketcap: 'coinmarketcapApiKey' } as const;
+
+const ticker = z
+  .string()
+  .regex(/^[A-Za-z0-9]{1,20}$/, 'expected tickers such as BTC,ETH')
+  .transform((value) => value.toUpperCase());
+
+const baseUrl = (name: string, url: string) => z.url({ error: 'expected an http(s) URL' }).default(url).describe(`${name} API root, without a trailing slash. Default \`${url}\`.`);
+const apiKey = (name: string, detail: string) => z.string().optional().describe(`${name} API key (${detail}). Default: none.`);
+
+/**
+ * Scraper settings: what to poll, how often, and where each provider lives. Merged with the
+ * shared lake location (`PROVIDERS`, `LAKE_DIR`). Rejects a chain that mixes made-up or replayed
+ * prices with live ones, unknown provider names, and providers missing what they need.
+ */
+export const scraperConfigSchema = lakeLocationSchema
+  .extend({
+    symbols: csvList(ticker)
+      .default(['BTC', 'ETH', 'SOL', 'XRP', 'ADA', 'DOGE'])
+      .describe('Tickers to poll (comma list, upper-case). Default `BTC,ETH,SOL,XRP,ADA,DOGE`. A replay emits every symbol in its file.'),
+    pollIntervalMs: positiveInt().default(10_000).describe('Time between the starts of two polls, ms. Default 10000.'),
+    requestTimeoutMs: positiveInt().default(5_000).describe('Longest wait for one provider request, headers and body, ms. Default 5000.'),
+    replayFile: z.string().optional().describe('File that PROVIDERS=replay reads: NDJSON, CSV with named columns, or one of the known candle layouts. Default: none.'),
+    replaySpeed: z.coerce
+      .number({ error: 'expected a number' })
+      .min(0, 'expected 0 or more')
+      .default(1)
+      .describe('Replay pace: 1 = real time from the first record, N = N times faster, 0 = as fast as possible. Default 1.'),
+    replayChunkRows: positiveInt().default(5_000).describe('Most replayed rows handed over in one poll, rows. Default 5000.'),
+    replaySource: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case name')
+      .default('replay')
+      .describe('The `source` written on replayed records. Default `replay`.'),
+    replaySymbol: ticker.optional().describe('Symbol of replayed rows that name none in a column; overrides the one in the file name. Default: the file name\'s (`BTCUSDT_1m.csv` -> BTC).'),
+    syntheticSeed: z.coerce
+      .number({ error: 'expected a number' })
+      .int('expected a whole number')
+      .optional()
+      .describe('Seed of the synthetic random walk; the same seed gives the same prices. Default: random, logged at start.'),
+    scraperTopic: z.string().min(1).default(DEFAULT_TOPICS.prices).describe(`Bus topic of valid prices. Default \`${DEFAULT_TOPICS.prices}\`.`),
+    deadLetterTopic: z.string().min(1).default(DEFAULT_TOPICS.deadLetter).describe(`Bus topic of rejected input. Default \`${DEFAULT_TOPICS.deadLetter}\`.`),
+    coingeckoBaseUrl: baseUrl('CoinGecko', 'https://api.coingecko.com'),
+    coingeckoApiKey: apiKey('CoinGecko', 'demo key on api.coingecko.com, pro key on pro-api.coingecko.com; optional'),
+    coincapBaseUrl: baseUrl('CoinCap', 'https://rest.coincap.io'),
+    coincapApiKey: apiKey('CoinCap v3', 'required when PROVIDERS lists coincap'),
+    coinmarketcapBaseUrl: baseUrl('CoinMarketCap', 'https://pro-api.coinmarketcap.com'),
+    coinmarketcapApiKey: apiKey('CoinMarketCap', 'required when PROVIDERS lists coinmarketcap'),
+    binanceBaseUrl: baseUrl('Binance market data', 'https://data-api.binance.vision'),
+    krakenBaseUrl: baseUrl('Kraken', 'https://api.kraken.com'),
+    coinbaseBaseUrl: baseUrl('Coinbase Exchange', 'https://api.exchange.coinbase.com'),
+  })
+  .superRefine((config, ctx) => {
+    const providers = config.providers;
+    const unknown = providers.filter((name) => !KNOWN_PROVIDERS.includes(name));
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['providers'], message: `unknown provider ${unknown.join(', ')}; known providers: ${KNOWN_PROVIDERS.join(', ')}` });
+      return;
+    }
+    for (const offline of ['synthetic', 'replay']) {
+      const others = providers.filter((name) => name !== offline);
+      if (providers.includes(offline) && others.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers'],
+          message: `${offline} cannot be mixed with other providers (${others.join(', ')}): its prices would mix with live ones in one lake; use PROVIDERS=${offline} alone`,
+        });
+        return;
+      }
+    }
+    if (providers.includes('replay') && !config.replayFile) {
+      ctx.addIssue({ code: 'custom', path: ['replayFile'], message: 'PROVIDERS=replay needs REPLAY_FILE, the file to replay' });
+    }
+    for (const [name, key] of Object.entries(NEEDS_KEY)) {
+      if (providers.includes(name) && !config[key]) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `${name} is in PROVIDERS but needs an API key` });
+      }
+    }
+  });
+
+/** The validated scraper settings. */
+export type ScraperConfig = z.infer<typeof scraperConfigSchema>;
+
+/** Reads the scraper settings from `env`; throws a one-line `CONFIG_INVALID` error naming the variable. */
+export function loadScraperConfig(env: Record<string, string | undefined> = process.env): ScraperConfig {
+  return loadConfig(scraperConfigSchema, env);
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
+import { providerIds } from '../symbols.ts';
+import { endpoint, getJson, mapItems, numeric, parseEnvelope, type LiveProviderOptions } from './http.ts';
+
+const Ticker = z.object({
+  symbol: z.string(),
+  lastPrice: numeric,
+  quoteVolume: numeric.optional(),
+  priceChangePercent: numeric.optional(),
+  closeTime: z.number().int(),
+});
+
+/**
+ * Binance spot `/api/v3/ticker/24hr?symbols=[...]`, USDT pairs, numbers as strings. The price is
+ * in USDT, taken as USD; the 24 h volume is `quoteVolume` (USDT). Event time is `closeTime`, the
+ * end of the rolling 24 h window. Binance has no market cap.
+ */
+export class BinanceProvider implements PriceProvider {
+  readonly name = 'binance';
+  readonly kind = 'live';
+
+  constructor(private readonly options: LiveProviderOptions) {}
+
+  async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
+    const byPair = new Map<string, string>();
+    for (const symbol of symbols) {
+      const pair = providerIds(symbol).binance;
+      if (pair) byPair.set(pair, symbol);
+    }
+    if (byPair.size === 0) return { observations: [], rejects: [] };
+    const url = endpoint(this.options.baseUrl, '/api/v3/ticker/24hr');
+    url.searchParams.set('symbols', JSON.stringify([...byPair.keys()]));
+    const body = await getJson({ provider: this.name, url, timeoutMs: this.options.timeoutMs, signal });
+    const items = parseEnvelope(this.name, 'ticker/24hr', z.array(z.unknown()), body);
+    return mapItems(items, Ticker, (ticker) => {
+      const symbol = byPair.get(ticker.symbol);
+      if (!symbol) return undefined;
+      return {
+        source: this.name,
+        symbol,
+        ts: ticker.closeTime,
+        price_usd: ticker.lastPrice,
+        volume_24h_usd: ticker.quoteVolume ?? null,
+        market_cap_usd: null,
+        change_24h_pct: ticker.priceChangePercent ?? null,
+      };
+    });
+  }
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
+import { providerIds } from '../symbols.ts';
+import { endpoint, getJson, mapItems, numeric, parseEnvelope, ProviderHttpError, type LiveProviderOptions } from './http.ts';
+
+const Ticker = z.object({
+  key: z.string(),
+  c: z.tuple([numeric, numeric]).rest(z.unknown()),
+  v: z.tuple([numeric, numeric]).optional(),
+  p: z.tuple([numeric, numeric]).optional(),
+});
+const Envelope = z.object({ error: z.array(z.string()), result: z.record(z.string(), z.unknown()).optional() });
+
+/**
+ * Kraken `/0/public/Ticker?pair=XBTUSD,...`. Kraken reports errors in the `error` array with
+ * HTTP 200, and names pairs its own way (`XXBTZUSD`), mapped back through the symbol table.
+ * Its ticker carries no time, so the event time is the local clock when the answer arrived.
+ * Volume is the rolling 24 h base volume times the 24 h VWAP, an estimate in USD. The 24 h
+ * change is left empty: Kraken's `o` is today's UTC open, not the price 24 h ago.
+ */
+export class KrakenProvider implements PriceProvider {
+  readonly name = 'kraken';
+  readonly kind = 'live';
+  private readonly now: () => number;
+
+  constructor(private readonly options: LiveProviderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
+    const byKey = new Map<string, string>();
+    const pairs: string[] = [];
+    for (const symbol of symbols) {
+      const kraken = providerIds(symbol).kraken;
+      if (!kraken) continue;
+      pairs.push(kraken.pair);
+      for (const key of [kraken.pair, ...kraken.keys]) byKey.set(key, symbol);
+    }
+    if (pairs.length === 0) return { observations: [], rejects: [] };
+    const url = endpoint(this.options.baseUrl, '/0/public/Ticker');
+    url.searchParams.set('pair', pairs.join(','));
+    const body = await getJson({ provider: this.name, url, timeoutMs: this.options.timeoutMs, signal });
+    const receivedAt = this.now();
+    const envelope = parseEnvelope(this.name, 'Ticker', Envelope, body);
+    const errors = envelope.error.filter((message) => message.startsWith('E'));
+    if (errors.length > 0) throw krakenError(errors);
+    if (!envelope.result) throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${this.name} Ticker: no result and no error`);
+    const items = Object.entries(envelope.result).map(([key, value]) => ({ key, ...(value as object) }));
+    return mapItems(items, Ticker, (ticker) => {
+      const symbol = byKey.get(ticker.key);
+      if (!symbol) return undefined;
+      const volume = ticker.v && ticker.p ? ticker.v[1] * ticker.p[1] : null;
+      return { source: this.name, symbol, ts: receivedAt, price_usd: ticker.c[0], volume_24h_usd: volume, market_cap_usd: null, change_24h_pct: null };
+    });
+  }
+}
+
+function krakenError(errors: string[]): ProviderHttpError {
+  const message = `kraken Ticker answered error ${errors.join('; ')}`;
+  if (errors.some((error) => /Rate limit|Temporary lockout|Too many requests/i.test(error))) {
+    return new ProviderHttpError('PROVIDER_RATE_LIMITED', message);
+  }
+  if (errors.some((error) => error.startsWith('EService:'))) return new ProviderHttpError('PROVIDER_HTTP', message, { retryable: true });
+  return new ProviderHttpError('PROVIDER_HTTP', message, { retryable: false });
+}
