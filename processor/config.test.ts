@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LakeError } from '../core/errors.ts';
+import { loadProcessorConfig } from './config.ts';
+
+describe('processor config', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const config = loadProcessorConfig({});
+    assert.equal(config.flushIntervalMs, 5_000);
+    assert.equal(config.flushMaxRecords, 50_000);
+    assert.equal(config.maxBufferedBytes, 64 * 1024 * 1024);
+    assert.equal(config.processorGroup, 'cryptolake-processor');
+    assert.equal(config.pricesTopic, 'prices');
+    assert.equal(config.deadLetterTopic, 'prices.dead-letter');
+  });
+
+  it('rejects an invalid value with one line naming the variable and the value', () => {
+    assert.throws(
+      () => loadProcessorConfig({ FLUSH_INTERVAL_MS: 'soon' }),
+      (error: unknown) => error instanceof LakeError && error.code === 'CONFIG_INVALID' && /FLUSH_INTERVAL_MS="soon"/.test(error.message),
+    );
+  });
+});

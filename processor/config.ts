@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { loadConfig, positiveInt } from '../core/config.ts';
+import { lakeLocationSchema } from '../core/lake-location.ts';
+import { DEFAULT_TOPICS } from '../core/records/topics.ts';
+
+/** The processor's settings: batching, memory, consumer group and topics, plus where the lake is. */
+export const processorConfigSchema = lakeLocationSchema.extend({
+  flushIntervalMs: positiveInt()
+    .default(5_000)
+    .describe('Longest a record waits in a batch before it is written to the lake, in ms. Default 5000.'),
+  flushMaxRecords: positiveInt()
+    .default(50_000)
+    .describe('Records of one bus partition that fill a batch and write it at once. Default 50000.'),
+  maxBufferedBytes: positiveInt()
+    .default(64 * 1024 * 1024)
+    .describe('Estimated bytes all batches may hold before the oldest are written and consumption pauses. Default 67108864 (64 MiB).'),
+  processorGroup: z
+    .string()
+    .min(1)
+    .default('cryptolake-processor')
+    .describe('Consumer group of the processors; replicas in one group share the partitions. Default `cryptolake-processor`.'),
+  pricesTopic: z.string().min(1).default(DEFAULT_TOPICS.prices).describe(`Bus topic of price records. Default \`${DEFAULT_TOPICS.prices}\`.`),
+  deadLetterTopic: z
+    .string()
+    .min(1)
+    .default(DEFAULT_TOPICS.deadLetter)
+    .describe(`Bus topic of the scraper's rejected records. Default \`${DEFAULT_TOPICS.deadLetter}\`.`),
+});
+export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
+
+/** Reads the processor's configuration from the environment; throws `CONFIG_INVALID` naming the variable. */
+export function loadProcessorConfig(env: Record<string, string | undefined> = process.env): ProcessorConfig {
+  return loadConfig(processorConfigSchema, env);
+}

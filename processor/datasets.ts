@@ -1,0 +1,93 @@
+import { DeadLetter } from '../core/records/dead-letter.ts';
+import { describeIssues, validatePrice, type PriceRecord } from '../core/records/price.ts';
+import { DATASETS } from '../core/records/topics.ts';
+import type { TableSpec } from './parquet.ts';
+
+/** What parsing one bus message gives: a row of the dataset, or why it cannot be one. */
+export type Parsed<Row> = { ok: true; row: Row } | { ok: false; reason: string };
+
+/**
+ * A lake dataset fed by one bus topic: everything the batcher and the lake writer need to know,
+ * so that a new dataset (candles, alerts, trades) plugs in without touching them.
+ */
+export interface Dataset<Row> {
+  /** The lake folder, e.g. `prices`. */
+  folder: string;
+  /** The bus topic it is consumed from. */
+  topic: string;
+  /** Parses and validates one message value. Never throws. */
+  parse(value: string): Parsed<Row>;
+  /** The event time (epoch ms UTC) that picks the row's day folder. */
+  eventTime(row: Row): number;
+  /** Columns with DuckDB types, and the sort order inside a file. */
+  table: TableSpec<Row>;
+}
+
+/** Any dataset, for collections that mix row types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDataset = Dataset<any>;
+
+/** Price observations from the scraper, validated against `PriceRecord`. */
+export function pricesDataset(topic: string): Dataset<PriceRecord> {
+  return {
+    folder: DATASETS.prices,
+    topic,
+    parse(value) {
+      const json = parseJson(value);
+      if (!json.ok) return json;
+      const validated = validatePrice(json.row);
+      return validated.ok ? { ok: true, row: validated.value } : validated;
+    },
+    eventTime: (row) => row.ts,
+    table: {
+      columns: [
+        { name: 'id', type: 'VARCHAR', value: (row) => row.id },
+        { name: 'ts', type: 'TIMESTAMP', value: (row) => row.ts },
+        { name: 'symbol', type: 'VARCHAR', value: (row) => row.symbol },
+        { name: 'source', type: 'VARCHAR', value: (row) => row.source },
+        { name: 'price_usd', type: 'DOUBLE', value: (row) => row.price_usd },
+        { name: 'volume_24h_usd', type: 'DOUBLE', value: (row) => row.volume_24h_usd },
+        { name: 'market_cap_usd', type: 'DOUBLE', value: (row) => row.market_cap_usd },
+        { name: 'change_24h_pct', type: 'DOUBLE', value: (row) => row.change_24h_pct },
+        { name: 'ingested_at', type: 'TIMESTAMP', value: (row) => row.ingested_at },
+      ],
+      sortBy: ['symbol', 'ts'],
+    },
+  };
+}
+
+/**
+ * Dead letters: the scraper's rejects from their topic, and the processor's own rejects of any
+ * topic, partitioned by the day they were rejected (`at`).
+ */
+export function deadLetterDataset(topic: string): Dataset<DeadLetter> {
+  return {
+    folder: DATASETS.deadLetter,
+    topic,
+    parse(value) {
+      const json = parseJson(value);
+      if (!json.ok) return json;
+      const parsed = DeadLetter.safeParse(json.row);
+      return parsed.success ? { ok: true, row: parsed.data } : { ok: false, reason: describeIssues(parsed.error) };
+    },
+    eventTime: (row) => row.at,
+    table: {
+      columns: [
+        { name: 'at', type: 'TIMESTAMP', value: (row) => row.at },
+        { name: 'stage', type: 'VARCHAR', value: (row) => row.stage },
+        { name: 'source', type: 'VARCHAR', value: (row) => row.source },
+        { name: 'reason', type: 'VARCHAR', value: (row) => row.reason },
+        { name: 'payload', type: 'VARCHAR', value: (row) => row.payload },
+      ],
+      sortBy: ['at', 'source'],
+    },
+  };
+}
+
+function parseJson(value: string): Parsed<unknown> {
+  try {
+    return { ok: true, row: JSON.parse(value) as unknown };
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+}

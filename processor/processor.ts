@@ -1,0 +1,372 @@
+import { hostname } from 'node:os';
+import { LakeError, messageOf } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { Bus, BusMessage, MessageBatch, Subscription } from '../core/ports/bus.ts';
+import type { Cache } from '../core/ports/cache.ts';
+import type { ObjectStore } from '../core/ports/object-store.ts';
+import { deadLetter } from '../core/records/dead-letter.ts';
+import type { ProcessorStatus } from '../core/records/status.ts';
+import { StatusBoard } from '../core/status-board.ts';
+import { Batcher, type Batch, type BatchItem } from './batcher.ts';
+import type { ProcessorConfig } from './config.ts';
+import { deadLetterDataset, pricesDataset, type AnyDataset } from './datasets.ts';
+import { FlushJournal } from './flush-journal.ts';
+import { FlushQueue } from './flush-queue.ts';
+import { LakeWriter, type RetryPolicy } from './lake-writer.ts';
+import { ParquetEncoder } from './parquet.ts';
+import { implausibleEventTime } from './partitioning.ts';
+import { processorMetrics } from './processor-metrics.ts';
+
+/** The settings the processor reads (the lake location is the store's business). */
+export type ProcessorSettings = Pick<
+  ProcessorConfig,
+  'flushIntervalMs' | 'flushMaxRecords' | 'maxBufferedBytes' | 'processorGroup' | 'pricesTopic' | 'deadLetterTopic'
+>;
+
+export interface ProcessorOptions {
+  bus: Bus;
+  store: ObjectStore;
+  config: ProcessorSettings;
+  log: Logger;
+  metrics: Metrics;
+  cache: Cache;
+  /** The clock, epoch ms: batch ages and the "absurd future" check use it. */
+  now?: () => number;
+  /** How often the status is published, ms (default 2000). */
+  statusIntervalMs?: number;
+  /** Store write retries (default: 5 retries, 200 ms to 10 s, with jitter). */
+  retry?: RetryPolicy;
+}
+
+/** A running processor. */
+export interface Processor {
+  /** Joins the consumer group and starts consuming every dataset topic. */
+  start(): Promise<void>;
+  /** Writes every buffered batch, commits, leaves the group. Batches that cannot be written stay uncommitted. */
+  stop(): Promise<void>;
+  /** Waits until everything published so far was consumed (or `timeoutMs` passed), then writes and commits it. */
+  drain(timeoutMs?: number): Promise<void>;
+  status(): ProcessorStatus;
+}
+
+// JS strings are UTF-16 and a parsed row costs a few hundred bytes of object overhead.
+const estimateBytes = (message: BusMessage): number => message.value.length * 2 + 256;
+
+/**
+ * The processor: consumes the dataset topics, micro-batches each bus partition, and writes each
+ * batch as Parquet files partitioned by UTC event day. A partition's offsets are committed only
+ * after every file of its batch is stored, so a crash replays records and never loses them.
+ */
+export function createProcessor(options: ProcessorOptions): Processor {
+  const { bus, store, config, metrics: registry } = options;
+  const log = options.log.child({ component: 'processor' });
+  const now = options.now ?? Date.now;
+  const metrics = processorMetrics(registry);
+  const board = new StatusBoard(options.cache);
+  const journal = new FlushJournal(store, config.processorGroup);
+  const deadLetters = deadLetterDataset(config.deadLetterTopic);
+  const datasets: AnyDataset[] = [pricesDataset(config.pricesTopic), deadLetters];
+  const batcher = new Batcher(config.flushMaxRecords);
+  const queues = new Map<string, FlushQueue>();
+  const subscriptions = new Map<string, Subscription>();
+  const positions = new Map<string, number>();
+  const checked = new Set<string>();
+  const pauseReasons = new Set<'memory' | 'store'>();
+  const handlers = new Set<Promise<void>>();
+  const timers: NodeJS.Timeout[] = [];
+  const instance = `${hostname()}-${process.pid}`;
+  let encoder: ParquetEncoder | undefined;
+  let writer: LakeWriter | undefined;
+  let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  let stopping: Promise<void> | undefined;
+  const totals = { recordsWritten: 0, filesWritten: 0, bytesWritten: 0, deadLettered: 0 };
+  let lastFlushAt: number | null = null;
+  let lastFlushMs: number | null = null;
+  let lastError: string | null = null;
+  let lag: Record<string, number> = {};
+
+  const keyOf = (topic: string, partition: number) => `${topic}/${partition}`;
+  const queued = () => [...queues.values()];
+  const bufferedBytes = () => batcher.bufferedBytes + queued().reduce((sum, queue) => sum + queue.bytes, 0);
+
+  function setPaused(reason: 'memory' | 'store', paused: boolean): void {
+    const before = pauseReasons.size > 0;
+    if (paused) pauseReasons.add(reason);
+    else pauseReasons.delete(reason);
+    const after = pauseReasons.size > 0;
+    if (before === after) return;
+    for (const subscription of subscriptions.values()) {
+      if (after) subscription.pause();
+      else subscription.resume();
+    }
+    log.info({ reasons: [...pauseReasons], bufferedBytes: bufferedBytes() }, after ? 'Paused consumption' : 'Resumed consumption');
+  }
+
+  function queueOf(topic: string, partition: number): FlushQueue {
+    const key = keyOf(topic, partition);
+    let queue = queues.get(key);
+    if (!queue) {
+      queue = new FlushQueue((batch) => flush(batch), config.flushIntervalMs, () => {
+        relieveMemory();
+        void publishStatus();
+      });
+      queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  function enqueue(batch: Batch): void {
+    queueOf(batch.topic, batch.partition).push(batch);
+  }
+
+  /** Stores one batch's files, then commits past it. Throws (and the queue retries) on failure. */
+  async function flush(batch: Batch): Promise<void> {
+    const started = performance.now();
+    const range = `${batch.topic}/${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
+    try {
+      const subscription = subscriptions.get(batch.topic);
+      if (!subscription) throw new LakeError('BUS_CLOSED', `no subscription to ${batch.topic}`);
+      const files = await writer!.write(batch);
+      // Commit after every put: a crash before the upload must replay records, not lose them.
+      await subscription.commit(batch.partition, batch.lastOffset + 1);
+      const seconds = (performance.now() - started) / 1000;
+      for (const file of files) {
+        metrics.recordsWritten.inc({ dataset: file.dataset }, file.records);
+        metrics.bytesWritten.inc(file.bytes);
+        totals.recordsWritten += file.records;
+        totals.bytesWritten += file.bytes;
+      }
+      metrics.filesWritten.inc(files.length);
+      metrics.flushSeconds.observe(seconds);
+      metrics.batchRecords.observe(batch.items.length);
+      totals.filesWritten += files.length;
+      lastFlushAt = now();
+      lastFlushMs = Math.round(seconds * 1000);
+      // This batch may have been the one holding consumption back.
+      if (!queued().some((queue) => queue.blocked && queue.batches[0] !== batch)) setPaused('store', false);
+      log.debug({ range, records: batch.items.length, files: files.length, ms: lastFlushMs }, 'Flushed batch');
+    } catch (error) {
+      lastError = `writing ${range}: ${messageOf(error)}`;
+      const revoked = !subscriptions.get(batch.topic)?.assignment().includes(batch.partition);
+      if (!revoked) {
+        log.error({ range, records: batch.items.length, err: messageOf(error) }, 'Failed to write batch; consumption paused until it is written');
+        setPaused('store', true);
+      }
+      throw error;
+    }
+  }
+
+  /** Over the byte cap: write the oldest batches and pause until enough memory is free. */
+  function relieveMemory(): void {
+    if (bufferedBytes() < config.maxBufferedBytes) {
+      setPaused('memory', false);
+      return;
+    }
+    setPaused('memory', true);
+    const candidates = batcher.unpinned();
+    if (candidates.length === 0 && batcher.all().length > 0 && batcher.bufferedBytes >= config.maxBufferedBytes) {
+      // A replay pinned to a range longer than the cap allows would wait for ever: let it go.
+      log.warn({ bufferedBytes: batcher.bufferedBytes }, 'Writing a pinned replay batch early to free memory; it may duplicate rows');
+      candidates.push(...batcher.all());
+    }
+    for (const batch of candidates) {
+      if (batcher.bufferedBytes <= config.maxBufferedBytes / 2) break;
+      const taken = batcher.drop(batch.topic, batch.partition);
+      if (taken) enqueue(taken);
+    }
+    metrics.bufferedBytes.set(bufferedBytes());
+  }
+
+  function toItem(dataset: AnyDataset, topic: string, message: BusMessage): BatchItem {
+    const parsed = dataset.parse(message.value);
+    let reason: string;
+    if (parsed.ok) {
+      const eventTimeMs = dataset.eventTime(parsed.row);
+      const implausible = implausibleEventTime(eventTimeMs, now());
+      if (implausible === undefined) return { dataset, row: parsed.row, eventTimeMs };
+      reason = implausible;
+    } else {
+      reason = parsed.reason;
+    }
+    totals.deadLettered += 1;
+    metrics.deadLetters.inc();
+    // The bus timestamp, not our clock, stamps the rejection: a replay must file it on the same day.
+    const row = deadLetter({ at: message.timestamp, stage: 'processor', source: `${topic}/${message.partition}/${message.offset}`, reason, payload: message.value });
+    return { dataset: deadLetters, row, eventTimeMs: row.at };
+  }
+
+  /** On the first batch of a partition we now own: pin the batch to an uncommitted flush's range. */
+  async function checkJournal(topic: string, partition: number, firstOffset: number): Promise<void> {
+    const key = keyOf(topic, partition);
+    if (checked.has(key)) return;
+    checked.add(key);
+    const last = await journal.read(topic, partition);
+    if (last && last.firstOffset === firstOffset && last.lastOffset >= firstOffset) {
+      batcher.pin(topic, partition, last.lastOffset);
+      log.info({ topic, partition, firstOffset, lastOffset: last.lastOffset }, 'Replaying an uncommitted flush with its original range');
+    }
+  }
+
+  async function handle(dataset: AnyDataset, batch: MessageBatch): Promise<void> {
+    if (state !== 'running') throw new LakeError('BUS_CLOSED', `the processor is ${state}; ${batch.topic}/${batch.partition} will be delivered again`);
+    const first = batch.messages[0];
+    if (!first) return;
+    await checkJournal(batch.topic, batch.partition, first.offset);
+    for (const message of batch.messages) {
+      const full = batcher.add(batch.topic, batch.partition, message.offset, toItem(dataset, batch.topic, message), estimateBytes(message), now());
+      if (full) enqueue(full);
+    }
+    positions.set(keyOf(batch.topic, batch.partition), batch.messages.at(-1)!.offset + 1);
+    relieveMemory();
+    metrics.bufferedBytes.set(bufferedBytes());
+  }
+
+  async function revoke(topic: string, partitions: number[]): Promise<void> {
+    for (const partition of partitions) {
+      const key = keyOf(topic, partition);
+      const queue = queues.get(key);
+      await queue?.settled();
+      const dropped = [...(queue?.clear() ?? []), ...[batcher.drop(topic, partition)].filter((batch) => batch !== undefined)];
+      checked.delete(key);
+      positions.delete(key);
+      const records = dropped.reduce((sum, batch) => sum + batch.items.length, 0);
+      if (records > 0) log.info({ topic, partition, records }, 'Dropped unflushed records of a revoked partition; its next owner reads them again');
+    }
+    relieveMemory();
+  }
+
+  /** Hands every buffered batch to its queue and waits until the queues are empty or failing. */
+  async function flushAll(): Promise<void> {
+    for (const batch of batcher.unpinned()) {
+      const taken = batcher.take(batch.topic, batch.partition);
+      if (taken) enqueue(taken);
+    }
+    await Promise.all(queued().map((queue) => queue.run()));
+  }
+
+  function tick(): void {
+    for (const batch of batcher.due(now(), config.flushIntervalMs)) {
+      const taken = batcher.take(batch.topic, batch.partition);
+      if (taken) enqueue(taken);
+    }
+  }
+
+  async function refreshLag(): Promise<void> {
+    const next: Record<string, number> = {};
+    for (const dataset of datasets) {
+      const [ends, committed] = await Promise.all([bus.endOffsets(dataset.topic), bus.committedOffsets(config.processorGroup, dataset.topic)]);
+      for (const [partition, end] of ends) {
+        const value = Math.max(0, end - (committed.get(partition) ?? 0));
+        next[keyOf(dataset.topic, partition)] = value;
+        metrics.consumerLag.set({ topic: dataset.topic, partition: String(partition) }, value);
+      }
+    }
+    lag = next;
+  }
+
+  async function publishStatus(): Promise<void> {
+    await refreshLag().catch((error: unknown) => log.debug({ err: messageOf(error) }, 'Could not read consumer lag'));
+    metrics.bufferedBytes.set(bufferedBytes());
+    await board.publish('processor', status());
+  }
+
+  function status(): ProcessorStatus {
+    return {
+      part: 'processor',
+      instance,
+      updatedAt: now(),
+      ...totals,
+      bufferedRecords: batcher.bufferedRecords + queued().reduce((sum, queue) => sum + queue.records, 0),
+      bufferedBytes: bufferedBytes(),
+      lastFlushAt,
+      lastFlushMs,
+      lastError,
+      lag: { ...lag },
+    };
+  }
+
+  /** Everything published before the call has reached a batch (or was committed earlier). */
+  async function caughtUp(ends: Map<string, Map<number, number>>): Promise<boolean> {
+    for (const [topic, offsets] of ends) {
+      const committed = await bus.committedOffsets(config.processorGroup, topic);
+      for (const [partition, end] of offsets) {
+        const consumed = Math.max(positions.get(keyOf(topic, partition)) ?? 0, committed.get(partition) ?? 0);
+        if (consumed < end) return false;
+      }
+    }
+    return true;
+  }
+
+  return {
+    async start() {
+      if (state !== 'new') throw new LakeError('BUS_CLOSED', `cannot start a processor that is ${state}`);
+      encoder = await ParquetEncoder.open();
+      writer = new LakeWriter(store, encoder, journal, log, options.retry, () => setPaused('store', true));
+      state = 'running';
+      for (const dataset of datasets) {
+        const subscription = await bus.subscribe({
+          topic: dataset.topic,
+          group: config.processorGroup,
+          from: 'earliest',
+          onBatch: (batch) => {
+            const handled = handle(dataset, batch);
+            handlers.add(handled);
+            return handled.finally(() => handlers.delete(handled));
+          },
+          onRevoked: (partitions) => revoke(dataset.topic, partitions),
+        });
+        subscriptions.set(dataset.topic, subscription);
+      }
+      timers.push(setInterval(tick, Math.max(10, Math.min(1_000, Math.floor(config.flushIntervalMs / 4)))));
+      timers.push(setInterval(() => void publishStatus(), options.statusIntervalMs ?? 2_000));
+      for (const timer of timers) timer.unref();
+      log.info({ topics: datasets.map((dataset) => dataset.topic), group: config.processorGroup }, 'Processor started');
+      void publishStatus();
+    },
+
+    async drain(timeoutMs = 30_000) {
+      const ends = new Map<string, Map<number, number>>();
+      for (const dataset of datasets) ends.set(dataset.topic, await bus.endOffsets(dataset.topic));
+      const deadline = Date.now() + timeoutMs;
+      while (!(await caughtUp(ends))) {
+        if (Date.now() > deadline) {
+          log.warn({ timeoutMs }, 'Drain timed out before every published record was consumed; writing what arrived');
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await flushAll();
+      await publishStatus();
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        if (state === 'new') {
+          state = 'stopped';
+          return;
+        }
+        state = 'stopping';
+        for (const timer of timers) clearInterval(timer);
+        for (const subscription of subscriptions.values()) subscription.pause();
+        await Promise.allSettled([...handlers]);
+        await flushAll();
+        const unwritten = queued().filter((queue) => queue.blocked);
+        for (const queue of unwritten) {
+          const first = queue.batches[0];
+          log.error({ topic: first?.topic, partition: first?.partition, fromOffset: first?.firstOffset, records: queue.records }, 'Stopping with records not written; they stay uncommitted and are read again on restart');
+          queue.clear();
+        }
+        for (const batch of batcher.all()) log.warn({ topic: batch.topic, partition: batch.partition, records: batch.items.length }, 'Stopping with a replay batch not yet complete; it stays uncommitted');
+        for (const subscription of subscriptions.values()) await subscription.close();
+        await publishStatus();
+        await encoder?.close();
+        state = 'stopped';
+        log.info({ ...totals }, 'Processor stopped');
+      })();
+      return stopping;
+    },
+
+    status,
+  };
+}
