@@ -9,8 +9,8 @@ describe('processor config', () => {
     assert.equal(config.flushIntervalMs, 5_000);
     assert.equal(config.flushMaxRecords, 50_000);
     assert.equal(config.maxBufferedBytes, 64 * 1024 * 1024);
-    assert.equal(config.processorGroup, 'cryptolake-processor');
-    assert.equal(config.pricesTopic, 'prices');
+    assert.equal(config.kafkaGroup, 'cryptolake-processor');
+    assert.equal(config.kafkaTopic, 'prices');
     assert.equal(config.deadLetterTopic, 'prices.dead-letter');
   });
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { loadConfig, positiveInt } from '../core/config.ts';
 import { lakeLocationSchema } from '../core/lake-location.ts';
-import { DEFAULT_TOPICS } from '../core/records/topics.ts';
+import { topicsConfigSchema } from '../core/records/topics.ts';
 
 /** The processor's settings: batching, memory, consumer group and topics, plus where the lake is. */
-export const processorConfigSchema = lakeLocationSchema.extend({
+export const processorConfigSchema = lakeLocationSchema.extend(topicsConfigSchema.shape).extend({
   flushIntervalMs: positiveInt()
     .default(5_000)
     .describe('Longest a record waits in a batch before it is written to the lake, in ms. Default 5000.'),
@@ -14,17 +14,11 @@ export const processorConfigSchema = lakeLocationSchema.extend({
   maxBufferedBytes: positiveInt()
     .default(64 * 1024 * 1024)
     .describe('Estimated bytes all batches may hold before the oldest are written and consumption pauses. Default 67108864 (64 MiB).'),
-  processorGroup: z
+  kafkaGroup: z
     .string()
     .min(1)
     .default('cryptolake-processor')
     .describe('Consumer group of the processors; replicas in one group share the partitions. Default `cryptolake-processor`.'),
-  pricesTopic: z.string().min(1).default(DEFAULT_TOPICS.prices).describe(`Bus topic of price records. Default \`${DEFAULT_TOPICS.prices}\`.`),
-  deadLetterTopic: z
-    .string()
-    .min(1)
-    .default(DEFAULT_TOPICS.deadLetter)
-    .describe(`Bus topic of the scraper's rejected records. Default \`${DEFAULT_TOPICS.deadLetter}\`.`),
 });
 export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
 

@@ -35,8 +35,8 @@ beforeEach(async () => {
     flushIntervalMs: 60_000,
     flushMaxRecords: 100_000,
     maxBufferedBytes: 64 * 1024 * 1024,
-    processorGroup: uniqueName('group'),
-    pricesTopic: uniqueName('prices'),
+    kafkaGroup: uniqueName('group'),
+    kafkaTopic: uniqueName('prices'),
     deadLetterTopic: uniqueName('dead'),
   };
   cleanups = [lake.cleanup, () => bus.close()];
@@ -89,7 +89,7 @@ describe('processor', () => {
     const processor = setup.open();
     await processor.start();
     const records = [price('BTC', DAY - 1), price('ETH', DAY - 1), price('BTC', DAY), price('SOL', DAY + 5_000), price('BTC', DAY - 3 * 86_400_000)];
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records));
     await processor.drain();
 
     const lake = await reader();
@@ -110,7 +110,7 @@ describe('processor', () => {
     await processor.start();
     const records = [price('SOL', DAY + 3), price('BTC', DAY + 2), price('ETH', DAY + 1), price('BTC', DAY + 1)];
     // One key keeps all four in one partition, so they fill one batch and one file.
-    await setup.bus.publish(setup.settings.pricesTopic, records.map((record) => ({ key: 'same', value: JSON.stringify(record) })));
+    await setup.bus.publish(setup.settings.kafkaTopic, records.map((record) => ({ key: 'same', value: JSON.stringify(record) })));
     await processor.drain();
     const [key] = await keys('prices/');
     assert.ok(key);
@@ -140,7 +140,7 @@ describe('processor', () => {
   it('sends messages that are not JSON, invalid or absurdly timed to dead-letter with their reason and origin', async () => {
     const processor = setup.open();
     await processor.start();
-    const topic = setup.settings.pricesTopic;
+    const topic = setup.settings.kafkaTopic;
     await setup.bus.publish(topic, [
       { key: 'a', value: 'not json {' },
       { key: 'a', value: JSON.stringify({ ...price('BTC', DAY), price_usd: -1 }) },
@@ -169,14 +169,14 @@ describe('processor', () => {
     const processor = setup.open({ settings: { flushMaxRecords: 10 } });
     await processor.start();
     const records = Array.from({ length: 25 }, (_, i) => price('BTC', DAY + i));
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records));
 
     const files = await waitFor(async () => ((await keys('prices/')).length === 2 ? keys('prices/') : undefined), 5_000, 'two full batches');
     assert.deepEqual(
       files.map((key) => key.replace(/.*-o(\d+)-o(\d+)\.parquet$/, '$1-$2')),
       ['000000000000-000000000009', '000000000010-000000000019'],
     );
-    const committed = async () => [...(await setup.bus.committedOffsets(setup.settings.processorGroup, setup.settings.pricesTopic)).values()];
+    const committed = async () => [...(await setup.bus.committedOffsets(setup.settings.kafkaGroup, setup.settings.kafkaTopic)).values()];
     await waitFor(async () => (await committed()).join() === '20', 5_000, 'offset 20 committed');
     assert.equal(processor.status().bufferedRecords, 5);
   });
@@ -185,7 +185,7 @@ describe('processor', () => {
     let clock = NOW;
     const processor = setup.open({ now: () => clock, settings: { flushIntervalMs: 40 } });
     await processor.start();
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf([price('BTC', DAY), price('BTC', DAY + 1)]));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf([price('BTC', DAY), price('BTC', DAY + 1)]));
     await waitFor(() => processor.status().bufferedRecords === 2, 2_000, 'records buffered');
     await new Promise((resolve) => setTimeout(resolve, 120));
     assert.deepEqual(await keys('prices/'), [], 'nothing is written while the clock stands still');
@@ -198,14 +198,14 @@ describe('processor', () => {
     const processor = setup.open();
     await processor.start();
     const records = Array.from({ length: 30 }, (_, i) => price(['BTC', 'ETH', 'SOL'][i % 3]!, DAY + i));
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records));
     await waitFor(() => processor.status().bufferedRecords === 30, 2_000, 'records buffered');
     await processor.stop();
 
     const lake = await reader();
     assert.equal(await count(`SELECT count(*) FROM ${lake.dataset('prices')}`), 30);
-    const ends = await setup.bus.endOffsets(setup.settings.pricesTopic);
-    const committed = await setup.bus.committedOffsets(setup.settings.processorGroup, setup.settings.pricesTopic);
+    const ends = await setup.bus.endOffsets(setup.settings.kafkaTopic);
+    const committed = await setup.bus.committedOffsets(setup.settings.kafkaGroup, setup.settings.kafkaTopic);
     for (const [partition, end] of ends) if (end > 0) assert.equal(committed.get(partition), end);
   });
 
@@ -213,8 +213,8 @@ describe('processor', () => {
     const processor = setup.open({ settings: { flushMaxRecords: 7 } });
     await processor.start();
     const records = Array.from({ length: 200 }, (_, i) => price(`S${i % 9}`, DAY + i));
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records.slice(0, 120)));
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records.slice(120)));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records.slice(0, 120)));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records.slice(120)));
     await processor.drain();
 
     const lake = await reader();
@@ -232,15 +232,15 @@ describe('processor', () => {
     const first = setup.open({ bus: crashing.bus, now: runningClock(), settings: { flushIntervalMs: 30 } });
     await first.start();
     const records = Array.from({ length: 40 }, (_, i) => price(`S${i % 5}`, DAY + i));
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records.slice(0, 30)));
-    const partitions = [...(await setup.bus.endOffsets(setup.settings.pricesTopic)).values()].filter((end) => end > 0).length;
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records.slice(0, 30)));
+    const partitions = [...(await setup.bus.endOffsets(setup.settings.kafkaTopic)).values()].filter((end) => end > 0).length;
     await waitFor(async () => (await keys('prices/')).length === partitions, 5_000, 'files of the first run');
     await crashing.leave();
     const filesOfFirstRun = await keys('prices/');
-    assert.equal((await setup.bus.committedOffsets(setup.settings.processorGroup, setup.settings.pricesTopic)).size, 0);
+    assert.equal((await setup.bus.committedOffsets(setup.settings.kafkaGroup, setup.settings.kafkaTopic)).size, 0);
 
     // More records arrive; the second processor would batch differently if left to itself.
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records.slice(30)));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records.slice(30)));
     const second = setup.open();
     await second.start();
     await second.drain();
@@ -258,7 +258,7 @@ describe('processor', () => {
     const processor = setup.open({ bus: watched.bus, store: slow, settings: { maxBufferedBytes: 20_000 } });
     await processor.start();
     const records = Array.from({ length: 300 }, (_, i) => price(`S${i % 4}`, DAY + i));
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf(records));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records));
     await processor.drain();
 
     assert.ok(watched.calls.includes('pause'), 'paused');
@@ -271,7 +271,7 @@ describe('processor', () => {
     const flaky = withFailingPuts(setup.store, 3);
     const processor = setup.open({ store: flaky.store });
     await processor.start();
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf([price('BTC', DAY), price('ETH', DAY)]));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf([price('BTC', DAY), price('ETH', DAY)]));
     await processor.drain();
     assert.ok(flaky.failures() >= 3);
     const lake = await reader();
@@ -279,11 +279,11 @@ describe('processor', () => {
 
     const broken = withFailingPuts(setup.store, Infinity);
     const stuckGroup = uniqueName('stuck');
-    const stuck = setup.open({ store: broken.store, settings: { processorGroup: stuckGroup } });
+    const stuck = setup.open({ store: broken.store, settings: { kafkaGroup: stuckGroup } });
     await stuck.start();
     await stuck.drain();
     await stuck.stop();
-    assert.equal((await setup.bus.committedOffsets(stuckGroup, setup.settings.pricesTopic)).size, 0, 'nothing committed');
+    assert.equal((await setup.bus.committedOffsets(stuckGroup, setup.settings.kafkaTopic)).size, 0, 'nothing committed');
     assert.match(stuck.status().lastError ?? '', /gave up after 4 attempts/);
   });
 
@@ -292,7 +292,7 @@ describe('processor', () => {
     const metrics = new Metrics();
     const processor = setup.open({ cache, metrics });
     await processor.start();
-    await setup.bus.publish(setup.settings.pricesTopic, messagesOf([price('BTC', DAY), price('ETH', DAY)]));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf([price('BTC', DAY), price('ETH', DAY)]));
     await processor.drain();
     const status = await new StatusBoard(cache).read('processor');
     assert.equal(status?.recordsWritten, 2);

@@ -21,7 +21,7 @@ import { processorMetrics } from './processor-metrics.ts';
 /** The settings the processor reads (the lake location is the store's business). */
 export type ProcessorSettings = Pick<
   ProcessorConfig,
-  'flushIntervalMs' | 'flushMaxRecords' | 'maxBufferedBytes' | 'processorGroup' | 'pricesTopic' | 'deadLetterTopic'
+  'flushIntervalMs' | 'flushMaxRecords' | 'maxBufferedBytes' | 'kafkaGroup' | 'kafkaTopic' | 'deadLetterTopic'
 >;
 
 export interface ProcessorOptions {
@@ -64,9 +64,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const now = options.now ?? Date.now;
   const metrics = processorMetrics(registry);
   const board = new StatusBoard(options.cache);
-  const journal = new FlushJournal(store, config.processorGroup);
+  const journal = new FlushJournal(store, config.kafkaGroup);
   const deadLetters = deadLetterDataset(config.deadLetterTopic);
-  const datasets: AnyDataset[] = [pricesDataset(config.pricesTopic), deadLetters];
+  const datasets: AnyDataset[] = [pricesDataset(config.kafkaTopic), deadLetters];
   const batcher = new Batcher(config.flushMaxRecords);
   const queues = new Map<string, FlushQueue>();
   const subscriptions = new Map<string, Subscription>();
@@ -255,7 +255,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   async function refreshLag(): Promise<void> {
     const next: Record<string, number> = {};
     for (const dataset of datasets) {
-      const [ends, committed] = await Promise.all([bus.endOffsets(dataset.topic), bus.committedOffsets(config.processorGroup, dataset.topic)]);
+      const [ends, committed] = await Promise.all([bus.endOffsets(dataset.topic), bus.committedOffsets(config.kafkaGroup, dataset.topic)]);
       for (const [partition, end] of ends) {
         const value = Math.max(0, end - (committed.get(partition) ?? 0));
         next[keyOf(dataset.topic, partition)] = value;
@@ -289,7 +289,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   /** Everything published before the call has reached a batch (or was committed earlier). */
   async function caughtUp(ends: Map<string, Map<number, number>>): Promise<boolean> {
     for (const [topic, offsets] of ends) {
-      const committed = await bus.committedOffsets(config.processorGroup, topic);
+      const committed = await bus.committedOffsets(config.kafkaGroup, topic);
       for (const [partition, end] of offsets) {
         const consumed = Math.max(positions.get(keyOf(topic, partition)) ?? 0, committed.get(partition) ?? 0);
         if (consumed < end) return false;
@@ -307,7 +307,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       for (const dataset of datasets) {
         const subscription = await bus.subscribe({
           topic: dataset.topic,
-          group: config.processorGroup,
+          group: config.kafkaGroup,
           from: 'earliest',
           onBatch: (batch) => {
             const handled = handle(dataset, batch);
@@ -321,7 +321,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       timers.push(setInterval(tick, Math.max(10, Math.min(1_000, Math.floor(config.flushIntervalMs / 4)))));
       timers.push(setInterval(() => void publishStatus(), options.statusIntervalMs ?? 2_000));
       for (const timer of timers) timer.unref();
-      log.info({ topics: datasets.map((dataset) => dataset.topic), group: config.processorGroup }, 'Processor started');
+      log.info({ topics: datasets.map((dataset) => dataset.topic), group: config.kafkaGroup }, 'Processor started');
       void publishStatus();
     },
 

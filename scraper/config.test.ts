@@ -9,7 +9,7 @@ describe('scraper config', () => {
     assert.equal(config.pollIntervalMs, 10_000);
     assert.equal(config.requestTimeoutMs, 5_000);
     assert.equal(config.replaySpeed, 1);
-    assert.equal(config.scraperTopic, 'prices');
+    assert.equal(config.kafkaTopic, 'prices');
     assert.equal(config.deadLetterTopic, 'prices.dead-letter');
     assert.deepEqual(config.providers, ['coingecko', 'binance', 'kraken', 'coinbase']);
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { csvList, loadConfig, positiveInt } from '../core/config.ts';
 import { lakeLocationSchema } from '../core/lake-location.ts';
-import { DEFAULT_TOPICS } from '../core/records/topics.ts';
+import { topicsConfigSchema } from '../core/records/topics.ts';
 
 /** Providers that answer with real prices now, over HTTP. */
 export const LIVE_PROVIDERS = ['coingecko', 'coincap', 'coinmarketcap', 'binance', 'kraken', 'coinbase'] as const;
@@ -24,6 +24,7 @@ const apiKey = (name: string, detail: string) => z.string().optional().describe(
  * prices with live ones, unknown provider names, and providers missing what they need.
  */
 export const scraperConfigSchema = lakeLocationSchema
+  .extend(topicsConfigSchema.shape)
   .extend({
     symbols: csvList(ticker)
       .default(['BTC', 'ETH', 'SOL', 'XRP', 'ADA', 'DOGE'])
@@ -48,8 +49,6 @@ export const scraperConfigSchema = lakeLocationSchema
       .int('expected a whole number')
       .optional()
       .describe('Seed of the synthetic random walk; the same seed gives the same prices. Default: random, logged at start.'),
-    scraperTopic: z.string().min(1).default(DEFAULT_TOPICS.prices).describe(`Bus topic of valid prices. Default \`${DEFAULT_TOPICS.prices}\`.`),
-    deadLetterTopic: z.string().min(1).default(DEFAULT_TOPICS.deadLetter).describe(`Bus topic of rejected input. Default \`${DEFAULT_TOPICS.deadLetter}\`.`),
     coingeckoBaseUrl: baseUrl('CoinGecko', 'https://api.coingecko.com'),
     coingeckoApiKey: apiKey('CoinGecko', 'demo key on api.coingecko.com, pro key on pro-api.coingecko.com; optional'),
     coincapBaseUrl: baseUrl('CoinCap', 'https://rest.coincap.io'),

@@ -37,7 +37,7 @@ function setup(providers: PriceProvider[], overrides: Partial<ScraperDeps> = {})
   const bus = new MemoryBus();
   const cache = new MemoryCache();
   const metrics = new Metrics();
-  const config = { symbols: ['BTC', 'ETH'], pollIntervalMs: 1000, scraperTopic: uniqueName('prices'), deadLetterTopic: uniqueName('dead') };
+  const config = { symbols: ['BTC', 'ETH'], pollIntervalMs: 1000, kafkaTopic: uniqueName('prices'), deadLetterTopic: uniqueName('dead') };
   const scraper = createScraper({ bus, cache, providers, config, log: silentLogger, metrics, now: () => NOW, instance: 'test', ...overrides });
   return { bus, cache, metrics, config, scraper };
 }
@@ -47,7 +47,7 @@ describe('scraper', () => {
     const { bus, cache, metrics, config, scraper } = setup([new SyntheticProvider({ seed: 3, now: () => NOW })]);
     const summary = await scraper.pollOnce();
     assert.deepEqual(summary, { published: 2, deadLettered: 0, unserved: [], exhausted: false });
-    const published = await messages(bus, config.scraperTopic);
+    const published = await messages(bus, config.kafkaTopic);
     assert.deepEqual(published.map((m) => m.key).sort(), ['BTC', 'ETH']);
     for (const message of published) {
       const record = PriceRecord.parse(JSON.parse(message.value));
@@ -79,7 +79,7 @@ describe('scraper', () => {
     const summary = await scraper.pollOnce();
     assert.equal(summary.published, 0);
     assert.equal(summary.deadLettered, 3);
-    assert.deepEqual(await messages(bus, config.scraperTopic), []);
+    assert.deepEqual(await messages(bus, config.kafkaTopic), []);
     const letters = (await messages(bus, config.deadLetterTopic)).map((m) => DeadLetter.parse(JSON.parse(m.value)));
     assert.deepEqual(letters.map((l) => [l.stage, l.source]), [['scraper', 'broken'], ['scraper', 'broken'], ['scraper', 'broken']]);
     assert.match(letters.find((l) => l.payload.includes('"BTC"'))!.reason, /price_usd: Too small/);
@@ -106,7 +106,7 @@ describe('scraper', () => {
     const stopped = scraper.stop();
     release();
     await stopped;
-    assert.equal((await messages(bus, config.scraperTopic)).length, 2);
+    assert.equal((await messages(bus, config.kafkaTopic)).length, 2);
     assert.equal(scraper.status().polls, 1);
   });
 });

@@ -13,7 +13,7 @@ import { ProviderChain, type ChainResult, type ProviderCall } from './fallback.t
 export interface ScraperSettings {
   symbols: string[];
   pollIntervalMs: number;
-  scraperTopic: string;
+  kafkaTopic: string;
   deadLetterTopic: string;
 }
 
@@ -99,11 +99,11 @@ export function createScraper(deps: ScraperDeps): Scraper {
     let deadLettered = 0;
     if (result.records.length > 0) {
       try {
-        await bus.publish(config.scraperTopic, result.records.map((record) => ({ key: record.symbol, value: JSON.stringify(record) })));
+        await bus.publish(config.kafkaTopic, result.records.map((record) => ({ key: record.symbol, value: JSON.stringify(record) })));
         published = result.records.length;
       } catch (error) {
         m.publishFailures.inc();
-        log.error({ topic: config.scraperTopic, records: result.records.length, err: messageOf(error) }, 'Publishing prices failed; these records are lost');
+        log.error({ topic: config.kafkaTopic, records: result.records.length, err: messageOf(error) }, 'Publishing prices failed; these records are lost');
       }
     }
     if (result.deadLetters.length > 0) {

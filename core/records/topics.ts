@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** The bus topics the parts agree on. Each name can be overridden in configuration. */
 export const DEFAULT_TOPICS = {
   prices: 'prices',
@@ -9,3 +11,9 @@ export const DATASETS = {
   prices: 'prices',
   deadLetter: 'dead-letter',
 } as const;
+
+/** Topic names, shared by every part that publishes or consumes them. */
+export const topicsConfigSchema = z.object({
+  kafkaTopic: z.string().min(1).default(DEFAULT_TOPICS.prices).describe('Bus topic of valid price records.'),
+  deadLetterTopic: z.string().min(1).default(DEFAULT_TOPICS.deadLetter).describe('Bus topic of rejected input (the scraper publishes its rejects here).'),
+});
