@@ -15,6 +15,8 @@ export interface LakeOptions {
   memoryLimit: string;
   threads: number;
   connections: number;
+  /** Where DuckDB finds extensions (httpfs for S3) without downloading them. */
+  extensionDirectory?: string;
 }
 
 const DATASETS: Dataset[] = ['prices', 'dead_letters'];
@@ -48,7 +50,11 @@ export class Lake {
     const source = lakeSource(location);
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(':memory:', { memory_limit: options.memoryLimit, threads: String(options.threads) });
+      instance = await DuckDBInstance.create(':memory:', {
+        memory_limit: options.memoryLimit,
+        threads: String(options.threads),
+        ...(options.extensionDirectory ? { extension_directory: options.extensionDirectory } : {}),
+      });
     } catch (cause) {
       throw new LakeError('QUERY_FAILED', `opening DuckDB (memory_limit ${options.memoryLimit}, threads ${options.threads}): ${messageOf(cause)}`, { cause });
     }

@@ -35,7 +35,13 @@ export async function startLakeQuery(
   const partLog = log.child({ part: 'lake-query' });
   const lake = await Lake.open(
     adapters.lake,
-    { queryTimeoutMs: config.queryTimeoutMs, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, connections: config.duckdbConnections },
+    {
+      queryTimeoutMs: config.queryTimeoutMs,
+      memoryLimit: config.duckdbMemoryLimit,
+      threads: config.duckdbThreads,
+      connections: config.duckdbConnections,
+      extensionDirectory: config.duckdbExtensionDir,
+    },
     partLog,
     metrics,
   );

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { describeConfig, type ConfigDoc, type ConfigShape } from '../core/config.ts';
 import { adapterConfigSchema } from '../core/adapters/select.ts';
+import { partConfigSchema } from '../core/part-main.ts';
 import { scraperConfigSchema } from '../scraper/config.ts';
 import { processorConfigSchema } from '../processor/config.ts';
 import { lakeQueryConfigSchema } from '../lake-query/config.ts';
@@ -18,6 +19,7 @@ const END = '<!-- config:end -->';
 
 const SECTIONS: [string, z.ZodObject<ConfigShape>][] = [
   ['Every part: adapters and lake location', adapterConfigSchema as unknown as z.ZodObject<ConfigShape>],
+  ['A part run on its own (npm run scraper / processor)', partConfigSchema as unknown as z.ZodObject<ConfigShape>],
   ['scraper', scraperConfigSchema as unknown as z.ZodObject<ConfigShape>],
   ['processor', processorConfigSchema as unknown as z.ZodObject<ConfigShape>],
   ['lake-query and the dashboard', lakeQueryConfigSchema as unknown as z.ZodObject<ConfigShape>],

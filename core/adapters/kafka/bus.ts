@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Bus, BusMessage, SubscribeOptions, Subscription } from '../../ports/bus.ts';
 import type { Health } from '../../ports/health.ts';
 import type { Logger } from '../../log.ts';
@@ -40,7 +40,13 @@ export class KafkaBus implements Bus {
       },
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // The default partitioner is murmur2 on the key, as Java clients and Redpanda tools use.
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.admin = this.kafka.admin();
     this.ready = Promise.all([this.producer.connect(), this.admin.connect()]).then(() => undefined);
     // A failed first connection is reported by the first call that awaits `ready`.
@@ -61,7 +67,7 @@ export class KafkaBus implements Bus {
     await this.ensureTopic(options.topic);
     if (options.from === 'latest') await this.startGroupAtEnd(options.group, options.topic);
     const consumer = this.kafka.consumer({
-      groupId: options.group,
+      groupId: kafkaGroupId(options.group, options.topic),
       allowAutoTopicCreation: false,
       sessionTimeout: 30_000,
       rebalanceTimeout: 60_000,
@@ -83,7 +89,7 @@ export class KafkaBus implements Bus {
 
   async committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
     await this.ready;
-    const [entry] = await this.admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const [entry] = await this.admin.fetchOffsets({ groupId: kafkaGroupId(group, topic), topics: [topic] });
     const committed = new Map<number, number>();
     for (const partition of entry?.partitions ?? []) {
       const offset = Number(partition.offset);
@@ -101,7 +107,7 @@ export class KafkaBus implements Bus {
     if (committed.size > 0) return;
     const ends = await this.endOffsets(topic);
     await this.admin.setOffsets({
-      groupId: group,
+      groupId: kafkaGroupId(group, topic),
       topic,
       partitions: [...ends].map(([partition, offset]) => ({ partition, offset: String(offset) })),
     });
@@ -145,6 +151,15 @@ export class KafkaBus implements Bus {
   }
 }
 
+/**
+ * The Kafka consumer group of a (group, topic) pair. The port scopes a group to one topic, as the
+ * in-memory bus does; kafkajs' assigners expect every member of a group to subscribe to the same
+ * topics, so a process consuming two topics under one name needs one Kafka group per topic.
+ */
+export function kafkaGroupId(group: string, topic: string): string {
+  return `${group}.${topic}`;
+}
+
 /** One kafkajs consumer in a group, delivering batches per partition as the port promises. */
 class KafkaSubscription implements Subscription {
   private owned: number[] = [];
@@ -176,7 +191,7 @@ class KafkaSubscription implements Subscription {
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 64,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+          if (batch.topic !== topic || batch.messages.length === 0 || !isRunning() || isStale()) return;
           const messages: BusMessage[] = batch.messages.map((message) => ({
             key: message.key?.toString() ?? '',
             value: message.value?.toString() ?? '',

@@ -1,0 +1,50 @@
+/**
+ * `npm start`: the whole pipeline in one process — scraper -> bus -> processor -> Parquet lake ->
+ * DuckDB -> dashboard — on the adapters the environment chooses (embedded by default: an
+ * in-memory bus and cache and a local folder as the lake). The parts share one set of adapters,
+ * which is what connects them when the bus is in memory.
+ *
+ * Ctrl-C stops the scraper, lets the processor consume and write everything already published,
+ * commits, and only then exits: no record published before the stop is missing from the lake.
+ */
+import { createLogger } from './core/log.ts';
+import { Metrics } from './core/metrics.ts';
+import { openAdapters } from './core/adapters/select.ts';
+import { onShutdown, runMain } from './core/process.ts';
+import { loadScraperConfig } from './scraper/config.ts';
+import { loadProcessorConfig } from './processor/config.ts';
+import { loadLakeQueryConfig } from './lake-query/config.ts';
+import { startScraper } from './scraper/start.ts';
+import { startProcessor } from './processor/start.ts';
+import { startLakeQuery } from './lake-query/server.ts';
+
+const log = createLogger();
+const env = process.env;
+
+await runMain(log, async () => {
+  // Validate every part's settings before anything starts, so a typo stops the start cleanly.
+  loadScraperConfig(env);
+  loadProcessorConfig(env);
+  loadLakeQueryConfig(env);
+
+  const metrics = new Metrics();
+  const adapters = await openAdapters(env, log);
+  const processor = await startProcessor(adapters, env, log.child({ part: 'processor' }), metrics);
+  const lakeQuery = await startLakeQuery(adapters, env, log.child({ part: 'lake-query' }), metrics);
+  const scraper = await startScraper(adapters, env, log.child({ part: 'scraper' }), metrics);
+  log.info(
+    { url: lakeQuery.url, adapters: adapters.description, synthetic: adapters.lake.synthetic },
+    `cryptolake is running: open ${lakeQuery.url}`,
+  );
+
+  onShutdown(log, async () => {
+    await scraper.stop();
+    await processor.drain();
+    await processor.stop();
+    await lakeQuery.close();
+    await adapters.close();
+    const { published, deadLettered } = scraper.status();
+    const { recordsWritten, filesWritten } = processor.status();
+    log.info({ published, deadLettered, recordsWritten, filesWritten }, 'Stopped: everything published is in the lake');
+  });
+});
