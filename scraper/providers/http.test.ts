@@ -64,4 +64,16 @@ describe('provider HTTP errors', () => {
     assert.equal(error.code, 'PROVIDER_NETWORK');
     assert.equal(error.retryable, true);
   });
+
+  it('says in plain words that nothing listens where a provider should be', async () => {
+    const closed = await startFakeProvider();
+    const baseUrl = closed.baseUrl;
+    await closed.close();
+    const provider = new CoinGeckoProvider({ baseUrl, timeoutMs: 1000 });
+    await assert.rejects(provider.fetch(['BTC'], signal), (error: ProviderHttpError) => {
+      assert.equal(error.code, 'PROVIDER_NETWORK');
+      assert.match(error.message, /connection refused \(ECONNREFUSED\)/);
+      return true;
+    });
+  });
 });

@@ -76,9 +76,22 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
+/** Plain words for the network failures a person meets most, keeping the system code. */
+const NETWORK_WORDS: Record<string, string> = {
+  ENOTFOUND: 'host name not found (no DNS or no internet)',
+  EAI_AGAIN: 'host name lookup failed (no DNS or no internet)',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the server',
+  ETIMEDOUT: 'connection timed out',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'connection closed by the server',
+};
+
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  const code = cause?.code;
+  if (code) return NETWORK_WORDS[code] ? `${NETWORK_WORDS[code]} (${code})` : code;
+  return cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
 function snippet(text: string): string {
