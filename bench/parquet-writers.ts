@@ -35,15 +35,64 @@ interface RunResult {
 
 // ---- data ------------------------------------------------------------------------------------
 
-const SYMBOLS = ['BTC', 'ETH', 'SOL', 'XRP', 'BNB', 'DOGE', 'ADA', 'TRX', 'AVAX', 'LINK', 'DOT', 'MATIC', 'TON', 'SHIB', 'LTC', 'BCH', 'UNI', 'ATOM', 'XLM', 'ETC',
-  'FIL', 'APT', 'ARB', 'OP', 'NEAR', 'ICP', 'HBAR', 'VET', 'INJ', 'RNDR', 'GRT', 'AAVE', 'MKR', 'ALGO', 'SAND', 'MANA', 'EGLD', 'XTZ', 'THETA', 'FTM',
-  'RUNE', 'KAS', 'SEI', 'SUI', 'TIA', 'PEPE', 'WIF', 'BONK', 'JUP', 'PYTH'];
+const SYMBOLS = [
+  'BTC',
+  'ETH',
+  'SOL',
+  'XRP',
+  'BNB',
+  'DOGE',
+  'ADA',
+  'TRX',
+  'AVAX',
+  'LINK',
+  'DOT',
+  'MATIC',
+  'TON',
+  'SHIB',
+  'LTC',
+  'BCH',
+  'UNI',
+  'ATOM',
+  'XLM',
+  'ETC',
+  'FIL',
+  'APT',
+  'ARB',
+  'OP',
+  'NEAR',
+  'ICP',
+  'HBAR',
+  'VET',
+  'INJ',
+  'RNDR',
+  'GRT',
+  'AAVE',
+  'MKR',
+  'ALGO',
+  'SAND',
+  'MANA',
+  'EGLD',
+  'XTZ',
+  'THETA',
+  'FTM',
+  'RUNE',
+  'KAS',
+  'SEI',
+  'SUI',
+  'TIA',
+  'PEPE',
+  'WIF',
+  'BONK',
+  'JUP',
+  'PYTH',
+];
 const SOURCES = ['coingecko', 'binance', 'kraken', 'coinbase'];
 
 /** Realistic price records: 50 symbols x 4 sources, one observation each per second, random walks. */
 function generate(rows: number): PriceRecord[] {
   let seed = 42;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
   const prices = SYMBOLS.map((_, index) => 30_000 / (index + 1) ** 1.7);
   const start = Date.UTC(2026, 10, 22);
   const records: PriceRecord[] = new Array(rows);
@@ -209,7 +258,9 @@ async function verify(file: string): Promise<{ count: number; codecs: string[] }
   const connection = await instance.connect();
   const path = `'${file.replaceAll("'", "''")}'`;
   const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM read_parquet(${path})`)).getRows()[0]![0]);
-  const codecs = (await connection.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata(${path})`)).getRows().map((row) => String(row[0]));
+  const codecs = (await connection.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata(${path})`))
+    .getRows()
+    .map((row) => String(row[0]));
   connection.closeSync();
   instance.closeSync();
   return { count, codecs };
@@ -224,15 +275,20 @@ async function parent(rows: number, runs: number): Promise<void> {
     const file = join(folder, `${name.replace(/[^a-z-]/g, '_')}.parquet`);
     const measured: RunResult[] = [];
     for (let run = 0; run < runs; run++) {
-      const outcome = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', script, '--child', name, '--rows', String(rows), '--out', file], {
-        encoding: 'utf8',
-        maxBuffer: 16 * 1024 * 1024,
-      });
+      const outcome = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--expose-gc', script, '--child', name, '--rows', String(rows), '--out', file],
+        {
+          encoding: 'utf8',
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
       if (outcome.status !== 0) throw new Error(`${name} run ${run + 1} failed: ${outcome.stderr}`);
       measured.push(JSON.parse(outcome.stdout.trim().split('\n').at(-1)!) as RunResult);
     }
     const check = await verify(file);
-    if (check.count !== rows || check.codecs.join() !== 'SNAPPY') throw new Error(`${name}: file holds ${check.count} rows with codecs ${check.codecs.join()}`);
+    if (check.count !== rows || check.codecs.join() !== 'SNAPPY')
+      throw new Error(`${name}: file holds ${check.count} rows with codecs ${check.codecs.join()}`);
     const ms = median(measured.map((run) => run.ms));
     results.push({
       writer: name,

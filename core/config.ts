@@ -41,7 +41,12 @@ export function loadConfig<S extends ConfigShape>(
 export function csvList(item: z.ZodType<string, string> = z.string().min(1)) {
   return z
     .string()
-    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    )
     .pipe(z.array(item).min(1, 'expected at least one item in the comma-separated list'));
 }
 

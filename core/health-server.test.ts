@@ -12,7 +12,10 @@ describe('serveHealth', () => {
       port: 0,
       host: '127.0.0.1',
       metrics,
-      checks: { bus: async () => ({ ok: true, detail: 'memory' }), store: async () => ({ ok: storeOk, detail: storeOk ? 'ok' : 'minio unreachable' }) },
+      checks: {
+        bus: async () => ({ ok: true, detail: 'memory' }),
+        store: async () => ({ ok: storeOk, detail: storeOk ? 'ok' : 'minio unreachable' }),
+      },
     });
     try {
       const healthy = await fetch(`http://127.0.0.1:${server.port}/health`);

@@ -12,7 +12,9 @@ export async function checkAll(checks: HealthChecks, timeoutMs = 3_000): Promise
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]): Promise<[string, Health]> => {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<Health>((resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs)));
+      const timeout = new Promise<Health>(
+        (resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs)),
+      );
       const health = await Promise.race([check().catch((error: Error) => ({ ok: false, detail: error.message })), timeout]);
       clearTimeout(timer);
       return [name, health];

@@ -14,11 +14,15 @@ export const DEFAULT_PROVIDERS = 'coingecko,binance,kraken,coinbase';
 export const lakeLocationSchema = z.object({
   providers: csvList()
     .default(DEFAULT_PROVIDERS.split(','))
-    .describe(`Provider chain in fallback order (comma list). \`synthetic\` or \`replay\` for offline data; the default chain is the live providers that need no key.`),
+    .describe(
+      `Provider chain in fallback order (comma list). \`synthetic\` or \`replay\` for offline data; the default chain is the live providers that need no key.`,
+    ),
   lakeDir: z
     .string()
     .optional()
-    .describe('Folder of the embedded lake. Default `./data/lake`, or `./data/lake-synthetic` when PROVIDERS includes synthetic, so made-up prices never mix into a live lake.'),
+    .describe(
+      'Folder of the embedded lake. Default `./data/lake`, or `./data/lake-synthetic` when PROVIDERS includes synthetic, so made-up prices never mix into a live lake.',
+    ),
 });
 export type LakeLocationConfig = z.infer<typeof lakeLocationSchema>;
 

@@ -8,7 +8,9 @@ export class Metrics {
   readonly registry = new Registry();
 
   counter(name: string, help: string, labelNames: string[] = []): Counter {
-    return (this.registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+    return (
+      (this.registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, labelNames, registers: [this.registry] })
+    );
   }
 
   gauge(name: string, help: string, labelNames: string[] = []): Gauge {

@@ -24,7 +24,8 @@ describe('dashboard build', () => {
       assert.match(js, /SYNTHETIC|synthetic/);
       const css = await readFile(join(outDir, 'app.css'), 'utf8');
       assert.ok(css.length > 500, 'the stylesheet is bundled');
-      for (const id of ['synthetic', 'latest', 'chart', 'intervals', 'providers', 'pipeline', 'partitions']) assert.match(html, new RegExp(`id="${id}"`));
+      for (const id of ['synthetic', 'latest', 'chart', 'intervals', 'providers', 'pipeline', 'partitions'])
+        assert.match(html, new RegExp(`id="${id}"`));
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }

@@ -22,7 +22,9 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend({
   duckdbExtensionDir: z
     .string()
     .optional()
-    .describe("DuckDB extension directory holding `v<version>/linux_amd64/httpfs.duckdb_extension`, for reading an S3 lake without internet (`npm run stack -- up` prints one). Default: DuckDB's own (~/.duckdb/extensions), filled by INSTALL httpfs."),
+    .describe(
+      "DuckDB extension directory holding `v<version>/linux_amd64/httpfs.duckdb_extension`, for reading an S3 lake without internet (`npm run stack -- up` prints one). Default: DuckDB's own (~/.duckdb/extensions), filled by INSTALL httpfs.",
+    ),
   duckdbConnections: positiveInt().default(4).describe('Queries that may run at once; more wait their turn. Default 4.'),
 });
 export type LakeQueryConfig = z.infer<typeof lakeQueryConfigSchema>;

@@ -39,10 +39,13 @@ export class ConnectionPool {
 
   private wait(deadline: number, onTimeout: () => Error): Promise<DuckDBConnection> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiter.cancelled = true;
-        reject(onTimeout());
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          waiter.cancelled = true;
+          reject(onTimeout());
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       const waiter: Waiter = {
         cancelled: false,
         take: (connection) => {

@@ -65,7 +65,11 @@ export function lakeSource(location: LakeLocation): LakeSource {
   ];
   return {
     describe: root,
-    setup: ['INSTALL httpfs', 'LOAD httpfs', `CREATE OR REPLACE SECRET lake_s3 (${secret.join(', ')}, SCOPE ${sqlString(`s3://${location.bucket}`)})`],
+    setup: [
+      'INSTALL httpfs',
+      'LOAD httpfs',
+      `CREATE OR REPLACE SECRET lake_s3 (${secret.join(', ')}, SCOPE ${sqlString(`s3://${location.bucket}`)})`,
+    ],
     glob: (dataset) => `${root}/${folderOf(dataset)}/**/*.parquet`,
   };
 }

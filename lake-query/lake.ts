@@ -56,7 +56,11 @@ export class Lake {
         ...(options.extensionDirectory ? { extension_directory: options.extensionDirectory } : {}),
       });
     } catch (cause) {
-      throw new LakeError('QUERY_FAILED', `opening DuckDB (memory_limit ${options.memoryLimit}, threads ${options.threads}): ${messageOf(cause)}`, { cause });
+      throw new LakeError(
+        'QUERY_FAILED',
+        `opening DuckDB (memory_limit ${options.memoryLimit}, threads ${options.threads}): ${messageOf(cause)}`,
+        { cause },
+      );
     }
     const admin = await instance.connect();
     try {
@@ -107,7 +111,10 @@ export class Lake {
   /** DuckDB answers and the lake's folder can be listed. */
   async health(): Promise<Health> {
     try {
-      const rows = await this.query('a health check', `SELECT version() AS version, count(*)::INTEGER AS files FROM glob(${sqlString(this.source.glob('prices'))})`);
+      const rows = await this.query(
+        'a health check',
+        `SELECT version() AS version, count(*)::INTEGER AS files FROM glob(${sqlString(this.source.glob('prices'))})`,
+      );
       const row = rows[0] ?? {};
       return { ok: true, detail: `DuckDB ${String(row.version)}, ${String(row.files)} price files in ${this.source.describe}` };
     } catch (error) {
@@ -124,22 +131,30 @@ export class Lake {
   private async runOnce(what: string, sql: string, params: Record<string, DuckDBValue>): Promise<Row[]> {
     const deadline = Date.now() + this.options.queryTimeoutMs;
     await this.checkViews();
-    return this.pool.use(deadline, async (connection) => {
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        connection.interrupt();
-      }, Math.max(0, deadline - Date.now()));
-      try {
-        const reader = await connection.runAndReadAll(sql, params);
-        return reader.getRowObjectsJS();
-      } catch (cause) {
-        if (timedOut) throw new LakeError('QUERY_TIMEOUT', `${what} took longer than ${this.options.queryTimeoutMs} ms and was stopped`, { cause });
-        throw new LakeError('QUERY_FAILED', `${what} failed: ${messageOf(cause).split('\n')[0]}`, { cause });
-      } finally {
-        clearTimeout(timer);
-      }
-    }, () => new LakeError('QUERY_TIMEOUT', `${what} waited longer than ${this.options.queryTimeoutMs} ms for a free connection`));
+    return this.pool.use(
+      deadline,
+      async (connection) => {
+        let timedOut = false;
+        const timer = setTimeout(
+          () => {
+            timedOut = true;
+            connection.interrupt();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        try {
+          const reader = await connection.runAndReadAll(sql, params);
+          return reader.getRowObjectsJS();
+        } catch (cause) {
+          if (timedOut)
+            throw new LakeError('QUERY_TIMEOUT', `${what} took longer than ${this.options.queryTimeoutMs} ms and was stopped`, { cause });
+          throw new LakeError('QUERY_FAILED', `${what} failed: ${messageOf(cause).split('\n')[0]}`, { cause });
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      () => new LakeError('QUERY_TIMEOUT', `${what} waited longer than ${this.options.queryTimeoutMs} ms for a free connection`),
+    );
   }
 
   /** Makes each dataset's view real once its first file exists. Cheap once every dataset has files. */
@@ -164,7 +179,11 @@ export class Lake {
           this.log.info({ dataset }, 'Found the first files of a dataset');
         }
       } catch (cause) {
-        throw new LakeError('QUERY_FAILED', `defining the view ${dataset} over ${this.source.glob(dataset)}: ${messageOf(cause).split('\n')[0]}`, { cause });
+        throw new LakeError(
+          'QUERY_FAILED',
+          `defining the view ${dataset} over ${this.source.glob(dataset)}: ${messageOf(cause).split('\n')[0]}`,
+          { cause },
+        );
       }
     }
   }

@@ -61,7 +61,12 @@ describe('lake queries over a fixture lake', () => {
   });
 
   it('computes 1m candles that match a hand computation, with UTC bucket boundaries', async () => {
-    const candles = await createLakeQueries(lake).candles({ symbol: 'BTC', interval: '1m', from: at('2026-03-01T23:00:00Z'), to: at('2026-03-02T01:00:00Z') });
+    const candles = await createLakeQueries(lake).candles({
+      symbol: 'BTC',
+      interval: '1m',
+      from: at('2026-03-01T23:00:00Z'),
+      to: at('2026-03-02T01:00:00Z'),
+    });
     assert.deepEqual(
       candles.map(({ time, open, high, low, close, count }) => ({ time: new Date(time).toISOString(), open, high, low, close, count })),
       [
@@ -74,14 +79,25 @@ describe('lake queries over a fixture lake', () => {
 
   it('computes daily candles aligned to UTC midnight and honours the range ends', async () => {
     const queries = createLakeQueries(lake);
-    const daily = await queries.candles({ symbol: 'BTC', interval: '1d', from: at('2026-03-01T00:00:00Z'), to: at('2026-03-04T00:00:00Z') });
-    assert.deepEqual(daily.map((c) => [new Date(c.time).toISOString(), c.open, c.high, c.low, c.close, c.count]), [
-      ['2026-03-01T00:00:00.000Z', 100, 100, 100, 100, 1],
-      ['2026-03-02T00:00:00.000Z', 101, 130, 99, 125, 5],
-    ]);
+    const daily = await queries.candles({
+      symbol: 'BTC',
+      interval: '1d',
+      from: at('2026-03-01T00:00:00Z'),
+      to: at('2026-03-04T00:00:00Z'),
+    });
+    assert.deepEqual(
+      daily.map((c) => [new Date(c.time).toISOString(), c.open, c.high, c.low, c.close, c.count]),
+      [
+        ['2026-03-01T00:00:00.000Z', 100, 100, 100, 100, 1],
+        ['2026-03-02T00:00:00.000Z', 101, 130, 99, 125, 5],
+      ],
+    );
     // `to` is exclusive: a record exactly at `to` is left out; `from` is inclusive.
     const edge = await queries.candles({ symbol: 'BTC', interval: '1m', from: at('2026-03-02T00:00:00Z'), to: at('2026-03-02T00:01:00Z') });
-    assert.deepEqual(edge.map((c) => [c.count, c.close]), [[4, 120]]);
+    assert.deepEqual(
+      edge.map((c) => [c.count, c.close]),
+      [[4, 120]],
+    );
   });
 
   it('lists partitions with files, rows and bytes from the Parquet footers', async () => {
@@ -97,19 +113,32 @@ describe('lake queries over a fixture lake', () => {
       ],
     );
     assert.equal(partitions[1]!.bytes, bytes);
-    assert.deepEqual(await createLakeQueries(lake).stats(), { rows: 9, files: 4, bytes: partitions.reduce((s, p) => s + p.bytes, 0), days: 3 });
+    assert.deepEqual(await createLakeQueries(lake).stats(), {
+      rows: 9,
+      files: 4,
+      bytes: partitions.reduce((s, p) => s + p.bytes, 0),
+      days: 3,
+    });
   });
 
   it('counts dead letters by reason', async () => {
     const summary = await createLakeQueries(lake).deadLetterSummary();
-    assert.deepEqual(summary.map((d) => [d.stage, d.reason, d.count]), [
-      ['scraper', 'price_usd: expected number', 2],
-      ['processor', 'not JSON', 1],
-    ]);
+    assert.deepEqual(
+      summary.map((d) => [d.stage, d.reason, d.count]),
+      [
+        ['scraper', 'price_usd: expected number', 2],
+        ['processor', 'not JSON', 1],
+      ],
+    );
   });
 
   it('treats a symbol as data, never as SQL', async () => {
-    const candles = await createLakeQueries(lake).candles({ symbol: "BTC' OR '1'='1", interval: '1m', from: 0, to: at('2027-01-01T00:00:00Z') });
+    const candles = await createLakeQueries(lake).candles({
+      symbol: "BTC' OR '1'='1",
+      interval: '1m',
+      from: 0,
+      to: at('2027-01-01T00:00:00Z'),
+    });
     assert.deepEqual(candles, []);
   });
 });
@@ -119,7 +148,9 @@ describe('partition pruning', () => {
     const fixture = await FixtureLake.create();
     const day = (d: number) => `2026-05-${String(d).padStart(2, '0')}`;
     const prices: FixturePrice[] = [];
-    for (let d = 1; d <= 20; d++) for (let h = 0; h < 24; h += 6) prices.push({ symbol: 'BTC', ts: at(`${day(d)}T${String(h).padStart(2, '0')}:00:00Z`), price: d * 100 + h });
+    for (let d = 1; d <= 20; d++)
+      for (let h = 0; h < 24; h += 6)
+        prices.push({ symbol: 'BTC', ts: at(`${day(d)}T${String(h).padStart(2, '0')}:00:00Z`), price: d * 100 + h });
     await fixture.writePrices(prices);
     const corrupt = join(fixture.root, 'prices/year=2026/month=05/day=03');
     await writeFile(join(corrupt, 'part-p9-o0-o0.parquet'), 'this is not parquet');
@@ -145,7 +176,10 @@ describe('partition pruning', () => {
       assert.match(plans[0]!, /Total Files Read: 3\b/, plans[0]);
 
       const candles = await createLakeQueries(lake).candles(range);
-      assert.deepEqual(candles.map((c) => c.open), [1000, 1006, 1012, 1018]);
+      assert.deepEqual(
+        candles.map((c) => c.open),
+        [1000, 1006, 1012, 1018],
+      );
     } finally {
       await lake.close();
       await fixture.remove();
@@ -168,9 +202,15 @@ describe('a lake that starts empty', () => {
       assert.deepEqual(await lake.query('the empty view', 'SELECT count(*)::INTEGER AS n FROM prices'), [{ n: 0 }]);
 
       await fixture.writePrices([{ symbol: 'SOL', ts: at('2026-06-01T10:00:00Z'), price: 150 }]);
-      assert.deepEqual((await queries.latest()).map((p) => [p.symbol, p.priceUsd]), [['SOL', 150]]);
+      assert.deepEqual(
+        (await queries.latest()).map((p) => [p.symbol, p.priceUsd]),
+        [['SOL', 150]],
+      );
       await fixture.writePrices([{ symbol: 'SOL', ts: at('2026-06-02T10:00:00Z'), price: 151 }]);
-      assert.deepEqual((await queries.latest()).map((p) => [p.symbol, p.priceUsd]), [['SOL', 151]]);
+      assert.deepEqual(
+        (await queries.latest()).map((p) => [p.symbol, p.priceUsd]),
+        [['SOL', 151]],
+      );
       assert.equal((await queries.stats()).files, 2);
     } finally {
       await lake.close();
@@ -185,11 +225,14 @@ describe('query limits', () => {
     const lake = await openLake(fixture, { ...OPTIONS, queryTimeoutMs: 150 });
     try {
       const started = Date.now();
-      await assert.rejects(lake.query('a very long count', 'SELECT count(*) FROM range(100000000000)'), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'QUERY_TIMEOUT');
-        assert.match(error.message, /a very long count took longer than 150 ms/);
-        return true;
-      });
+      await assert.rejects(
+        lake.query('a very long count', 'SELECT count(*) FROM range(100000000000)'),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'QUERY_TIMEOUT');
+          assert.match(error.message, /a very long count took longer than 150 ms/);
+          return true;
+        },
+      );
       assert.ok(Date.now() - started < 5_000);
       assert.deepEqual(await lake.query('a follow-up', 'SELECT 1 AS one'), [{ one: 1 }]);
     } finally {

@@ -7,9 +7,23 @@ export type LakeReader = Pick<Lake, 'query' | 'hasFiles' | 'source'>;
 import { sqlString } from './lake-source.ts';
 
 /** Candle widths, in ms; the HTTP API accepts exactly these names. */
-export const CANDLE_INTERVALS = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '4h': 14_400_000, '1d': 86_400_000 } as const;
+export const CANDLE_INTERVALS = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '4h': 14_400_000,
+  '1d': 86_400_000,
+} as const;
 export type CandleInterval = keyof typeof CANDLE_INTERVALS;
-const BUCKET: Record<CandleInterval, string> = { '1m': '1 minute', '5m': '5 minutes', '15m': '15 minutes', '1h': '1 hour', '4h': '4 hours', '1d': '1 day' };
+const BUCKET: Record<CandleInterval, string> = {
+  '1m': '1 minute',
+  '5m': '5 minutes',
+  '15m': '15 minutes',
+  '1h': '1 hour',
+  '4h': '4 hours',
+  '1d': '1 day',
+};
 const DAY_MS = 86_400_000;
 
 /** The newest observation of one symbol. Times are epoch ms UTC. */
@@ -140,7 +154,8 @@ export function createLakeQueries(lake: LakeReader, options: { latestLookbackDay
     },
 
     async candles({ symbol, interval, from, to }) {
-      if (!(interval in CANDLE_INTERVALS)) throw new LakeError('QUERY_INVALID', `interval: expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`);
+      if (!(interval in CANDLE_INTERVALS))
+        throw new LakeError('QUERY_INVALID', `interval: expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`);
       if (!(from < to)) throw new LakeError('QUERY_INVALID', 'from: must be before to');
       if (!(await lake.hasFiles('prices'))) return [];
       const days = dayRange('range', from, to - 1);
@@ -218,7 +233,11 @@ export function dayRange(prefix: string, fromMs: number, toMs?: number): { sql: 
   let sql = `(year > ${y} OR (year = ${y} AND (month > ${m} OR (month = ${m} AND day >= ${d}))))`;
   if (toMs !== undefined) {
     const to = new Date(toMs);
-    Object.assign(params, { [`${prefix}ToY`]: to.getUTCFullYear(), [`${prefix}ToM`]: to.getUTCMonth() + 1, [`${prefix}ToD`]: to.getUTCDate() });
+    Object.assign(params, {
+      [`${prefix}ToY`]: to.getUTCFullYear(),
+      [`${prefix}ToM`]: to.getUTCMonth() + 1,
+      [`${prefix}ToD`]: to.getUTCDate(),
+    });
     const [ty, tm, td] = [`$${prefix}ToY`, `$${prefix}ToM`, `$${prefix}ToD`];
     sql += ` AND (year < ${ty} OR (year = ${ty} AND (month < ${tm} OR (month = ${tm} AND day <= ${td}))))`;
   }

@@ -17,7 +17,10 @@ describe('lake-query server', () => {
       assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.notEqual(new URL(server.url).port, '0');
       const latest = await (await fetch(`${server.url}/api/latest`)).json();
-      assert.deepEqual(latest.prices.map((p: { symbol: string; priceUsd: number }) => [p.symbol, p.priceUsd]), [['BTC', 64_000]]);
+      assert.deepEqual(
+        latest.prices.map((p: { symbol: string; priceUsd: number }) => [p.symbol, p.priceUsd]),
+        [['BTC', 64_000]],
+      );
       const health = await (await fetch(`${server.url}/api/health`)).json();
       assert.equal(health.synthetic, true);
     } finally {
@@ -32,7 +35,10 @@ describe('lake-query server', () => {
     const fixture = await FixtureLake.create();
     const adapters = await openAdapters({ LAKE_DIR: fixture.root }, silentLogger);
     try {
-      await assert.rejects(startLakeQuery(adapters, { LAKE_DIR: fixture.root, DUCKDB_MEMORY_LIMIT: 'lots' }, silentLogger, new Metrics()), /DUCKDB_MEMORY_LIMIT="lots"/);
+      await assert.rejects(
+        startLakeQuery(adapters, { LAKE_DIR: fixture.root, DUCKDB_MEMORY_LIMIT: 'lots' }, silentLogger, new Metrics()),
+        /DUCKDB_MEMORY_LIMIT="lots"/,
+      );
     } finally {
       await adapters.close();
       await fixture.remove();

@@ -21,8 +21,14 @@ describe('Batcher', () => {
     const batcher = new Batcher(100);
     batcher.add('t', 1, 0, item, 10, 50);
     batcher.add('t', 0, 0, item, 10, 20);
-    assert.deepEqual(batcher.due(60, 30).map((batch) => batch.partition), [0]);
-    assert.deepEqual(batcher.due(80, 30).map((batch) => batch.partition), [0, 1]);
+    assert.deepEqual(
+      batcher.due(60, 30).map((batch) => batch.partition),
+      [0],
+    );
+    assert.deepEqual(
+      batcher.due(80, 30).map((batch) => batch.partition),
+      [0, 1],
+    );
   });
 
   it('cuts a pinned batch exactly at the pinned offset and never reports it due before', () => {

@@ -98,7 +98,12 @@ interface FileGroup {
 
 /** The files of a batch: one per (dataset, UTC day), keyed by the batch's offset range. */
 export function groupByFile(batch: Batch): FileGroup[] {
-  const range: OffsetRange = { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset };
+  const range: OffsetRange = {
+    topic: batch.topic,
+    partition: batch.partition,
+    firstOffset: batch.firstOffset,
+    lastOffset: batch.lastOffset,
+  };
   const groups = new Map<string, FileGroup>();
   for (const item of batch.items) {
     const key = partKey(item.dataset.folder, utcDay(item.eventTimeMs), range);

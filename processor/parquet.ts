@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOUBLE, DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { LakeError, messageOf } from '../core/errors.ts';
 
 /**
@@ -80,10 +88,16 @@ export class ParquetEncoder {
         appender.closeSync();
       }
       const select = spec.columns
-        .map((column) => (column.type === 'TIMESTAMP' ? `epoch_ms(${quoteIdent(column.name)}::BIGINT) AS ${quoteIdent(column.name)}` : quoteIdent(column.name)))
+        .map((column) =>
+          column.type === 'TIMESTAMP'
+            ? `epoch_ms(${quoteIdent(column.name)}::BIGINT) AS ${quoteIdent(column.name)}`
+            : quoteIdent(column.name),
+        )
         .join(', ');
       const order = spec.sortBy.length > 0 ? ` ORDER BY ${spec.sortBy.map(quoteIdent).join(', ')}` : '';
-      await this.connection.run(`COPY (SELECT ${select} FROM ${table}${order}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION snappy)`);
+      await this.connection.run(
+        `COPY (SELECT ${select} FROM ${table}${order}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION snappy)`,
+      );
       return await readFile(file);
     } catch (cause) {
       throw new LakeError('STORE_WRITE_FAILED', `encoding ${rows.length} ${what} to Parquet: ${messageOf(cause)}`, { cause });

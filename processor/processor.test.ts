@@ -88,7 +88,13 @@ describe('processor', () => {
   it('writes every published record to the lake, in the folder of its UTC event day', async () => {
     const processor = setup.open();
     await processor.start();
-    const records = [price('BTC', DAY - 1), price('ETH', DAY - 1), price('BTC', DAY), price('SOL', DAY + 5_000), price('BTC', DAY - 3 * 86_400_000)];
+    const records = [
+      price('BTC', DAY - 1),
+      price('ETH', DAY - 1),
+      price('BTC', DAY),
+      price('SOL', DAY + 5_000),
+      price('BTC', DAY - 3 * 86_400_000),
+    ];
     await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records));
     await processor.drain();
 
@@ -110,7 +116,10 @@ describe('processor', () => {
     await processor.start();
     const records = [price('SOL', DAY + 3), price('BTC', DAY + 2), price('ETH', DAY + 1), price('BTC', DAY + 1)];
     // One key keeps all four in one partition, so they fill one batch and one file.
-    await setup.bus.publish(setup.settings.kafkaTopic, records.map((record) => ({ key: 'same', value: JSON.stringify(record) })));
+    await setup.bus.publish(
+      setup.settings.kafkaTopic,
+      records.map((record) => ({ key: 'same', value: JSON.stringify(record) })),
+    );
     await processor.drain();
     const [key] = await keys('prices/');
     assert.ok(key);
@@ -122,13 +131,25 @@ describe('processor', () => {
     const columns = await lake.rows(`DESCRIBE SELECT * FROM read_parquet(${file}, hive_partitioning=false)`);
     assert.deepEqual(
       columns.map((column) => `${column.column_name} ${column.column_type}`),
-      ['id VARCHAR', 'ts TIMESTAMP', 'symbol VARCHAR', 'source VARCHAR', 'price_usd DOUBLE', 'volume_24h_usd DOUBLE', 'market_cap_usd DOUBLE', 'change_24h_pct DOUBLE', 'ingested_at TIMESTAMP'],
+      [
+        'id VARCHAR',
+        'ts TIMESTAMP',
+        'symbol VARCHAR',
+        'source VARCHAR',
+        'price_usd DOUBLE',
+        'volume_24h_usd DOUBLE',
+        'market_cap_usd DOUBLE',
+        'change_24h_pct DOUBLE',
+        'ingested_at TIMESTAMP',
+      ],
     );
     const inFile = await lake.rows(`SELECT name FROM parquet_schema(${file}) WHERE name IN ('year', 'month', 'day')`);
     assert.deepEqual(inFile, [], 'the hive columns come from the path only');
     const ts = await lake.rows(`SELECT logical_type FROM parquet_schema(${file}) WHERE name = 'ts'`);
     assert.match(String(ts[0]!.logical_type), /MICROS=MicroSeconds/);
-    const rows = await lake.rows(`SELECT symbol, epoch_ms(ts) AS ts_ms, epoch_ms(ingested_at) AS ingested_ms, market_cap_usd FROM read_parquet(${file}, hive_partitioning=false)`);
+    const rows = await lake.rows(
+      `SELECT symbol, epoch_ms(ts) AS ts_ms, epoch_ms(ingested_at) AS ingested_ms, market_cap_usd FROM read_parquet(${file}, hive_partitioning=false)`,
+    );
     assert.deepEqual(
       rows.map((row) => `${row.symbol}@${row.ts_ms}`),
       [`BTC@${DAY + 1}`, `BTC@${DAY + 2}`, `ETH@${DAY + 1}`, `SOL@${DAY + 3}`],
@@ -157,7 +178,10 @@ describe('processor', () => {
     const dead = await lake.rows(`SELECT stage, source, reason, payload FROM ${lake.dataset('dead-letter')} ORDER BY stage, source`);
     assert.equal(dead.length, 5);
     assert.deepEqual(dead.at(-1), { stage: 'scraper', source: 'kraken', reason: scraperReject.reason, payload: scraperReject.payload });
-    const reasons = dead.filter((row) => row.stage === 'processor').map((row) => `${row.source} ${row.reason}`).join('\n');
+    const reasons = dead
+      .filter((row) => row.stage === 'processor')
+      .map((row) => `${row.source} ${row.reason}`)
+      .join('\n');
     assert.match(reasons, new RegExp(`^${topic}/\\d+/0 not JSON`, 'm'));
     assert.match(reasons, /price_usd: Too small/);
     assert.match(reasons, /before 2009-01-03/);
@@ -171,7 +195,11 @@ describe('processor', () => {
     const records = Array.from({ length: 25 }, (_, i) => price('BTC', DAY + i));
     await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records));
 
-    const files = await waitFor(async () => ((await keys('prices/')).length === 2 ? keys('prices/') : undefined), 5_000, 'two full batches');
+    const files = await waitFor(
+      async () => ((await keys('prices/')).length === 2 ? keys('prices/') : undefined),
+      5_000,
+      'two full batches',
+    );
     assert.deepEqual(
       files.map((key) => key.replace(/.*-o(\d+)-o(\d+)\.parquet$/, '$1-$2')),
       ['000000000000-000000000009', '000000000010-000000000019'],
@@ -222,7 +250,10 @@ describe('processor', () => {
     assert.equal(await count(`SELECT count(*) FROM ${lake.dataset('prices')}`), 200);
     const status = processor.status();
     assert.equal(status.bufferedRecords, 0);
-    assert.ok(Object.values(status.lag).every((lag) => lag === 0), JSON.stringify(status.lag));
+    assert.ok(
+      Object.values(status.lag).every((lag) => lag === 0),
+      JSON.stringify(status.lag),
+    );
     assert.equal(status.recordsWritten, 200);
   });
 

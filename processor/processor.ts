@@ -107,10 +107,14 @@ export function createProcessor(options: ProcessorOptions): Processor {
     const key = keyOf(topic, partition);
     let queue = queues.get(key);
     if (!queue) {
-      queue = new FlushQueue((batch) => flush(batch), config.flushIntervalMs, () => {
-        relieveMemory();
-        void publishStatus();
-      });
+      queue = new FlushQueue(
+        (batch) => flush(batch),
+        config.flushIntervalMs,
+        () => {
+          relieveMemory();
+          void publishStatus();
+        },
+      );
       queues.set(key, queue);
     }
     return queue;
@@ -150,7 +154,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
       lastError = `writing ${range}: ${messageOf(error)}`;
       const revoked = !subscriptions.get(batch.topic)?.assignment().includes(batch.partition);
       if (!revoked) {
-        log.error({ range, records: batch.items.length, err: messageOf(error) }, 'Failed to write batch; consumption paused until it is written');
+        log.error(
+          { range, records: batch.items.length, err: messageOf(error) },
+          'Failed to write batch; consumption paused until it is written',
+        );
         setPaused('store', true);
       }
       throw error;
@@ -192,7 +199,13 @@ export function createProcessor(options: ProcessorOptions): Processor {
     totals.deadLettered += 1;
     metrics.deadLetters.inc();
     // The bus timestamp, not our clock, stamps the rejection: a replay must file it on the same day.
-    const row = deadLetter({ at: message.timestamp, stage: 'processor', source: `${topic}/${message.partition}/${message.offset}`, reason, payload: message.value });
+    const row = deadLetter({
+      at: message.timestamp,
+      stage: 'processor',
+      source: `${topic}/${message.partition}/${message.offset}`,
+      reason,
+      payload: message.value,
+    });
     return { dataset: deadLetters, row, eventTimeMs: row.at };
   }
 
@@ -209,12 +222,20 @@ export function createProcessor(options: ProcessorOptions): Processor {
   }
 
   async function handle(dataset: AnyDataset, batch: MessageBatch): Promise<void> {
-    if (state !== 'running') throw new LakeError('BUS_CLOSED', `the processor is ${state}; ${batch.topic}/${batch.partition} will be delivered again`);
+    if (state !== 'running')
+      throw new LakeError('BUS_CLOSED', `the processor is ${state}; ${batch.topic}/${batch.partition} will be delivered again`);
     const first = batch.messages[0];
     if (!first) return;
     await checkJournal(batch.topic, batch.partition, first.offset);
     for (const message of batch.messages) {
-      const full = batcher.add(batch.topic, batch.partition, message.offset, toItem(dataset, batch.topic, message), estimateBytes(message), now());
+      const full = batcher.add(
+        batch.topic,
+        batch.partition,
+        message.offset,
+        toItem(dataset, batch.topic, message),
+        estimateBytes(message),
+        now(),
+      );
       if (full) enqueue(full);
     }
     positions.set(keyOf(batch.topic, batch.partition), batch.messages.at(-1)!.offset + 1);
@@ -231,7 +252,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
       checked.delete(key);
       positions.delete(key);
       const records = dropped.reduce((sum, batch) => sum + batch.items.length, 0);
-      if (records > 0) log.info({ topic, partition, records }, 'Dropped unflushed records of a revoked partition; its next owner reads them again');
+      if (records > 0)
+        log.info({ topic, partition, records }, 'Dropped unflushed records of a revoked partition; its next owner reads them again');
     }
     relieveMemory();
   }
@@ -354,10 +376,17 @@ export function createProcessor(options: ProcessorOptions): Processor {
         const unwritten = queued().filter((queue) => queue.blocked);
         for (const queue of unwritten) {
           const first = queue.batches[0];
-          log.error({ topic: first?.topic, partition: first?.partition, fromOffset: first?.firstOffset, records: queue.records }, 'Stopping with records not written; they stay uncommitted and are read again on restart');
+          log.error(
+            { topic: first?.topic, partition: first?.partition, fromOffset: first?.firstOffset, records: queue.records },
+            'Stopping with records not written; they stay uncommitted and are read again on restart',
+          );
           queue.clear();
         }
-        for (const batch of batcher.all()) log.warn({ topic: batch.topic, partition: batch.partition, records: batch.items.length }, 'Stopping with a replay batch not yet complete; it stays uncommitted');
+        for (const batch of batcher.all())
+          log.warn(
+            { topic: batch.topic, partition: batch.partition, records: batch.items.length },
+            'Stopping with a replay batch not yet complete; it stays uncommitted',
+          );
         for (const subscription of subscriptions.values()) await subscription.close();
         await publishStatus();
         await encoder?.close();

@@ -9,7 +9,12 @@ import { createProcessor, type Processor } from './processor.ts';
  * with the scraper and lake-query). Throws `CONFIG_INVALID` when the environment is invalid.
  * The caller owns the adapters: stop the processor (or drain, then stop) before closing them.
  */
-export async function startProcessor(adapters: Adapters, env: Record<string, string | undefined>, log: Logger, metrics: Metrics): Promise<Processor> {
+export async function startProcessor(
+  adapters: Adapters,
+  env: Record<string, string | undefined>,
+  log: Logger,
+  metrics: Metrics,
+): Promise<Processor> {
   const config = loadProcessorConfig(env);
   const processor = createProcessor({ bus: adapters.bus, store: adapters.store, cache: adapters.cache, config, log, metrics });
   await processor.start();

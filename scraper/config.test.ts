@@ -15,7 +15,12 @@ describe('scraper config', () => {
   });
 
   it('reads variables by their SCREAMING_SNAKE names', () => {
-    const config = loadScraperConfig({ SYMBOLS: 'btc, eth', POLL_INTERVAL_MS: '2500', COINGECKO_BASE_URL: 'http://127.0.0.1:9', REPLAY_SPEED: '0' });
+    const config = loadScraperConfig({
+      SYMBOLS: 'btc, eth',
+      POLL_INTERVAL_MS: '2500',
+      COINGECKO_BASE_URL: 'http://127.0.0.1:9',
+      REPLAY_SPEED: '0',
+    });
     assert.deepEqual(config.symbols, ['BTC', 'ETH']);
     assert.equal(config.pollIntervalMs, 2500);
     assert.equal(config.coingeckoBaseUrl, 'http://127.0.0.1:9');
@@ -29,16 +34,21 @@ describe('scraper config', () => {
   it('refuses an unknown provider and lists the known ones', () => {
     assert.throws(() => loadScraperConfig({ PROVIDERS: 'coingecko,bitstamp' }), {
       code: 'CONFIG_INVALID',
-      message: /PROVIDERS="coingecko,bitstamp": unknown provider bitstamp; known providers: coingecko, coincap, coinmarketcap, binance, kraken, coinbase, replay, synthetic/,
+      message:
+        /PROVIDERS="coingecko,bitstamp": unknown provider bitstamp; known providers: coingecko, coincap, coinmarketcap, binance, kraken, coinbase, replay, synthetic/,
     });
   });
 
   it('refuses synthetic mixed with live providers', () => {
-    assert.throws(() => loadScraperConfig({ PROVIDERS: 'synthetic,coingecko' }), { message: /synthetic cannot be mixed with other providers \(coingecko\)/ });
+    assert.throws(() => loadScraperConfig({ PROVIDERS: 'synthetic,coingecko' }), {
+      message: /synthetic cannot be mixed with other providers \(coingecko\)/,
+    });
   });
 
   it('refuses replay without REPLAY_FILE, and a keyed provider without its key', () => {
-    assert.throws(() => loadScraperConfig({ PROVIDERS: 'replay' }), { message: /REPLAY_FILE \(unset\): PROVIDERS=replay needs REPLAY_FILE/ });
+    assert.throws(() => loadScraperConfig({ PROVIDERS: 'replay' }), {
+      message: /REPLAY_FILE \(unset\): PROVIDERS=replay needs REPLAY_FILE/,
+    });
     assert.throws(() => loadScraperConfig({ PROVIDERS: 'coincap' }), { message: /COINCAP_API_KEY \(unset\)/ });
     assert.throws(() => loadScraperConfig({ REPLAY_SPEED: '-1' }), { message: /REPLAY_SPEED="-1"/ });
   });

@@ -15,7 +15,8 @@ const ticker = z
   .regex(/^[A-Za-z0-9]{1,20}$/, 'expected tickers such as BTC,ETH')
   .transform((value) => value.toUpperCase());
 
-const baseUrl = (name: string, url: string) => z.url({ error: 'expected an http(s) URL' }).default(url).describe(`${name} API root, without a trailing slash. Default \`${url}\`.`);
+const baseUrl = (name: string, url: string) =>
+  z.url({ error: 'expected an http(s) URL' }).default(url).describe(`${name} API root, without a trailing slash. Default \`${url}\`.`);
 const apiKey = (name: string, detail: string) => z.string().optional().describe(`${name} API key (${detail}). Default: none.`);
 
 /**
@@ -31,7 +32,10 @@ export const scraperConfigSchema = lakeLocationSchema
       .describe('Tickers to poll (comma list, upper-case). Default `BTC,ETH,SOL,XRP,ADA,DOGE`. A replay emits every symbol in its file.'),
     pollIntervalMs: positiveInt().default(10_000).describe('Time between the starts of two polls, ms. Default 10000.'),
     requestTimeoutMs: positiveInt().default(5_000).describe('Longest wait for one provider request, headers and body, ms. Default 5000.'),
-    replayFile: z.string().optional().describe('File that PROVIDERS=replay reads: NDJSON, CSV with named columns, or one of the known candle layouts. Default: none.'),
+    replayFile: z
+      .string()
+      .optional()
+      .describe('File that PROVIDERS=replay reads: NDJSON, CSV with named columns, or one of the known candle layouts. Default: none.'),
     replaySpeed: z.coerce
       .number({ error: 'expected a number' })
       .min(0, 'expected 0 or more')
@@ -43,7 +47,11 @@ export const scraperConfigSchema = lakeLocationSchema
       .regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case name')
       .default('replay')
       .describe('The `source` written on replayed records. Default `replay`.'),
-    replaySymbol: ticker.optional().describe('Symbol of replayed rows that name none in a column; overrides the one in the file name. Default: the file name\'s (`BTCUSDT_1m.csv` -> BTC).'),
+    replaySymbol: ticker
+      .optional()
+      .describe(
+        "Symbol of replayed rows that name none in a column; overrides the one in the file name. Default: the file name's (`BTCUSDT_1m.csv` -> BTC).",
+      ),
     syntheticSeed: z.coerce
       .number({ error: 'expected a number' })
       .int('expected a whole number')
@@ -63,7 +71,11 @@ export const scraperConfigSchema = lakeLocationSchema
     const providers = config.providers;
     const unknown = providers.filter((name) => !KNOWN_PROVIDERS.includes(name));
     if (unknown.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['providers'], message: `unknown provider ${unknown.join(', ')}; known providers: ${KNOWN_PROVIDERS.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['providers'],
+        message: `unknown provider ${unknown.join(', ')}; known providers: ${KNOWN_PROVIDERS.join(', ')}`,
+      });
       return;
     }
     for (const offline of ['synthetic', 'replay']) {

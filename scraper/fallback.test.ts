@@ -37,16 +37,34 @@ describe('provider fallback', () => {
 
   it('takes every symbol from the second provider when the first answers 429', async () => {
     const chain = new ProviderChain(
-      [new CoinGeckoProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }), new CoinbaseProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 })],
+      [
+        new CoinGeckoProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }),
+        new CoinbaseProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }),
+      ],
       () => NOW,
     );
     const result = await chain.fetch(['BTC', 'ETH'], signal);
-    assert.deepEqual(result.records.map((r) => [r.source, r.symbol, r.price_usd]), [['coinbase', 'BTC', 6268.48], ['coinbase', 'ETH', 140.5]]);
+    assert.deepEqual(
+      result.records.map((r) => [r.source, r.symbol, r.price_usd]),
+      [
+        ['coinbase', 'BTC', 6268.48],
+        ['coinbase', 'ETH', 140.5],
+      ],
+    );
     assert.deepEqual(result.unserved, []);
-    assert.deepEqual(result.fallbacks.map((f) => [f.symbol, f.from, f.to]), [['BTC', 'coingecko', 'coinbase'], ['ETH', 'coingecko', 'coinbase']]);
+    assert.deepEqual(
+      result.fallbacks.map((f) => [f.symbol, f.from, f.to]),
+      [
+        ['BTC', 'coingecko', 'coinbase'],
+        ['ETH', 'coingecko', 'coinbase'],
+      ],
+    );
     assert.match(result.fallbacks[0]!.reason, /^http_429: coingecko GET .* answered HTTP 429/);
     const [gecko, coinbase] = chain.providerStatus();
-    assert.deepEqual([gecko!.requests, gecko!.failures, gecko!.failuresByKind, gecko!.ok, gecko!.fallbacks], [1, 1, { http_429: 1 }, false, 2]);
+    assert.deepEqual(
+      [gecko!.requests, gecko!.failures, gecko!.failuresByKind, gecko!.ok, gecko!.fallbacks],
+      [1, 1, { http_429: 1 }, false, 2],
+    );
     assert.match(gecko!.lastError!, /HTTP 429/);
     assert.deepEqual([coinbase!.requests, coinbase!.recordsServed, coinbase!.ok, coinbase!.lastSuccessAt], [1, 2, true, NOW]);
   });
@@ -60,8 +78,17 @@ describe('provider fallback', () => {
     });
     const result = await new ProviderChain([a, b], () => NOW).fetch(['BTC', 'ETH', 'SOL'], signal);
     assert.deepEqual(asked, [['ETH', 'SOL']]);
-    assert.deepEqual(result.records.map((r) => `${r.source}:${r.symbol}`), ['a:BTC', 'b:ETH', 'b:SOL']);
-    assert.deepEqual(result.fallbacks.map((f) => [f.symbol, f.reason.split(':')[0]]), [['ETH', 'invalid'], ['SOL', 'missing']]);
+    assert.deepEqual(
+      result.records.map((r) => `${r.source}:${r.symbol}`),
+      ['a:BTC', 'b:ETH', 'b:SOL'],
+    );
+    assert.deepEqual(
+      result.fallbacks.map((f) => [f.symbol, f.reason.split(':')[0]]),
+      [
+        ['ETH', 'invalid'],
+        ['SOL', 'missing'],
+      ],
+    );
     assert.equal(result.deadLetters.length, 1);
     assert.equal(result.deadLetters[0]!.source, 'a');
     assert.match(result.deadLetters[0]!.reason, /price_usd/);
@@ -74,10 +101,19 @@ describe('provider fallback', () => {
     const result = await chain.fetch(['BTC'], signal);
     assert.deepEqual(result.records, []);
     assert.deepEqual(result.unserved, ['BTC']);
-    assert.deepEqual(chain.recentFallbacks().map((f) => [f.from, f.to, f.reason]), [
-      ['b', null, 'missing: not in the answer'],
-      ['a', 'b', 'error: boom'],
-    ]);
-    assert.deepEqual(chain.providerStatus().map((s) => [s.name, s.ok, s.lastError]), [['a', false, 'boom'], ['b', true, null]]);
+    assert.deepEqual(
+      chain.recentFallbacks().map((f) => [f.from, f.to, f.reason]),
+      [
+        ['b', null, 'missing: not in the answer'],
+        ['a', 'b', 'error: boom'],
+      ],
+    );
+    assert.deepEqual(
+      chain.providerStatus().map((s) => [s.name, s.ok, s.lastError]),
+      [
+        ['a', false, 'boom'],
+        ['b', true, null],
+      ],
+    );
   });
 });

@@ -75,7 +75,13 @@ export class ProviderChain {
         const kind = failureKind(error);
         const message = messageOf(error);
         const latencyMs = Math.round(performance.now() - started);
-        Object.assign(stats, { ok: false, failures: stats.failures + 1, lastLatencyMs: latencyMs, lastError: message, lastErrorAt: this.now() });
+        Object.assign(stats, {
+          ok: false,
+          failures: stats.failures + 1,
+          lastLatencyMs: latencyMs,
+          lastError: message,
+          lastErrorAt: this.now(),
+        });
         stats.failuresByKind[kind] = (stats.failuresByKind[kind] ?? 0) + 1;
         result.attempts.push({ provider: provider.name, symbols: remaining, outcome: kind, latencyMs, served: 0, error: message });
         this.fallBack(result, stats, remaining, provider.name, next, () => `${kind}: ${message}`);
@@ -96,11 +102,15 @@ export class ProviderChain {
           count++;
         } else {
           invalid.set(observation.symbol, checked.reason);
-          result.deadLetters.push(deadLetter({ at, stage: 'scraper', source: provider.name, reason: checked.reason, payload: observation }));
+          result.deadLetters.push(
+            deadLetter({ at, stage: 'scraper', source: provider.name, reason: checked.reason, payload: observation }),
+          );
         }
       }
       for (const reject of answer.rejects) {
-        result.deadLetters.push(deadLetter({ at, stage: 'scraper', source: provider.name, reason: reject.reason, payload: reject.payload }));
+        result.deadLetters.push(
+          deadLetter({ at, stage: 'scraper', source: provider.name, reason: reject.reason, payload: reject.payload }),
+        );
       }
       Object.assign(stats, { ok: true, lastLatencyMs: latencyMs, lastSuccessAt: at, recordsServed: stats.recordsServed + count });
       result.attempts.push({ provider: provider.name, symbols: remaining, outcome: 'ok', latencyMs, served: count });
@@ -125,7 +135,14 @@ export class ProviderChain {
     return [...this.recent];
   }
 
-  private fallBack(result: ChainResult, stats: ProviderStatus, symbols: string[], from: string, to: string | null, reason: (symbol: string) => string): void {
+  private fallBack(
+    result: ChainResult,
+    stats: ProviderStatus,
+    symbols: string[],
+    from: string,
+    to: string | null,
+    reason: (symbol: string) => string,
+  ): void {
     const at = this.now();
     for (const symbol of symbols) {
       const fallback = { at, symbol, from, to, reason: reason(symbol) };

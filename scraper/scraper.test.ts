@@ -38,7 +38,17 @@ function setup(providers: PriceProvider[], overrides: Partial<ScraperDeps> = {})
   const cache = new MemoryCache();
   const metrics = new Metrics();
   const config = { symbols: ['BTC', 'ETH'], pollIntervalMs: 1000, kafkaTopic: uniqueName('prices'), deadLetterTopic: uniqueName('dead') };
-  const scraper = createScraper({ bus, cache, providers, config, log: silentLogger, metrics, now: () => NOW, instance: 'test', ...overrides });
+  const scraper = createScraper({
+    bus,
+    cache,
+    providers,
+    config,
+    log: silentLogger,
+    metrics,
+    now: () => NOW,
+    instance: 'test',
+    ...overrides,
+  });
   return { bus, cache, metrics, config, scraper };
 }
 
@@ -81,7 +91,14 @@ describe('scraper', () => {
     assert.equal(summary.deadLettered, 3);
     assert.deepEqual(await messages(bus, config.kafkaTopic), []);
     const letters = (await messages(bus, config.deadLetterTopic)).map((m) => DeadLetter.parse(JSON.parse(m.value)));
-    assert.deepEqual(letters.map((l) => [l.stage, l.source]), [['scraper', 'broken'], ['scraper', 'broken'], ['scraper', 'broken']]);
+    assert.deepEqual(
+      letters.map((l) => [l.stage, l.source]),
+      [
+        ['scraper', 'broken'],
+        ['scraper', 'broken'],
+        ['scraper', 'broken'],
+      ],
+    );
     assert.match(letters.find((l) => l.payload.includes('"BTC"'))!.reason, /price_usd: Too small/);
     assert.ok(letters.some((l) => l.reason === 'current_price: null'));
     assert.deepEqual(scraper.status().unserved, ['BTC', 'ETH']);
@@ -96,7 +113,8 @@ describe('scraper', () => {
       fetch: (symbols) =>
         new Promise((resolve) => {
           calls++;
-          release = () => resolve({ observations: symbols.map((symbol) => ({ source: 'slow', symbol, ts: NOW, price_usd: 1 })), rejects: [] });
+          release = () =>
+            resolve({ observations: symbols.map((symbol) => ({ source: 'slow', symbol, ts: NOW, price_usd: 1 })), rejects: [] });
         }),
     };
     const { bus, config, scraper } = setup([slow]);

@@ -64,8 +64,13 @@ export function createScraper(deps: ScraperDeps): Scraper {
   const board = new StatusBoard(deps.cache);
   const m = {
     published: metrics.counter('scraper_records_published_total', 'Price records published to the bus.'),
-    deadLetters: metrics.counter('scraper_dead_letters_total', 'Observations and payload fragments sent to the dead-letter topic.', ['source']),
-    requests: metrics.counter('scraper_provider_requests_total', 'Provider calls by outcome (ok, http_429, timeout, ...).', ['provider', 'outcome']),
+    deadLetters: metrics.counter('scraper_dead_letters_total', 'Observations and payload fragments sent to the dead-letter topic.', [
+      'source',
+    ]),
+    requests: metrics.counter('scraper_provider_requests_total', 'Provider calls by outcome (ok, http_429, timeout, ...).', [
+      'provider',
+      'outcome',
+    ]),
     latency: metrics.histogram('scraper_provider_latency_seconds', 'Time of one provider call, s.', ['provider']),
     fallbacks: metrics.counter('scraper_fallbacks_total', 'Symbols handed from one provider to the next.', ['from']),
     unserved: metrics.gauge('scraper_unserved_symbols', 'Symbols no provider served in the last poll.'),
@@ -99,21 +104,33 @@ export function createScraper(deps: ScraperDeps): Scraper {
     let deadLettered = 0;
     if (result.records.length > 0) {
       try {
-        await bus.publish(config.kafkaTopic, result.records.map((record) => ({ key: record.symbol, value: JSON.stringify(record) })));
+        await bus.publish(
+          config.kafkaTopic,
+          result.records.map((record) => ({ key: record.symbol, value: JSON.stringify(record) })),
+        );
         published = result.records.length;
       } catch (error) {
         m.publishFailures.inc();
-        log.error({ topic: config.kafkaTopic, records: result.records.length, err: messageOf(error) }, 'Publishing prices failed; these records are lost');
+        log.error(
+          { topic: config.kafkaTopic, records: result.records.length, err: messageOf(error) },
+          'Publishing prices failed; these records are lost',
+        );
       }
     }
     if (result.deadLetters.length > 0) {
       try {
-        await bus.publish(config.deadLetterTopic, result.deadLetters.map((letter) => ({ key: letter.source, value: JSON.stringify(letter) })));
+        await bus.publish(
+          config.deadLetterTopic,
+          result.deadLetters.map((letter) => ({ key: letter.source, value: JSON.stringify(letter) })),
+        );
         deadLettered = result.deadLetters.length;
         for (const letter of result.deadLetters) m.deadLetters.inc({ source: letter.source });
       } catch (error) {
         m.publishFailures.inc();
-        log.error({ topic: config.deadLetterTopic, letters: result.deadLetters.length, err: messageOf(error) }, 'Publishing dead letters failed; they are lost');
+        log.error(
+          { topic: config.deadLetterTopic, letters: result.deadLetters.length, err: messageOf(error) },
+          'Publishing dead letters failed; they are lost',
+        );
       }
     }
     return { published, deadLettered };
@@ -138,10 +155,15 @@ export function createScraper(deps: ScraperDeps): Scraper {
     for (const fallback of result.fallbacks) m.fallbacks.inc({ from: fallback.from });
     if (result.fallbacks.length > 0) log.debug({ fallbacks: result.fallbacks }, 'Symbols fell back to later providers');
     if (result.records.length === 0 && result.unserved.length > 0) {
-      const providers = result.attempts.map((attempt) => ({ provider: attempt.provider, outcome: attempt.outcome, error: attempt.error ?? 'served none of the symbols asked' }));
+      const providers = result.attempts.map((attempt) => ({
+        provider: attempt.provider,
+        outcome: attempt.outcome,
+        error: attempt.error ?? 'served none of the symbols asked',
+      }));
       log.warn({ unserved: result.unserved, providers }, 'No provider served any symbol');
     }
-    const exhausted = replays.length > 0 && replays.length === deps.providers.length && replays.every((provider) => provider.exhausted === true);
+    const exhausted =
+      replays.length > 0 && replays.length === deps.providers.length && replays.every((provider) => provider.exhausted === true);
     if (exhausted && !reportedEnd) {
       reportedEnd = true;
       log.info({ providers: replays.map((provider) => provider.name) }, 'Replay reached the end of its file; polling on idle');
@@ -176,7 +198,10 @@ export function createScraper(deps: ScraperDeps): Scraper {
     start() {
       if (running) return;
       running = true;
-      log.info({ providers: deps.providers.map((provider) => provider.name), symbols: config.symbols, pollIntervalMs: config.pollIntervalMs }, 'Scraper started');
+      log.info(
+        { providers: deps.providers.map((provider) => provider.name), symbols: config.symbols, pollIntervalMs: config.pollIntervalMs },
+        'Scraper started',
+      );
       schedule(0);
     },
     async stop() {

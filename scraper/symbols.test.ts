@@ -27,7 +27,8 @@ describe('symbol table', () => {
   });
 
   it('normalises pair and exchange spellings to the ticker', () => {
-    for (const raw of ['BTCUSDT', 'BTC-USD', 'BTC/USDT', 'XBT', 'XXBTZUSD', 'btc', 'BTCUSDC', 'XBTUSD']) assert.equal(normaliseSymbol(raw), 'BTC', raw);
+    for (const raw of ['BTCUSDT', 'BTC-USD', 'BTC/USDT', 'XBT', 'XXBTZUSD', 'btc', 'BTCUSDC', 'XBTUSD'])
+      assert.equal(normaliseSymbol(raw), 'BTC', raw);
     assert.equal(normaliseSymbol('XDGUSD'), 'DOGE');
     assert.equal(normaliseSymbol('ETH'), 'ETH');
     assert.equal(normaliseSymbol('USDT'), 'USDT');

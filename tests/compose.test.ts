@@ -21,7 +21,9 @@ interface ComposeService {
 describe('docker-compose.yml', () => {
   it('is valid against the Compose specification schema and the compose linter', async () => {
     // dclint validates the file against the Compose specification's JSON schema first, then lints.
-    const result = await run('npx', ['--no-install', 'dclint', 'docker-compose.yml'], { cwd: root }).catch((error: { stdout: string; stderr: string; code: number }) => error);
+    const result = await run('npx', ['--no-install', 'dclint', 'docker-compose.yml'], { cwd: root }).catch(
+      (error: { stdout: string; stderr: string; code: number }) => error,
+    );
     assert.equal('code' in result ? result.code : 0, 0, `dclint failed:\n${result.stdout}\n${result.stderr}`);
   });
 
@@ -31,8 +33,16 @@ describe('docker-compose.yml', () => {
     const section = readme.slice(readme.indexOf('<!-- compose-services:start -->'), readme.indexOf('<!-- compose-services:end -->'));
     const named = [...section.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]!);
     assert.ok(named.length >= 9, `the README's compose table names ${named.length} services`);
-    assert.deepEqual(named.filter((name) => !(name in compose.services)), [], 'services named in the README but missing from compose');
-    assert.deepEqual(Object.keys(compose.services).filter((name) => !named.includes(name)), [], 'services in compose missing from the README');
+    assert.deepEqual(
+      named.filter((name) => !(name in compose.services)),
+      [],
+      'services named in the README but missing from compose',
+    );
+    assert.deepEqual(
+      Object.keys(compose.services).filter((name) => !named.includes(name)),
+      [],
+      'services in compose missing from the README',
+    );
     for (const name of ['scraper', 'processor', 'lake-query']) {
       const service = compose.services[name]!;
       assert.ok(service.healthcheck, `${name} has a healthcheck`);

@@ -34,14 +34,27 @@ export type LakeLocation =
 export const adapterConfigSchema = lakeLocationSchema.extend({
   kafkaBrokers: csvList().optional().describe('Kafka/Redpanda bootstrap brokers (comma list, host:port). Unset: the in-memory bus.'),
   kafkaPartitions: positiveInt().default(3).describe('Partitions of a topic created when missing (Kafka and the in-memory bus).'),
-  kafkaReplicationFactor: z.coerce.number().int().min(-1).default(-1).describe("Replication factor of created topics; -1 takes the broker's default."),
+  kafkaReplicationFactor: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .default(-1)
+    .describe("Replication factor of created topics; -1 takes the broker's default."),
   kafkaClientId: z.string().default('cryptolake').describe('Kafka client id, seen in broker logs and quotas.'),
   s3Bucket: z.string().optional().describe('S3 bucket of the lake (created when missing). Unset: the local folder LAKE_DIR.'),
   s3Prefix: z
     .string()
     .optional()
-    .describe('Key prefix where the lake starts inside the bucket. Default: the bucket root, or `synthetic/` when PROVIDERS includes synthetic.'),
-  s3Endpoint: z.string().url().optional().describe('Endpoint of an S3-compatible store such as MinIO (e.g. http://127.0.0.1:9000); unset for AWS S3. Uses path-style addressing.'),
+    .describe(
+      'Key prefix where the lake starts inside the bucket. Default: the bucket root, or `synthetic/` when PROVIDERS includes synthetic.',
+    ),
+  s3Endpoint: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      'Endpoint of an S3-compatible store such as MinIO (e.g. http://127.0.0.1:9000); unset for AWS S3. Uses path-style addressing.',
+    ),
   s3Region: z.string().default('us-east-1').describe('S3 region.'),
   awsAccessKeyId: z.string().optional().describe('S3 access key (the standard AWS variable).'),
   awsSecretAccessKey: z.string().optional().describe('S3 secret key (the standard AWS variable).'),
@@ -81,7 +94,12 @@ export async function openAdapters(env: Record<string, string | undefined>, log:
   let store: ObjectStore;
   let lake: LakeLocation;
   if (config.s3Bucket) {
-    const s3 = new S3ObjectStore({ bucket: config.s3Bucket, prefix: config.s3Prefix ?? (synthetic ? 'synthetic' : ''), endpoint: config.s3Endpoint, region: config.s3Region });
+    const s3 = new S3ObjectStore({
+      bucket: config.s3Bucket,
+      prefix: config.s3Prefix ?? (synthetic ? 'synthetic' : ''),
+      endpoint: config.s3Endpoint,
+      region: config.s3Region,
+    });
     await s3.ensureBucket();
     store = s3;
     const endpoint = config.s3Endpoint ? new URL(config.s3Endpoint) : undefined;
@@ -106,7 +124,10 @@ export async function openAdapters(env: Record<string, string | undefined>, log:
     `lake=${lake.kind === 's3' ? `s3://${lake.bucket}/${lake.prefix}` : lake.root}`,
     `cache=${config.redisUrl ? 'redis' : 'memory'}`,
   ].join(' ');
-  log.info({ bus: config.kafkaBrokers ? 'kafka' : 'memory', lake: lake.kind, cache: config.redisUrl ? 'redis' : 'memory' }, `Opened adapters: ${description}`);
+  log.info(
+    { bus: config.kafkaBrokers ? 'kafka' : 'memory', lake: lake.kind, cache: config.redisUrl ? 'redis' : 'memory' },
+    `Opened adapters: ${description}`,
+  );
   return {
     bus,
     store,

@@ -30,11 +30,17 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, timeoutMs
       assert.equal(seen.length, 50);
       for (let k = 0; k < 5; k++) {
         const ofKey = seen.filter((m) => m.key === `K${k}`);
-        assert.deepEqual(ofKey.map((m) => m.value), messages.filter((m) => m.key === `K${k}`).map((m) => m.value));
+        assert.deepEqual(
+          ofKey.map((m) => m.value),
+          messages.filter((m) => m.key === `K${k}`).map((m) => m.value),
+        );
         const partitions = new Set(ofKey.map((m) => m.partition));
         assert.equal(partitions.size, 1, 'one key stays on one partition');
         const offsets = ofKey.map((m) => m.offset);
-        assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b));
+        assert.deepEqual(
+          offsets,
+          [...offsets].sort((a, b) => a - b),
+        );
       }
       await sub.close();
     });
@@ -43,7 +49,10 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, timeoutMs
       const bus = await open();
       const topic = uniqueName('contract');
       const group = uniqueName('g');
-      await bus.publish(topic, Array.from({ length: 20 }, (_, i) => ({ key: `K${i}`, value: `v${i}` })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 20 }, (_, i) => ({ key: `K${i}`, value: `v${i}` })),
+      );
       const first: BusMessage[] = [];
       const sub1 = await bus.subscribe({
         topic,
@@ -57,7 +66,10 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, timeoutMs
       await waitFor(() => first.length >= 20, timeoutMs, 'first pass');
       await sub1.close();
       const committed = await bus.committedOffsets(group, topic);
-      const expected = first.filter((m) => m.offset >= (committed.get(m.partition) ?? 0)).map((m) => m.value).sort();
+      const expected = first
+        .filter((m) => m.offset >= (committed.get(m.partition) ?? 0))
+        .map((m) => m.value)
+        .sort();
       assert.ok(expected.length > 0, 'some messages were left uncommitted');
       const second: BusMessage[] = [];
       const sub2 = await bus.subscribe({ topic, group, onBatch: async (batch) => void second.push(...batch.messages) });
@@ -70,18 +82,28 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, timeoutMs
       const bus = await open();
       const topic = uniqueName('contract');
       const group = uniqueName('g');
-      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => ({ key: `K${i}`, value: `v${i}` })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => ({ key: `K${i}`, value: `v${i}` })),
+      );
       const sub = await bus.subscribe({
         topic,
         group,
         onBatch: async (batch) => sub.commit(batch.partition, batch.messages.at(-1)!.offset + 1),
       });
       const ends = await bus.endOffsets(topic);
-      assert.equal([...ends.values()].reduce((a, b) => a + b, 0), 10);
-      await waitFor(async () => {
-        const committed = await bus.committedOffsets(group, topic);
-        return [...ends].every(([partition, end]) => end === 0 || committed.get(partition) === end);
-      }, timeoutMs, 'commits to reach the end offsets');
+      assert.equal(
+        [...ends.values()].reduce((a, b) => a + b, 0),
+        10,
+      );
+      await waitFor(
+        async () => {
+          const committed = await bus.committedOffsets(group, topic);
+          return [...ends].every(([partition, end]) => end === 0 || committed.get(partition) === end);
+        },
+        timeoutMs,
+        'commits to reach the end offsets',
+      );
       await sub.close();
     });
 
@@ -90,7 +112,12 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, timeoutMs
       const topic = uniqueName('contract');
       await bus.publish(topic, [{ key: 'old', value: 'old' }]);
       const seen: string[] = [];
-      const sub = await bus.subscribe({ topic, group: uniqueName('g'), from: 'latest', onBatch: async (batch) => void seen.push(...batch.messages.map((m) => m.value)) });
+      const sub = await bus.subscribe({
+        topic,
+        group: uniqueName('g'),
+        from: 'latest',
+        onBatch: async (batch) => void seen.push(...batch.messages.map((m) => m.value)),
+      });
       await bus.publish(topic, [{ key: 'new', value: 'new' }]);
       await waitFor(() => seen.includes('new'), timeoutMs, 'the new message');
       assert.deepEqual(seen, ['new']);
@@ -125,11 +152,20 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, timeoutMs
       const topic = uniqueName('contract');
       const group = uniqueName('g');
       const revoked: number[] = [];
-      const sub1 = await bus.subscribe({ topic, group, onBatch: async () => {}, onRevoked: (partitions) => void revoked.push(...partitions) });
+      const sub1 = await bus.subscribe({
+        topic,
+        group,
+        onBatch: async () => {},
+        onRevoked: (partitions) => void revoked.push(...partitions),
+      });
       await waitFor(() => sub1.assignment().length > 0, timeoutMs, 'an assignment');
       const all = sub1.assignment();
       const sub2 = await bus.subscribe({ topic, group, onBatch: async () => {} });
-      await waitFor(() => sub2.assignment().length > 0 && sub1.assignment().length + sub2.assignment().length === all.length, timeoutMs, 'a shared assignment');
+      await waitFor(
+        () => sub2.assignment().length > 0 && sub1.assignment().length + sub2.assignment().length === all.length,
+        timeoutMs,
+        'a shared assignment',
+      );
       assert.deepEqual([...sub1.assignment(), ...sub2.assignment()].sort(), [...all].sort());
       assert.ok(revoked.length > 0, 'the first member was told which partitions it lost');
       await sub2.close();

@@ -30,7 +30,13 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Objec
       await s.put(`${prefix}/a/1.txt`, new TextEncoder().encode('a'));
       await s.put(`${prefix}-other/x.txt`, new TextEncoder().encode('x'));
       const listed = await s.list(`${prefix}/`);
-      assert.deepEqual(listed.map((o) => [o.key, o.size]), [[`${prefix}/a/1.txt`, 1], [`${prefix}/b/2.txt`, 2]]);
+      assert.deepEqual(
+        listed.map((o) => [o.key, o.size]),
+        [
+          [`${prefix}/a/1.txt`, 1],
+          [`${prefix}/b/2.txt`, 2],
+        ],
+      );
       assert.ok(listed.every((o) => o.lastModified > 0));
     });
 

@@ -36,7 +36,9 @@ export const ScraperStatus = z.object({
   unserved: z.array(z.string()),
   providers: z.array(ProviderStatus),
   /** most recent fallbacks, newest first: which symbol moved from which provider to which and why */
-  recentFallbacks: z.array(z.object({ at: z.number(), symbol: z.string(), from: z.string(), to: z.string().nullable(), reason: z.string() })),
+  recentFallbacks: z.array(
+    z.object({ at: z.number(), symbol: z.string(), from: z.string(), to: z.string().nullable(), reason: z.string() }),
+  ),
 });
 export type ScraperStatus = z.infer<typeof ScraperStatus>;
 

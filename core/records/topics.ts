@@ -15,5 +15,9 @@ export const DATASETS = {
 /** Topic names, shared by every part that publishes or consumes them. */
 export const topicsConfigSchema = z.object({
   kafkaTopic: z.string().min(1).default(DEFAULT_TOPICS.prices).describe('Bus topic of valid price records.'),
-  deadLetterTopic: z.string().min(1).default(DEFAULT_TOPICS.deadLetter).describe('Bus topic of rejected input (the scraper publishes its rejects here).'),
+  deadLetterTopic: z
+    .string()
+    .min(1)
+    .default(DEFAULT_TOPICS.deadLetter)
+    .describe('Bus topic of rejected input (the scraper publishes its rejects here).'),
 });

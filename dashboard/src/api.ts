@@ -50,7 +50,13 @@ export interface Health {
   parts: Record<string, PartHealth>;
   scraper: PartHealth & { status: { providers: ProviderStatus[]; unserved: string[]; lastPollAt: number | null } | null };
   processor: PartHealth & {
-    status: { recordsWritten: number; filesWritten: number; lastFlushAt: number | null; deadLettered: number; lag: Record<string, number> } | null;
+    status: {
+      recordsWritten: number;
+      filesWritten: number;
+      lastFlushAt: number | null;
+      deadLettered: number;
+      lag: Record<string, number>;
+    } | null;
   };
 }
 
@@ -71,8 +77,11 @@ export const api = {
   health: () => getJson<Health>('/api/health'),
   latest: () => getJson<{ asOf: number; prices: LatestPrice[] }>('/api/latest'),
   candles: (symbol: string, interval: string) =>
-    getJson<{ candles: Candle[] }>(`/api/candles?symbol=${encodeURIComponent(symbol)}&interval=${encodeURIComponent(interval)}&from=${Date.now() - rangeMs(interval)}`),
-  partitions: () => getJson<{ totals: { days: number; files: number; rows: number; bytes: number }; partitions: Partition[] }>('/api/partitions'),
+    getJson<{ candles: Candle[] }>(
+      `/api/candles?symbol=${encodeURIComponent(symbol)}&interval=${encodeURIComponent(interval)}&from=${Date.now() - rangeMs(interval)}`,
+    ),
+  partitions: () =>
+    getJson<{ totals: { days: number; files: number; rows: number; bytes: number }; partitions: Partition[] }>('/api/partitions'),
 };
 
 /** How far back each interval looks: about 300 candles. */

@@ -33,7 +33,9 @@ export class PriceChart {
       const decimals = priceDecimals(last.close);
       this.series.applyOptions({ priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals } });
     }
-    this.series.setData(candles.map((c) => ({ time: (c.time / 1000) as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close })));
+    this.series.setData(
+      candles.map((c) => ({ time: (c.time / 1000) as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close })),
+    );
     const key = `${symbol}/${interval}`;
     if (key !== this.key) {
       this.chart.timeScale().fitContent();

@@ -1,5 +1,9 @@
 /** A tiny element builder: text always goes in as text, never as HTML, so provider errors cannot inject markup. */
-export function el(tag: string, props: { class?: string; title?: string; data?: Record<string, string> } = {}, ...children: (Node | string)[]): HTMLElement {
+export function el(
+  tag: string,
+  props: { class?: string; title?: string; data?: Record<string, string> } = {},
+  ...children: (Node | string)[]
+): HTMLElement {
   const node = document.createElement(tag);
   if (props.class) node.className = props.class;
   if (props.title) node.title = props.title;

@@ -1,6 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { changeClass, formatAge, formatBytes, formatCount, formatPct, formatPrice, formatUsdCompact, formatUtcTime, priceDecimals } from './format.ts';
+import {
+  changeClass,
+  formatAge,
+  formatBytes,
+  formatCount,
+  formatPct,
+  formatPrice,
+  formatUsdCompact,
+  formatUtcTime,
+  priceDecimals,
+} from './format.ts';
 
 describe('dashboard formatting', () => {
   it('formats prices with thousands separators and precision by magnitude', () => {

@@ -41,7 +41,12 @@ export function formatCount(n: number | null | undefined): string {
 /** Large money amounts as markets abbreviate them: `$1.23T`, `$45.60B`, `$999.00K`, `$12.34`. */
 export function formatUsdCompact(n: number | null | undefined): string {
   if (n == null || !Number.isFinite(n)) return '—';
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
   const sign = n < 0 ? '-' : '';
   const abs = Math.abs(n);
   for (const [size, suffix] of units) if (abs >= size) return `${sign}$${grouped(2).format(abs / size)}${suffix}`;

@@ -28,7 +28,8 @@ function notice(id: string, error: unknown): void {
 
 async function refreshChart(): Promise<void> {
   byId('chart-title').textContent = `${state.symbol} · ${state.interval}`;
-  for (const button of intervalPicker.querySelectorAll('button')) button.classList.toggle('active', button.dataset.interval === state.interval);
+  for (const button of intervalPicker.querySelectorAll('button'))
+    button.classList.toggle('active', button.dataset.interval === state.interval);
   try {
     const { candles } = await api.candles(state.symbol, state.interval);
     chart.show(state.symbol, state.interval, candles);

@@ -3,7 +3,13 @@ import { el, fill } from './dom.ts';
 import { changeClass, formatAge, formatBytes, formatCount, formatPct, formatPrice, formatUsdCompact, formatUtcTime } from './format.ts';
 
 /** The latest-prices table body; a click on a row picks its symbol for the chart. */
-export function renderLatest(body: HTMLElement, prices: LatestPrice[], selected: string, now: number, onPick: (symbol: string) => void): void {
+export function renderLatest(
+  body: HTMLElement,
+  prices: LatestPrice[],
+  selected: string,
+  now: number,
+  onPick: (symbol: string) => void,
+): void {
   const rows = prices.map((p) => {
     const row = el(
       'tr',
@@ -18,7 +24,10 @@ export function renderLatest(body: HTMLElement, prices: LatestPrice[], selected:
     row.addEventListener('click', () => onPick(p.symbol));
     return row;
   });
-  if (rows.length === 0) body.replaceChildren(el('tr', {}, el('td', { class: 'empty' }, 'The lake has no prices yet. They appear once the processor writes its first file.')));
+  if (rows.length === 0)
+    body.replaceChildren(
+      el('tr', {}, el('td', { class: 'empty' }, 'The lake has no prices yet. They appear once the processor writes its first file.')),
+    );
   else body.replaceChildren(...rows);
   body.querySelector('td.empty')?.setAttribute('colspan', '6');
 }
@@ -34,7 +43,11 @@ export function renderProviders(container: HTMLElement, health: Health, now: num
       el('span', { class: 'dot' }),
       el('span', { class: 'name' }, p.name),
       el('span', { class: 'muted' }, p.kind),
-      el('span', { class: 'num muted' }, p.ok ? `${p.lastLatencyMs ?? '—'} ms` : `${formatCount(p.failures)}/${formatCount(p.requests)} failed`),
+      el(
+        'span',
+        { class: 'num muted' },
+        p.ok ? `${p.lastLatencyMs ?? '—'} ms` : `${formatCount(p.failures)}/${formatCount(p.requests)} failed`,
+      ),
       ...(p.lastError ? [el('div', { class: 'error' }, `${p.lastError} (${formatAge(p.lastErrorAt, now)} ago)`)] : []),
     ),
   );
@@ -45,10 +58,18 @@ export function renderProviders(container: HTMLElement, health: Health, now: num
 /** One line of pipeline figures: records written, files, last flush, lag. */
 export function renderPipeline(container: HTMLElement, health: Health, now: number): void {
   const status = health.processor.status;
-  const parts = Object.entries(health.parts).map(([name, part]) => el('span', { class: `part ${part.ok ? 'ok' : 'down'}`, title: part.detail }, name));
-  if (!status) return fill(container, [el('div', { class: 'muted' }, `Processor: ${health.processor.detail}`), el('div', { class: 'parts' }, ...parts)], '');
+  const parts = Object.entries(health.parts).map(([name, part]) =>
+    el('span', { class: `part ${part.ok ? 'ok' : 'down'}`, title: part.detail }, name),
+  );
+  if (!status)
+    return fill(
+      container,
+      [el('div', { class: 'muted' }, `Processor: ${health.processor.detail}`), el('div', { class: 'parts' }, ...parts)],
+      '',
+    );
   const lag = Object.values(status.lag).reduce((sum, n) => sum + n, 0);
-  const figure = (label: string, value: string) => el('span', { class: 'figure' }, el('span', { class: 'label' }, label), el('span', { class: 'num' }, value));
+  const figure = (label: string, value: string) =>
+    el('span', { class: 'figure' }, el('span', { class: 'label' }, label), el('span', { class: 'num' }, value));
   fill(
     container,
     [
@@ -71,7 +92,14 @@ export function renderPipeline(container: HTMLElement, health: Health, now: numb
 /** The day folders of the lake, newest first. */
 export function renderPartitions(body: HTMLElement, partitions: Partition[]): void {
   const rows = partitions.map((p) =>
-    el('tr', {}, el('td', {}, p.date), el('td', { class: 'num' }, formatCount(p.files)), el('td', { class: 'num' }, formatCount(p.rows)), el('td', { class: 'num' }, formatBytes(p.bytes))),
+    el(
+      'tr',
+      {},
+      el('td', {}, p.date),
+      el('td', { class: 'num' }, formatCount(p.files)),
+      el('td', { class: 'num' }, formatCount(p.rows)),
+      el('td', { class: 'num' }, formatBytes(p.bytes)),
+    ),
   );
   if (rows.length === 0) body.replaceChildren(el('tr', {}, el('td', { class: 'empty' }, 'No partitions yet.')));
   else body.replaceChildren(...rows);

@@ -31,18 +31,45 @@ describe('lake-query HTTP API', () => {
       { symbol: 'BTC', ts: Date.parse('2026-03-02T05:00:50Z'), price: 105 },
       { symbol: 'ETH', ts: Date.parse('2026-03-02T05:01:00Z'), price: 3000, change24hPct: -1.5 },
     ]);
-    lake = await Lake.open({ kind: 'local', root: fixture.root, synthetic: true }, { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 }, silentLogger, metrics);
+    lake = await Lake.open(
+      { kind: 'local', root: fixture.root, synthetic: true },
+      { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 },
+      silentLogger,
+      metrics,
+    );
     // A trailing slash, as server.ts passes it.
     dashboardDir = `${await mkdtemp(join(tmpdir(), 'cryptolake-dist-'))}/`;
     await writeFile(join(dashboardDir, 'index.html'), '<!doctype html><title>cryptolake</title>');
     await mkdir(join(dashboardDir, 'assets'));
     await writeFile(join(dashboardDir, 'assets', 'app.js'), 'console.log(1)');
     const status: ScraperStatus = {
-      part: 'scraper', instance: 'a', updatedAt: NOW, synthetic: false, symbols: ['BTC'], polls: 3, lastPollAt: NOW, published: 0, deadLettered: 0,
-      unserved: ['BTC'], recentFallbacks: [],
+      part: 'scraper',
+      instance: 'a',
+      updatedAt: NOW,
+      synthetic: false,
+      symbols: ['BTC'],
+      polls: 3,
+      lastPollAt: NOW,
+      published: 0,
+      deadLettered: 0,
+      unserved: ['BTC'],
+      recentFallbacks: [],
       providers: [
-        { name: 'coingecko', kind: 'live', ok: false, requests: 3, failures: 3, failuresByKind: { network: 3 }, recordsServed: 0, cacheHits: 0, fallbacks: 0,
-          lastLatencyMs: null, lastSuccessAt: null, lastError: 'getaddrinfo ENOTFOUND api.coingecko.com', lastErrorAt: NOW },
+        {
+          name: 'coingecko',
+          kind: 'live',
+          ok: false,
+          requests: 3,
+          failures: 3,
+          failuresByKind: { network: 3 },
+          recordsServed: 0,
+          cacheHits: 0,
+          fallbacks: 0,
+          lastLatencyMs: null,
+          lastSuccessAt: null,
+          lastError: 'getaddrinfo ENOTFOUND api.coingecko.com',
+          lastErrorAt: NOW,
+        },
       ],
     };
     await new StatusBoard(cache).publish('scraper', status);
@@ -87,19 +114,30 @@ describe('lake-query HTTP API', () => {
   it('answers the latest price of each symbol on /api/latest', async () => {
     const { status, body } = await get('/api/latest');
     assert.equal(status, 200);
-    assert.deepEqual(body.prices.map((p: { symbol: string; priceUsd: number }) => [p.symbol, p.priceUsd]), [['BTC', 105], ['ETH', 3000]]);
+    assert.deepEqual(
+      body.prices.map((p: { symbol: string; priceUsd: number }) => [p.symbol, p.priceUsd]),
+      [
+        ['BTC', 105],
+        ['ETH', 3000],
+      ],
+    );
   });
 
   it('answers candles for the last six hours by default', async () => {
     const { status, body } = await get('/api/candles?symbol=BTC&interval=1m');
     assert.equal(status, 200);
     assert.equal(body.to - body.from, 6 * 3_600_000);
-    assert.deepEqual(body.candles.map((c: { open: number; close: number; count: number }) => [c.open, c.close, c.count]), [[100, 105, 2]]);
+    assert.deepEqual(
+      body.candles.map((c: { open: number; close: number; count: number }) => [c.open, c.close, c.count]),
+      [[100, 105, 2]],
+    );
   });
 
   it('accepts ISO times and epoch milliseconds for from and to', async () => {
     const iso = await get('/api/candles?symbol=ETH&interval=5m&from=2026-03-02T05:00:00Z&to=2026-03-02T06:00:00Z');
-    const epoch = await get(`/api/candles?symbol=ETH&interval=5m&from=${Date.parse('2026-03-02T05:00:00Z')}&to=${Date.parse('2026-03-02T06:00:00Z')}`);
+    const epoch = await get(
+      `/api/candles?symbol=ETH&interval=5m&from=${Date.parse('2026-03-02T05:00:00Z')}&to=${Date.parse('2026-03-02T06:00:00Z')}`,
+    );
     assert.equal(iso.status, 200);
     assert.deepEqual(iso.body, epoch.body);
     assert.equal(iso.body.candles.length, 1);
@@ -126,7 +164,10 @@ describe('lake-query HTTP API', () => {
   it('lists partitions with totals on /api/partitions', async () => {
     const { status, body } = await get('/api/partitions');
     assert.equal(status, 200);
-    assert.deepEqual(body.partitions.map((p: { date: string; files: number; rows: number }) => [p.date, p.files, p.rows]), [['2026-03-02', 1, 3]]);
+    assert.deepEqual(
+      body.partitions.map((p: { date: string; files: number; rows: number }) => [p.date, p.files, p.rows]),
+      [['2026-03-02', 1, 3]],
+    );
     assert.equal(body.totals.rows, 3);
     assert.ok(body.totals.bytes > 0);
   });
@@ -159,8 +200,13 @@ describe('lake-query HTTP API', () => {
 
   it('answers 503 saying how to build the dashboard when it is not built', async () => {
     const bare = createApp({
-      queries: createLakeQueries(lake), checks: {}, statusBoard: new StatusBoard(cache), metrics: new Metrics(),
-      dashboardDir: join(dashboardDir, 'missing'), synthetic: false, log: silentLogger,
+      queries: createLakeQueries(lake),
+      checks: {},
+      statusBoard: new StatusBoard(cache),
+      metrics: new Metrics(),
+      dashboardDir: join(dashboardDir, 'missing'),
+      synthetic: false,
+      log: silentLogger,
     });
     const response = await bare.request('/');
     assert.equal(response.status, 503);
@@ -168,11 +214,24 @@ describe('lake-query HTTP API', () => {
   });
 
   it('answers 504 with a clear message when a query times out', async () => {
-    const quick = await Lake.open({ kind: 'local', root: fixture.root, synthetic: false }, { queryTimeoutMs: 100, memoryLimit: '256MB', threads: 1, connections: 1 }, silentLogger, new Metrics());
+    const quick = await Lake.open(
+      { kind: 'local', root: fixture.root, synthetic: false },
+      { queryTimeoutMs: 100, memoryLimit: '256MB', threads: 1, connections: 1 },
+      silentLogger,
+      new Metrics(),
+    );
     try {
       const timed = createApp({
-        queries: { ...createLakeQueries(quick), latest: () => quick.query('the latest prices', 'SELECT count(*) FROM range(100000000000)') as never },
-        checks: {}, statusBoard: new StatusBoard(cache), metrics: new Metrics(), dashboardDir, synthetic: false, log: silentLogger,
+        queries: {
+          ...createLakeQueries(quick),
+          latest: () => quick.query('the latest prices', 'SELECT count(*) FROM range(100000000000)') as never,
+        },
+        checks: {},
+        statusBoard: new StatusBoard(cache),
+        metrics: new Metrics(),
+        dashboardDir,
+        synthetic: false,
+        log: silentLogger,
       });
       const response = await timed.request('/api/latest');
       assert.equal(response.status, 504);

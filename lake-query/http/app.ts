@@ -61,7 +61,10 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/api/partitions', async (c) => {
     const partitions = await deps.queries.partitions();
     const sum = (pick: (p: (typeof partitions)[number]) => number) => partitions.reduce((total, p) => total + pick(p), 0);
-    return c.json({ totals: { days: partitions.length, files: sum((p) => p.files), rows: sum((p) => p.rows), bytes: sum((p) => p.bytes) }, partitions });
+    return c.json({
+      totals: { days: partitions.length, files: sum((p) => p.files), rows: sum((p) => p.rows), bytes: sum((p) => p.bytes) },
+      partitions,
+    });
   });
 
   app.get('/api/dead-letters', async (c) => c.json({ reasons: await deps.queries.deadLetterSummary() }));

@@ -26,7 +26,9 @@ export async function healthReport(
   now: number,
 ): Promise<HealthReport> {
   const entries = await Promise.all(
-    Object.entries(checks).map(async ([name, check]) => [name, await check.health().catch((error: unknown) => ({ ok: false, detail: String(error) }))] as const),
+    Object.entries(checks).map(
+      async ([name, check]) => [name, await check.health().catch((error: unknown) => ({ ok: false, detail: String(error) }))] as const,
+    ),
   );
   const [scraper, processor] = await Promise.all([statusBoard.read('scraper'), statusBoard.read('processor')]);
   const parts = Object.fromEntries(entries);
@@ -49,7 +51,10 @@ function describeScraper(status: ScraperStatus | undefined): Health {
     return { ok: false, detail: `no provider answers: ${failing.map((p) => `${p.name}: ${p.lastError ?? 'failing'}`).join('; ')}` };
   }
   if (status.unserved.length > 0) return { ok: false, detail: `no provider served ${status.unserved.join(', ')} in the last poll` };
-  const detail = failing.length > 0 ? `${failing.length} of ${status.providers.length} providers failing, served by fallbacks` : `${status.providers.length} providers answering`;
+  const detail =
+    failing.length > 0
+      ? `${failing.length} of ${status.providers.length} providers failing, served by fallbacks`
+      : `${status.providers.length} providers answering`;
   return { ok: true, detail };
 }
 

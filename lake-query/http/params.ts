@@ -18,7 +18,10 @@ const timeParam = z.string().transform((text, ctx) => {
     const ms = Date.parse(text.includes('T') && !HAS_ZONE.test(text) ? `${text}Z` : text);
     if (Number.isFinite(ms)) return ms;
   }
-  ctx.addIssue({ code: 'custom', message: `expected an ISO 8601 time such as 2026-03-02T10:00:00Z or epoch milliseconds, got "${text.slice(0, 40)}"` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected an ISO 8601 time such as 2026-03-02T10:00:00Z or epoch milliseconds, got "${text.slice(0, 40)}"`,
+  });
   return z.NEVER;
 });
 
@@ -26,9 +29,11 @@ const candleParams = z.object({
   symbol: z
     .string({ error: 'required, e.g. symbol=BTC' })
     .regex(/^[A-Z0-9]{1,20}$/, 'expected an upper-case ticker of 1-20 letters or digits, such as BTC'),
-  interval: z.enum(Object.keys(CANDLE_INTERVALS) as [CandleInterval, ...CandleInterval[]], {
-    error: `expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`,
-  }).default('1m'),
+  interval: z
+    .enum(Object.keys(CANDLE_INTERVALS) as [CandleInterval, ...CandleInterval[]], {
+      error: `expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`,
+    })
+    .default('1m'),
   from: timeParam.optional(),
   to: timeParam.optional(),
 });
@@ -47,11 +52,17 @@ export function parseCandleParams(query: Record<string, string>, now: number): C
   const to = parsed.data.to ?? now;
   const from = parsed.data.from ?? to - DEFAULT_RANGE_MS;
   if (!(from < to)) {
-    throw new LakeError('QUERY_INVALID', `from: must be before to (from ${new Date(from).toISOString()}, to ${new Date(to).toISOString()})`);
+    throw new LakeError(
+      'QUERY_INVALID',
+      `from: must be before to (from ${new Date(from).toISOString()}, to ${new Date(to).toISOString()})`,
+    );
   }
   const candles = Math.ceil((to - from) / CANDLE_INTERVALS[interval]);
   if (candles > MAX_CANDLES) {
-    throw new LakeError('QUERY_INVALID', `from: the range holds ${candles} ${interval} candles, at most ${MAX_CANDLES}; narrow from/to or pick a wider interval`);
+    throw new LakeError(
+      'QUERY_INVALID',
+      `from: the range holds ${candles} ${interval} candles, at most ${MAX_CANDLES}; narrow from/to or pick a wider interval`,
+    );
   }
   return { symbol, interval, from, to };
 }

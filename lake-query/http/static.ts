@@ -14,7 +14,8 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-export const NOT_BUILT_MESSAGE = 'The dashboard is not built yet. Run `npm run build:dashboard`, then reload this page. The API is up at /api/health.';
+export const NOT_BUILT_MESSAGE =
+  'The dashboard is not built yet. Run `npm run build:dashboard`, then reload this page. The API is up at /api/health.';
 
 /**
  * Serves the built dashboard from `dir`. The page is revalidated on every load (`no-cache`) and

@@ -50,12 +50,24 @@ export class FixtureLake {
     });
     const columns = 'id, ts, symbol, source, price_usd, volume_24h_usd, market_cap_usd, change_24h_pct, ingested_at';
     const types = 'VARCHAR, TIMESTAMP, VARCHAR, VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE, TIMESTAMP'.split(', ');
-    return this.writeByDay('prices', prices.map((p) => p.ts), rows, columns, types);
+    return this.writeByDay(
+      'prices',
+      prices.map((p) => p.ts),
+      rows,
+      columns,
+      types,
+    );
   }
 
   async writeDeadLetters(letters: FixtureDeadLetter[]): Promise<string[]> {
     const rows = letters.map((l) => [`make_timestamp(${l.at * 1000})`, lit(l.stage), lit(l.source), lit(l.reason), lit(l.payload ?? '{}')]);
-    return this.writeByDay('dead-letter', letters.map((l) => l.at), rows, 'at, stage, source, reason, payload', ['TIMESTAMP', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR']);
+    return this.writeByDay(
+      'dead-letter',
+      letters.map((l) => l.at),
+      rows,
+      'at, stage, source, reason, payload',
+      ['TIMESTAMP', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR'],
+    );
   }
 
   async remove(): Promise<void> {
@@ -80,7 +92,12 @@ export class FixtureLake {
         this.files += dayRows.length;
         const path = join(folder, `part-p0-o${first}-o${this.files - 1}.parquet`);
         const values = dayRows.map((row) => `(${row.map((value, c) => `CAST(${value} AS ${types[c]})`).join(', ')})`).join(',\n');
-        await connection.run(`COPY (SELECT * FROM (VALUES ${values}) AS t(${columns.split(", ").map((c) => `"${c}"`).join(", ")})) TO ${lit(path)} (FORMAT parquet, COMPRESSION snappy)`);
+        await connection.run(
+          `COPY (SELECT * FROM (VALUES ${values}) AS t(${columns
+            .split(', ')
+            .map((c) => `"${c}"`)
+            .join(', ')})) TO ${lit(path)} (FORMAT parquet, COMPRESSION snappy)`,
+        );
         written.push(path);
       }
     } finally {

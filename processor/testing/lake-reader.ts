@@ -30,7 +30,10 @@ export async function openLakeReader(root: string) {
 
 /** A valid price record at `ts`. */
 export function price(symbol: string, ts: number, source = 'binance'): PriceRecord {
-  return toPriceRecord({ symbol, source, ts, price_usd: 100 + (ts % 1000) / 10, volume_24h_usd: 1e6, market_cap_usd: null, change_24h_pct: -1.5 }, ts + 100);
+  return toPriceRecord(
+    { symbol, source, ts, price_usd: 100 + (ts % 1000) / 10, volume_24h_usd: 1e6, market_cap_usd: null, change_24h_pct: -1.5 },
+    ts + 100,
+  );
 }
 
 /** Bus messages of records, keyed by symbol as the scraper publishes them. */

@@ -36,7 +36,13 @@ export class CoinbaseProvider implements PriceProvider {
 
   private async fetchOne(symbol: string, signal: AbortSignal): Promise<PriceObservation | { payload: unknown; reason: string }> {
     const product = providerIds(symbol).coinbase;
-    const get = (path: string) => getJson({ provider: this.name, url: endpoint(this.options.baseUrl, `/products/${product}${path}`), timeoutMs: this.options.timeoutMs, signal });
+    const get = (path: string) =>
+      getJson({
+        provider: this.name,
+        url: endpoint(this.options.baseUrl, `/products/${product}${path}`),
+        timeoutMs: this.options.timeoutMs,
+        signal,
+      });
     const [tickerBody, statsBody] = await Promise.all([get('/ticker'), get('/stats').catch(() => undefined)]);
     const ticker = Ticker.safeParse(tickerBody);
     if (!ticker.success) return { payload: tickerBody, reason: `${product} ticker: ${describeIssues(ticker.error)}` };

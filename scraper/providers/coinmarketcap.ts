@@ -48,7 +48,9 @@ export class CoinMarketCapProvider implements PriceProvider {
     const code = Number(envelope.status.error_code);
     if (code !== 0) {
       const message = `${this.name} quotes/latest answered error_code ${code}: ${envelope.status.error_message ?? ''}`;
-      throw new ProviderHttpError(RATE_LIMIT_CODES.has(code) ? 'PROVIDER_RATE_LIMITED' : 'PROVIDER_HTTP', message, { retryable: RATE_LIMIT_CODES.has(code) });
+      throw new ProviderHttpError(RATE_LIMIT_CODES.has(code) ? 'PROVIDER_RATE_LIMITED' : 'PROVIDER_HTTP', message, {
+        retryable: RATE_LIMIT_CODES.has(code),
+      });
     }
     const data = envelope.data ?? [];
     const entries = Array.isArray(data) ? data : Object.values(data);

@@ -40,8 +40,15 @@ describe('provider HTTP errors', () => {
   });
 
   it('reads 500 as a retryable PROVIDER_HTTP and 400 as a final one', async () => {
-    assert.deepEqual(await failure({ status: 500, body: 'oops' }).then((e) => [e.code, e.retryable, e.status]), ['PROVIDER_HTTP', true, 500]);
-    assert.deepEqual(await failure({ status: 400, body: fixture('binance_error_body.json') }).then((e) => [e.code, e.retryable]), ['PROVIDER_HTTP', false]);
+    assert.deepEqual(await failure({ status: 500, body: 'oops' }).then((e) => [e.code, e.retryable, e.status]), [
+      'PROVIDER_HTTP',
+      true,
+      500,
+    ]);
+    assert.deepEqual(await failure({ status: 400, body: fixture('binance_error_body.json') }).then((e) => [e.code, e.retryable]), [
+      'PROVIDER_HTTP',
+      false,
+    ]);
   });
 
   it('reads a body that is not JSON as PROVIDER_RESPONSE_INVALID', async () => {

@@ -9,7 +9,11 @@ export class ProviderHttpError extends LakeError {
   /** The server's `Retry-After`, in ms, when it sent one. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { status?: number; retryAfterMs?: number; retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { status?: number; retryAfterMs?: number; retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(code, message, options);
     this.name = 'ProviderHttpError';
     this.status = options.status;
@@ -47,14 +51,18 @@ export async function getJson(request: JsonRequest): Promise<unknown> {
     text = await response.text();
   } catch (error) {
     if (timeout.aborted) throw new ProviderHttpError('PROVIDER_TIMEOUT', `${what}: no answer within ${timeoutMs} ms`, { cause: error });
-    if (request.signal.aborted) throw new ProviderHttpError('PROVIDER_NETWORK', `${what}: aborted by the caller`, { cause: error, retryable: false });
+    if (request.signal.aborted)
+      throw new ProviderHttpError('PROVIDER_NETWORK', `${what}: aborted by the caller`, { cause: error, retryable: false });
     throw new ProviderHttpError('PROVIDER_NETWORK', `${what}: ${networkReason(error)}`, { cause: error });
   }
   if (!response.ok) throw httpError(what, response, text);
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${what}: body is not JSON: ${snippet(text)}`, { cause: error, status: response.status });
+    throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${what}: body is not JSON: ${snippet(text)}`, {
+      cause: error,
+      status: response.status,
+    });
   }
 }
 
@@ -103,14 +111,21 @@ function snippet(text: string): string {
 export function parseEnvelope<T>(provider: string, what: string, schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${provider} ${what}: unexpected response shape: ${describeIssues(parsed.error)}`);
+  throw new ProviderHttpError(
+    'PROVIDER_RESPONSE_INVALID',
+    `${provider} ${what}: unexpected response shape: ${describeIssues(parsed.error)}`,
+  );
 }
 
 /**
  * Maps each item that parses with `schema`; an item that does not parse, or that `map` rejects
  * by returning a string, becomes a reject with the reason. One bad coin never hides the others.
  */
-export function mapItems<T>(items: unknown[], schema: z.ZodType<T>, map: (item: T) => PriceObservation | string | undefined): ProviderResult {
+export function mapItems<T>(
+  items: unknown[],
+  schema: z.ZodType<T>,
+  map: (item: T) => PriceObservation | string | undefined,
+): ProviderResult {
   const result: ProviderResult = { observations: [], rejects: [] };
   for (const raw of items) {
     const parsed = schema.safeParse(raw);

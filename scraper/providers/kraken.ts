@@ -50,7 +50,15 @@ export class KrakenProvider implements PriceProvider {
       const symbol = byKey.get(ticker.key);
       if (!symbol) return undefined;
       const volume = ticker.v && ticker.p ? ticker.v[1] * ticker.p[1] : null;
-      return { source: this.name, symbol, ts: receivedAt, price_usd: ticker.c[0], volume_24h_usd: volume, market_cap_usd: null, change_24h_pct: null };
+      return {
+        source: this.name,
+        symbol,
+        ts: receivedAt,
+        price_usd: ticker.c[0],
+        volume_24h_usd: volume,
+        market_cap_usd: null,
+        change_24h_pct: null,
+      };
     });
   }
 }

@@ -22,7 +22,15 @@ describe('coingecko', () => {
     const provider = new CoinGeckoProvider({ baseUrl: server.baseUrl, apiKey: 'demo-key', timeoutMs: 1000 });
     const result = await provider.fetch(['BTC', 'ETH'], signal);
     assert.deepEqual(result.observations, [
-      { source: 'coingecko', symbol: 'BTC', ts: Date.parse('2024-04-07T16:49:31.736Z'), price_usd: 70187, volume_24h_usd: 20154184933, market_cap_usd: 1381651251183, change_24h_pct: 3.12502 },
+      {
+        source: 'coingecko',
+        symbol: 'BTC',
+        ts: Date.parse('2024-04-07T16:49:31.736Z'),
+        price_usd: 70187,
+        volume_24h_usd: 20154184933,
+        market_cap_usd: 1381651251183,
+        change_24h_pct: 3.12502,
+      },
     ]);
     const request = server.requests.at(-1)!;
     assert.equal(request.query.get('ids'), 'bitcoin,ethereum');
@@ -31,9 +39,14 @@ describe('coingecko', () => {
 
   it('turns an item without a price or time into a reject, keeping the others', async () => {
     const [coin] = JSON.parse(fixture('coingecko_coins_markets.json')) as Record<string, unknown>[];
-    server.route('/api/v3/coins/markets', { body: [coin, { ...coin, id: 'ethereum', last_updated: undefined }, { ...coin, id: 'solana', current_price: null }] });
+    server.route('/api/v3/coins/markets', {
+      body: [coin, { ...coin, id: 'ethereum', last_updated: undefined }, { ...coin, id: 'solana', current_price: null }],
+    });
     const result = await new CoinGeckoProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC', 'ETH', 'SOL'], signal);
-    assert.deepEqual(result.observations.map((o) => o.symbol), ['BTC']);
+    assert.deepEqual(
+      result.observations.map((o) => o.symbol),
+      ['BTC'],
+    );
     assert.equal(result.rejects.length, 2);
     assert.match(result.rejects[0]!.reason, /last_updated/);
     assert.match(result.rejects[1]!.reason, /current_price: null/);
@@ -51,16 +64,21 @@ describe('coincap', () => {
     server.route('/v3/assets', { body: fixture('coincap_v2_assets.recorded_2021-10-27.json') });
     const result = await new CoinCapProvider({ baseUrl: server.baseUrl, apiKey: 'k1', timeoutMs: 1000 }).fetch(['BTC', 'DOGE'], signal);
     assert.equal(server.requests.at(-1)!.headers.authorization, 'Bearer k1');
-    assert.deepEqual(result.observations.map((o) => [o.symbol, o.price_usd, o.ts]), [
-      ['BTC', Number('60310.6888208343493939'), 1635293152930],
-      ['DOGE', Number('0.2553619284956446'), 1635293152930],
-    ]);
+    assert.deepEqual(
+      result.observations.map((o) => [o.symbol, o.price_usd, o.ts]),
+      [
+        ['BTC', Number('60310.6888208343493939'), 1635293152930],
+        ['DOGE', Number('0.2553619284956446'), 1635293152930],
+      ],
+    );
     assert.equal(result.observations[0]!.volume_24h_usd, Number('18687028375.6651281279008956'));
   });
 
   it('refuses the v2 deprecation body as an invalid response', async () => {
     server.route('/v3/assets', { body: fixture('coincap_v2_deprecated_body.recorded_2025-04-16.json') });
-    await assert.rejects(new CoinCapProvider({ baseUrl: server.baseUrl, apiKey: 'k', timeoutMs: 1000 }).fetch(['BTC'], signal), { code: 'PROVIDER_RESPONSE_INVALID' });
+    await assert.rejects(new CoinCapProvider({ baseUrl: server.baseUrl, apiKey: 'k', timeoutMs: 1000 }).fetch(['BTC'], signal), {
+      code: 'PROVIDER_RESPONSE_INVALID',
+    });
   });
 });
 
@@ -70,25 +88,47 @@ describe('coinmarketcap', () => {
     const result = await new CoinMarketCapProvider({ baseUrl: server.baseUrl, apiKey: 'cmc', timeoutMs: 1000 }).fetch(['BTC'], signal);
     assert.equal(server.requests.at(-1)!.headers['x-cmc_pro_api_key'], 'cmc');
     assert.deepEqual(result.observations, [
-      { source: 'coinmarketcap', symbol: 'BTC', ts: Date.parse('2018-08-09T21:56:28.000Z'), price_usd: 6602.60701122, volume_24h_usd: 4314444687.5194, market_cap_usd: 852164659250.2758, change_24h_pct: 4.37185 },
+      {
+        source: 'coinmarketcap',
+        symbol: 'BTC',
+        ts: Date.parse('2018-08-09T21:56:28.000Z'),
+        price_usd: 6602.60701122,
+        volume_24h_usd: 4314444687.5194,
+        market_cap_usd: 852164659250.2758,
+        change_24h_pct: 4.37185,
+      },
     ]);
   });
 
   it('maps the listings body too, and picks the best-ranked coin of a shared ticker', async () => {
     const listing = JSON.parse(fixture('coinmarketcap_listings_latest.json')) as { data: Record<string, unknown>[] };
     const impostor = { ...listing.data[0], cmc_rank: 900, quote: { USD: { price: 1, last_updated: '2018-08-09T22:53:32.000Z' } } };
-    server.route('/v2/cryptocurrency/quotes/latest', { body: { status: { error_code: 0 }, data: { BTC: [impostor, listing.data[0]], ETH: [listing.data[1]] } } });
-    const result = await new CoinMarketCapProvider({ baseUrl: server.baseUrl, apiKey: 'cmc', timeoutMs: 1000 }).fetch(['BTC', 'ETH'], signal);
-    assert.deepEqual(result.observations.map((o) => [o.symbol, o.price_usd]), [['BTC', 9283.92], ['ETH', 1283.92]]);
+    server.route('/v2/cryptocurrency/quotes/latest', {
+      body: { status: { error_code: 0 }, data: { BTC: [impostor, listing.data[0]], ETH: [listing.data[1]] } },
+    });
+    const result = await new CoinMarketCapProvider({ baseUrl: server.baseUrl, apiKey: 'cmc', timeoutMs: 1000 }).fetch(
+      ['BTC', 'ETH'],
+      signal,
+    );
+    assert.deepEqual(
+      result.observations.map((o) => [o.symbol, o.price_usd]),
+      [
+        ['BTC', 9283.92],
+        ['ETH', 1283.92],
+      ],
+    );
   });
 
   it('fails on an error_code sent with HTTP 200', async () => {
     server.route('/v2/cryptocurrency/quotes/latest', { body: fixture('coinmarketcap_error_status_only.json') });
-    await assert.rejects(new CoinMarketCapProvider({ baseUrl: server.baseUrl, apiKey: 'cmc', timeoutMs: 1000 }).fetch(['BTC'], signal), (error: Error & { code: string }) => {
-      assert.equal(error.code, 'PROVIDER_HTTP');
-      assert.match(error.message, /error_code 400: Invalid value for "id"/);
-      return true;
-    });
+    await assert.rejects(
+      new CoinMarketCapProvider({ baseUrl: server.baseUrl, apiKey: 'cmc', timeoutMs: 1000 }).fetch(['BTC'], signal),
+      (error: Error & { code: string }) => {
+        assert.equal(error.code, 'PROVIDER_HTTP');
+        assert.match(error.message, /error_code 400: Invalid value for "id"/);
+        return true;
+      },
+    );
   });
 });
 
@@ -100,7 +140,15 @@ describe('binance', () => {
     const result = await new BinanceProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC', 'ETH'], signal);
     assert.equal(server.requests.at(-1)!.query.get('symbols'), '["BTCUSDT","ETHUSDT"]');
     assert.deepEqual(result.observations, [
-      { source: 'binance', symbol: 'BTC', ts: 1499869899040, price_usd: 4.000002, volume_24h_usd: 15.3, market_cap_usd: null, change_24h_pct: -95.96 },
+      {
+        source: 'binance',
+        symbol: 'BTC',
+        ts: 1499869899040,
+        price_usd: 4.000002,
+        volume_24h_usd: 15.3,
+        market_cap_usd: null,
+        change_24h_pct: -95.96,
+      },
     ]);
   });
 
@@ -114,7 +162,10 @@ describe('binance', () => {
 describe('kraken', () => {
   it('maps XXBTZUSD back to BTC, stamped with the local clock', async () => {
     server.route('/0/public/Ticker', { body: fixture('kraken_ticker.json') });
-    const result = await new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000, now: () => 1_700_000_000_000 }).fetch(['BTC'], signal);
+    const result = await new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000, now: () => 1_700_000_000_000 }).fetch(
+      ['BTC'],
+      signal,
+    );
     assert.equal(server.requests.at(-1)!.query.get('pair'), 'XBTUSD');
     assert.equal(result.observations.length, 1);
     const [btc] = result.observations;
@@ -124,19 +175,26 @@ describe('kraken', () => {
 
   it('fails on an error array sent with HTTP 200', async () => {
     server.route('/0/public/Ticker', { body: fixture('kraken_error_unknown_pair.json') });
-    await assert.rejects(new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal), /EQuery:Unknown asset pair/);
+    await assert.rejects(
+      new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal),
+      /EQuery:Unknown asset pair/,
+    );
   });
 
   it('reads a rate-limit error as PROVIDER_RATE_LIMITED', async () => {
     server.route('/0/public/Ticker', { body: { error: ['EAPI:Rate limit exceeded'] } });
-    await assert.rejects(new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal), { code: 'PROVIDER_RATE_LIMITED' });
+    await assert.rejects(new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal), {
+      code: 'PROVIDER_RATE_LIMITED',
+    });
   });
 });
 
 describe('coinbase', () => {
   it('maps the product ticker with its time, USD volume and the change from /stats', async () => {
     server.route('/products/BTC-USD/ticker', { body: fixture('coinbase_exchange_product_ticker.json') });
-    server.route('/products/BTC-USD/stats', { body: { open: '6000.00', high: '6300', low: '5900', last: '6268.48', volume: '53602.03940154' } });
+    server.route('/products/BTC-USD/stats', {
+      body: { open: '6000.00', high: '6300', low: '5900', last: '6268.48', volume: '53602.03940154' },
+    });
     const result = await new CoinbaseProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal);
     const [btc] = result.observations;
     assert.deepEqual([btc!.symbol, btc!.price_usd, btc!.ts], ['BTC', 6268.48, Date.parse('2020-03-20T00:22:57.833Z')]);
@@ -150,7 +208,10 @@ describe('coinbase', () => {
     server.route('/products/ETH-USD/ticker', { status: 404, body: fixture('coinbase_exchange_error_body.json') });
     const provider = new CoinbaseProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 });
     const result = await provider.fetch(['BTC', 'ETH'], signal);
-    assert.deepEqual(result.observations.map((o) => [o.symbol, o.change_24h_pct]), [['BTC', null]]);
+    assert.deepEqual(
+      result.observations.map((o) => [o.symbol, o.change_24h_pct]),
+      [['BTC', null]],
+    );
     await assert.rejects(provider.fetch(['ETH'], signal), { code: 'PROVIDER_HTTP', retryable: false });
   });
 });

@@ -68,20 +68,43 @@ function ndjson(context: LayoutContext): ReplayLayout {
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return { reason: 'not a JSON object' };
       const field = (name: string) => (value[name] === undefined || value[name] === null ? undefined : String(value[name]));
-      return row(context, { time: field('ts'), symbol: field('symbol'), price: field('price_usd'), volume: field('volume_24h_usd'), marketCap: field('market_cap_usd'), change: field('change_24h_pct') });
+      return row(context, {
+        time: field('ts'),
+        symbol: field('symbol'),
+        price: field('price_usd'),
+        volume: field('volume_24h_usd'),
+        marketCap: field('market_cap_usd'),
+        change: field('change_24h_pct'),
+      });
     },
   };
 }
 
 function namedCsv(header: string[], headerLines: number, context: LayoutContext): ReplayLayout {
-  const names = header.map((name) => name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, ''));
+  const names = header.map((name) =>
+    name
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_|_$/g, ''),
+  );
   const find = (...candidates: string[]) => candidates.map((name) => names.indexOf(name)).find((index) => index >= 0);
   const time = find(...TIME_COLUMNS);
   const price = find(...PRICE_COLUMNS);
   if (time === undefined || price === undefined) {
-    throw invalid(context, `header names no ${time === undefined ? 'time' : 'price'} column (${time === undefined ? TIME_COLUMNS.join('/') : PRICE_COLUMNS.join('/')}): ${header.join(',').slice(0, 120)}`);
+    throw invalid(
+      context,
+      `header names no ${time === undefined ? 'time' : 'price'} column (${time === undefined ? TIME_COLUMNS.join('/') : PRICE_COLUMNS.join('/')}): ${header.join(',').slice(0, 120)}`,
+    );
   }
-  const columns = { time, close: price, symbol: find('symbol'), volume: find('volume_24h_usd'), marketCap: find('market_cap_usd'), change: find('change_24h_pct') };
+  const columns = {
+    time,
+    close: price,
+    symbol: find('symbol'),
+    volume: find('volume_24h_usd'),
+    marketCap: find('market_cap_usd'),
+    change: find('change_24h_pct'),
+  };
   return positionalCsv('csv', headerLines, columns, context);
 }
 
@@ -95,7 +118,8 @@ interface Columns {
 }
 
 function positionalCsv(name: string, headerLines: number, columns: Columns, context: LayoutContext): ReplayLayout {
-  if (columns.symbol === undefined && !context.symbol) throw invalid(context, 'no symbol column, none in the file name, and REPLAY_SYMBOL is unset');
+  if (columns.symbol === undefined && !context.symbol)
+    throw invalid(context, 'no symbol column, none in the file name, and REPLAY_SYMBOL is unset');
   const at = (cells: string[], index: number | undefined) => (index === undefined ? undefined : cells[index]);
   return {
     name,

@@ -20,7 +20,10 @@ async function walk(seed: number, polls: number) {
 describe('synthetic provider', () => {
   it('gives the same prices for the same seed and clock, and others for another seed', async () => {
     assert.deepEqual(await walk(7, 50), await walk(7, 50));
-    assert.notDeepEqual((await walk(7, 5)).map((o) => o.price_usd), (await walk(8, 5)).map((o) => o.price_usd));
+    assert.notDeepEqual(
+      (await walk(7, 5)).map((o) => o.price_usd),
+      (await walk(8, 5)).map((o) => o.price_usd),
+    );
   });
 
   it('starts near plausible prices and stamps the clock time', async () => {

@@ -47,7 +47,13 @@ export async function startFakeProvider(routes: Record<string, FakeRoute> = {}):
     const index = counts.get(url.pathname) ?? 0;
     counts.set(url.pathname, index + 1);
     const answer: FakeResponse =
-      route === undefined ? { status: 404, body: { message: 'NotFound' } } : typeof route === 'function' ? route(seen) : Array.isArray(route) ? (route[Math.min(index, route.length - 1)] ?? {}) : route;
+      route === undefined
+        ? { status: 404, body: { message: 'NotFound' } }
+        : typeof route === 'function'
+          ? route(seen)
+          : Array.isArray(route)
+            ? (route[Math.min(index, route.length - 1)] ?? {})
+            : route;
     const send = () => {
       if (answer.reset) {
         req.socket.destroy();

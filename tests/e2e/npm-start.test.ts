@@ -43,10 +43,14 @@ describe('npm start', () => {
       const page = await fetch(url);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<html/i);
-      await waitFor(async () => {
-        const health = (await (await fetch(`${url}/api/health`)).json()) as { scraper?: { status?: { published?: number } } };
-        return (health.scraper?.status?.published ?? 0) >= 30;
-      }, 30_000, '30 published records');
+      await waitFor(
+        async () => {
+          const health = (await (await fetch(`${url}/api/health`)).json()) as { scraper?: { status?: { published?: number } } };
+          return (health.scraper?.status?.published ?? 0) >= 30;
+        },
+        30_000,
+        '30 published records',
+      );
     } finally {
       app.child.kill('SIGINT');
     }
@@ -58,7 +62,11 @@ describe('npm start', () => {
 
     const instance = await DuckDBInstance.create(':memory:');
     const db = await instance.connect();
-    const [row] = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM read_parquet('${lakeDir}/prices/**/*.parquet')`)).getRowObjectsJS();
+    const [row] = (
+      await db.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM read_parquet('${lakeDir}/prices/**/*.parquet')`,
+      )
+    ).getRowObjectsJS();
     db.closeSync();
     instance.closeSync();
     assert.equal(row!.n, published, 'every record published before Ctrl-C is in the lake');
@@ -68,7 +76,13 @@ describe('npm start', () => {
   it('stops at once with one line naming a bad variable', async () => {
     const app = startMain({ PROVIDERS: 'synthetic', POLL_INTERVAL_MS: 'abc' });
     assert.equal(await app.exited, 1);
-    const lines = app.stderr().trim().split('\n').filter((line) => !/Warning|trace-warnings|a\.co|node >=22|upgrade to node|versions published|To continue|More information/.test(line));
+    const lines = app
+      .stderr()
+      .trim()
+      .split('\n')
+      .filter(
+        (line) => !/Warning|trace-warnings|a\.co|node >=22|upgrade to node|versions published|To continue|More information/.test(line),
+      );
     assert.equal(lines.length, 1, app.stderr());
     assert.match(lines[0]!, /POLL_INTERVAL_MS="abc"/);
   });

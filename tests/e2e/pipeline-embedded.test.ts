@@ -9,7 +9,14 @@ describe('the whole pipeline on embedded defaults', () => {
   it('puts every published record in the lake once, as Snappy Parquet in event-day folders, and serves it', async () => {
     const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-e2e-'));
     const run = await runPipeline(
-      { PROVIDERS: 'synthetic', SYMBOLS: 'BTC,ETH,SOL,DOGE', POLL_INTERVAL_MS: '20', FLUSH_INTERVAL_MS: '100', FLUSH_MAX_RECORDS: '50', LAKE_DIR: lakeDir },
+      {
+        PROVIDERS: 'synthetic',
+        SYMBOLS: 'BTC,ETH,SOL,DOGE',
+        POLL_INTERVAL_MS: '20',
+        FLUSH_INTERVAL_MS: '100',
+        FLUSH_MAX_RECORDS: '50',
+        LAKE_DIR: lakeDir,
+      },
       40,
     );
     try {

@@ -9,14 +9,23 @@ import { uniqueName } from '../../core/testing/wait.ts';
 import { stack } from '../support/stack.ts';
 
 // The same contract suites as the embedded twins, against the real services.
-busContract('kafka', async () => {
-  const env = await stack();
-  return new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), partitions: 3, log: silentLogger });
-}, 60_000);
+busContract(
+  'kafka',
+  async () => {
+    const env = await stack();
+    return new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), partitions: 3, log: silentLogger });
+  },
+  60_000,
+);
 
 objectStoreContract('s3 (minio)', async () => {
   const env = await stack();
-  const store = new S3ObjectStore({ bucket: env.S3_BUCKET, prefix: uniqueName('contract'), endpoint: env.S3_ENDPOINT, region: env.S3_REGION });
+  const store = new S3ObjectStore({
+    bucket: env.S3_BUCKET,
+    prefix: uniqueName('contract'),
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+  });
   await store.ensureBucket();
   return store;
 });

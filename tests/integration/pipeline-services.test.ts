@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { uniqueName } from '../../core/testing/wait.ts';
 import { assertLakeHoldsRun, runPipeline } from '../support/pipeline.ts';
 import { stack } from '../support/stack.ts';
@@ -7,24 +10,30 @@ import { stack } from '../support/stack.ts';
 describe('the whole pipeline on Kafka, MinIO and Redis', () => {
   it('puts every published record in the bucket once and lake-query reads it back through httpfs', async () => {
     const services = await stack();
-    const run = await runPipeline(
-      {
-        ...services,
-        PROVIDERS: 'synthetic',
-        SYMBOLS: 'BTC,ETH,SOL,DOGE',
-        POLL_INTERVAL_MS: '50',
-        FLUSH_INTERVAL_MS: '300',
-        FLUSH_MAX_RECORDS: '50',
-        KAFKA_TOPIC: uniqueName('e2e-prices'),
-        DEAD_LETTER_TOPIC: uniqueName('e2e-dead'),
-        KAFKA_GROUP: uniqueName('e2e-group'),
-        S3_PREFIX: uniqueName('e2e'),
-      },
-      30,
-    );
+    const env = {
+      ...services,
+      PROVIDERS: 'synthetic',
+      SYMBOLS: 'BTC,ETH,SOL,DOGE',
+      POLL_INTERVAL_MS: '50',
+      FLUSH_INTERVAL_MS: '300',
+      FLUSH_MAX_RECORDS: '50',
+      KAFKA_TOPIC: uniqueName('e2e-prices'),
+      DEAD_LETTER_TOPIC: uniqueName('e2e-dead'),
+      KAFKA_GROUP: uniqueName('e2e-group'),
+      S3_PREFIX: uniqueName('e2e'),
+    };
+    const run = await runPipeline(env, 30);
     try {
       assert.ok(run.published >= 120, `published ${run.published}`);
-      await assertLakeHoldsRun(run, services.DUCKDB_EXTENSION_DIR);
+      const { rows } = await assertLakeHoldsRun(run, services.DUCKDB_EXTENSION_DIR);
+
+      // `npm run sql` opens the DuckDB CLI on the same bucket: it must count what the API counts.
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'lake-query/cli/sql.ts', '-csv', '-noheader', '-c', 'SELECT count(*) FROM prices'],
+        { cwd: fileURLToPath(new URL('../..', import.meta.url)), env: { ...process.env, ...env } },
+      );
+      assert.equal(Number(stdout.trim().split('\n').at(-1)), rows, 'the DuckDB CLI counts the same rows as the API');
     } finally {
       await run.close();
     }

@@ -47,7 +47,10 @@ export async function runPipeline(env: Record<string, string>, minPolls: number)
 }
 
 /** DuckDB set up to read `adapters.lake`, local or S3 (httpfs from DUCKDB_EXTENSION_DIR). */
-export async function lakeReader(adapters: Adapters, extensionDir?: string): Promise<{ db: DuckDBConnection; root: string; close(): void }> {
+export async function lakeReader(
+  adapters: Adapters,
+  extensionDir?: string,
+): Promise<{ db: DuckDBConnection; root: string; close(): void }> {
   const instance = await DuckDBInstance.create(':memory:', extensionDir ? { extension_directory: extensionDir } : {});
   const db = await instance.connect();
   const lake = adapters.lake;
@@ -100,7 +103,10 @@ export async function assertLakeHoldsRun(run: PipelineRun, extensionDir?: string
     assert.deepEqual(misplaced, [], 'every file sits in the day folder of its rows');
 
     const codecs = (await db.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${glob}')`)).getRowObjectsJS();
-    assert.deepEqual(codecs.map((row) => row.compression), ['SNAPPY']);
+    assert.deepEqual(
+      codecs.map((row) => row.compression),
+      ['SNAPPY'],
+    );
 
     const columns = (await db.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${glob}', hive_partitioning = false)`)).getRowObjectsJS();
     assert.deepEqual(

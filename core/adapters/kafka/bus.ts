@@ -146,7 +146,9 @@ export class KafkaBus implements Bus {
         this.knownTopics.add(topic);
         return;
       }
-      throw new LakeError('BUS_UNAVAILABLE', `creating topic ${topic} on ${this.options.brokers.join(',')}: ${messageOf(cause)}`, { cause });
+      throw new LakeError('BUS_UNAVAILABLE', `creating topic ${topic} on ${this.options.brokers.join(',')}: ${messageOf(cause)}`, {
+        cause,
+      });
     }
   }
 }
@@ -207,7 +209,9 @@ class KafkaSubscription implements Subscription {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         firstJoin,
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no assignment within ${joinTimeoutMs} ms`)), joinTimeoutMs))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no assignment within ${joinTimeoutMs} ms`)), joinTimeoutMs)),
+        ),
       ]).finally(() => clearTimeout(timer));
     } catch (cause) {
       throw new LakeError('BUS_UNAVAILABLE', `joining group ${this.options.group} on ${topic}: ${messageOf(cause)}`, { cause });
@@ -218,7 +222,9 @@ class KafkaSubscription implements Subscription {
     try {
       await this.consumer.commitOffsets([{ topic: this.options.topic, partition, offset: String(nextOffset) }]);
     } catch (cause) {
-      throw new LakeError('BUS_UNAVAILABLE', `committing offset ${nextOffset} of ${this.options.topic}/${partition}: ${messageOf(cause)}`, { cause });
+      throw new LakeError('BUS_UNAVAILABLE', `committing offset ${nextOffset} of ${this.options.topic}/${partition}: ${messageOf(cause)}`, {
+        cause,
+      });
     }
   }
 

@@ -125,7 +125,10 @@ class Member implements Subscription {
 
   async commit(partition: number, nextOffset: number): Promise<void> {
     if (!this.owned.has(partition)) {
-      throw new LakeError('BUS_UNAVAILABLE', `cannot commit partition ${partition} of ${this.options.topic}: not assigned to this consumer`);
+      throw new LakeError(
+        'BUS_UNAVAILABLE',
+        `cannot commit partition ${partition} of ${this.options.topic}: not assigned to this consumer`,
+      );
     }
     this.group.committed.set(partition, nextOffset);
   }

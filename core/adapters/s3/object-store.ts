@@ -87,7 +87,11 @@ export class S3ObjectStore implements ObjectStore {
         );
         for (const object of page.Contents ?? []) {
           if (!object.Key) continue;
-          objects.push({ key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, lastModified: object.LastModified?.getTime() ?? 0 });
+          objects.push({
+            key: object.Key.slice(this.prefix.length),
+            size: object.Size ?? 0,
+            lastModified: object.LastModified?.getTime() ?? 0,
+          });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
