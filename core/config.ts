@@ -74,7 +74,13 @@ export function describeConfig(schema: z.ZodObject<ConfigShape>): ConfigDoc[] {
   return Object.entries(schema.shape).map(([key, field]) => {
     const type = field as z.ZodType;
     const def = (type as unknown as { def: { type: string; defaultValue?: unknown } }).def;
-    const defaultValue = def.type === 'default' ? JSON.stringify(def.defaultValue) : '';
+    const defaultValue = def.type === 'default' ? formatDefault(def.defaultValue) : '';
     return { variable: envName(key), description: type.description ?? '', defaultValue };
   });
+}
+
+/** A default as a person would type it in the environment: lists comma-joined, strings bare. */
+function formatDefault(value: unknown): string {
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
