@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: runs the project's benchmarks one after the other and leaves their JSON in
+ * bench/results/. `npm run bench -- --quick` runs each at a smaller size, for a first look.
+ * Each benchmark is its own script, runnable alone with its own options.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const quick = process.argv.includes('--quick');
+
+const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: string[] }[] = [
+  {
+    name: 'Parquet writers',
+    script: 'bench/parquet-writers.ts',
+    args: ['--rows', '1000000', '--runs', '3'],
+    quickArgs: ['--rows', '200000', '--runs', '1'],
+  },
+];
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let failed = 0;
+for (const bench of BENCHMARKS) {
+  process.stdout.write(`\n== ${bench.name} (${bench.script} ${(quick ? bench.quickArgs : bench.args).join(' ')})\n`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', bench.script, ...(quick ? bench.quickArgs : bench.args)], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) failed++;
+}
+process.exitCode = failed === 0 ? 0 : 1;
