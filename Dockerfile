@@ -1,15 +1,17 @@
 # One image for the scraper, processor and lake-query services (the command picks the part).
 # Multi-stage: dependencies and the dashboard are built in `build`; the runtime stage holds only
-# production dependencies, the sources (run by tsx) and the DuckDB httpfs extension, and runs
-# as the unprivileged `node` user. No secret is baked in: credentials come from the environment.
+# production dependencies (tsx among them: the sources run as TypeScript), the sources and the
+# DuckDB httpfs extension, and runs as the unprivileged `node` user. No secret is baked in:
+# credentials come from the environment.
 
 # --- DuckDB's httpfs extension, from PyPI, at the exact DuckDB version of @duckdb/node-api ---
 FROM python:3.11-slim AS httpfs
 ARG DUCKDB_VERSION=1.5.5
-RUN pip install --no-cache-dir --target /opt/httpfs "duckdb-extension-httpfs==${DUCKDB_VERSION}" \
- && mkdir -p /opt/duckdb-extensions/v${DUCKDB_VERSION}/linux_amd64 \
+RUN pip install --no-cache-dir --no-deps --target /opt/httpfs "duckdb-extension-httpfs==${DUCKDB_VERSION}" \
+ && platform="$(case "$(uname -m)" in aarch64) echo linux_arm64 ;; *) echo linux_amd64 ;; esac)" \
+ && mkdir -p "/opt/duckdb-extensions/v${DUCKDB_VERSION}/${platform}" \
  && cp /opt/httpfs/duckdb_extension_httpfs/extensions/v${DUCKDB_VERSION}/httpfs.duckdb_extension \
-       /opt/duckdb-extensions/v${DUCKDB_VERSION}/linux_amd64/
+       "/opt/duckdb-extensions/v${DUCKDB_VERSION}/${platform}/"
 
 # --- dependencies and the dashboard bundle ---
 FROM node:20-bookworm-slim AS build
@@ -18,8 +20,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build:dashboard \
- && npm prune --omit=dev \
- && npm install --no-save --no-audit --no-fund tsx@4.23.15
+ && npm prune --omit=dev
 
 # --- runtime ---
 FROM node:20-bookworm-slim
