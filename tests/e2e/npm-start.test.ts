@@ -1,42 +1,23 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { waitFor } from '../../core/testing/wait.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Starts `main.ts` (what `npm start` runs) as a real process and collects its JSON log lines. */
-function startMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // Not a log line (a Node warning): ignore.
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, logs, exited, stderr: () => stderr };
-}
+import { startPart } from '../support/process.ts';
 
 describe('npm start', () => {
   it('serves the page with rising row counts, and Ctrl-C leaves every published record in the lake', async () => {
     const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-start-'));
     // A long flush interval: whatever is in the lake at the end was written by the Ctrl-C flush.
-    const app = startMain({ PROVIDERS: 'synthetic', PORT: '0', LAKE_DIR: lakeDir, POLL_INTERVAL_MS: '100', FLUSH_INTERVAL_MS: '600000' });
+    const app = startPart('main.ts', {
+      PROVIDERS: 'synthetic',
+      PORT: '0',
+      LAKE_DIR: lakeDir,
+      POLL_INTERVAL_MS: '100',
+      FLUSH_INTERVAL_MS: '600000',
+    });
     try {
       const started = await waitFor(() => app.logs.find((line) => typeof line.url === 'string'), 60_000, 'the start line with the URL');
       const url = started.url as string;
@@ -52,7 +33,7 @@ describe('npm start', () => {
         '30 published records',
       );
     } finally {
-      app.child.kill('SIGINT');
+      app.kill('SIGINT');
     }
     assert.equal(await app.exited, 0, app.stderr());
     const stopped = app.logs.find((line) => line.msg === 'Stopped: everything published is in the lake');
@@ -74,7 +55,7 @@ describe('npm start', () => {
   });
 
   it('stops at once with one line naming a bad variable', async () => {
-    const app = startMain({ PROVIDERS: 'synthetic', POLL_INTERVAL_MS: 'abc' });
+    const app = startPart('main.ts', { PROVIDERS: 'synthetic', POLL_INTERVAL_MS: 'abc' });
     assert.equal(await app.exited, 1);
     const lines = app
       .stderr()
