@@ -57,6 +57,7 @@ export class ReplayProvider implements PriceProvider {
   }
 
   async fetch(_symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
+    signal.throwIfAborted();
     const result: ProviderResult = { observations: [], rejects: [] };
     if (this.done) return result;
     const rows = (this.rows ??= await this.open());

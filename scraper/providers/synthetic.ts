@@ -53,7 +53,8 @@ export class SyntheticProvider implements PriceProvider {
     this.now = options.now ?? Date.now;
   }
 
-  async fetch(symbols: string[], _signal: AbortSignal): Promise<ProviderResult> {
+  async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
+    signal.throwIfAborted();
     const ts = this.now();
     return { observations: symbols.map((symbol) => this.step(symbol, ts)), rejects: [] };
   }
