@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadScraperConfig } from './config.ts';
+import { guardSettings, loadScraperConfig } from './config.ts';
 
 describe('scraper config', () => {
   it('has working defaults', () => {
@@ -51,5 +51,25 @@ describe('scraper config', () => {
     });
     assert.throws(() => loadScraperConfig({ PROVIDERS: 'coincap' }), { message: /COINCAP_API_KEY \(unset\)/ });
     assert.throws(() => loadScraperConfig({ REPLAY_SPEED: '-1' }), { message: /REPLAY_SPEED="-1"/ });
+  });
+
+  it('gives each provider a conservative rate limit, configurable by <NAME>_RATE_LIMIT_PER_MIN', () => {
+    const settings = guardSettings(loadScraperConfig({ BINANCE_RATE_LIMIT_PER_MIN: '1200' }));
+    assert.deepEqual(Object.fromEntries(Object.entries(settings.rateLimits).map(([name, budget]) => [name, budget.limit])), {
+      coingecko: 30,
+      coincap: 10,
+      coinmarketcap: 10,
+      binance: 1200,
+      kraken: 60,
+      coinbase: 300,
+    });
+    assert.equal(settings.cacheTtlMs, 10_000, 'answers are shared per poll interval by default');
+    assert.deepEqual(settings.circuit, { failureThreshold: 5, cooldownMs: 60_000 });
+  });
+
+  it('refuses a provider cache TTL longer than the poll interval', () => {
+    assert.throws(() => loadScraperConfig({ POLL_INTERVAL_MS: '5000', PROVIDER_CACHE_TTL_MS: '6000' }), {
+      message: /PROVIDER_CACHE_TTL_MS="6000": expected at most POLL_INTERVAL_MS \(5000\)/,
+    });
   });
 });

@@ -5,14 +5,51 @@ import type { ProviderStatus, ScraperStatus } from '../core/records/status.ts';
 import type { PriceProvider, ProviderResult } from '../core/ports/provider.ts';
 import { ProviderHttpError } from './providers/http.ts';
 
+/** What a provider call did beyond its answer, filled in by the call for the provider's status. */
+export interface CallNotes {
+  /** Requests sent upstream (retries included; 0 for a shared answer or a skipped call). */
+  upstream: number;
+  /** True when the answer came from the shared cache. */
+  cacheHit: boolean;
+}
+
+/** What the chain tells a call: when it must be over (epoch ms, chain clock), and where to note what it did. */
+export interface CallContext {
+  deadline: number;
+  notes: CallNotes;
+}
+
 /**
  * The one place a provider is called. Rate limits, caching, retries and the circuit breaker
- * wrap this function later, without the chain changing.
+ * wrap this function (`guarded-call.ts`) without the chain changing.
  */
-export type ProviderCall = (provider: PriceProvider, symbols: string[], signal: AbortSignal) => Promise<ProviderResult>;
+export type ProviderCall = (
+  provider: PriceProvider,
+  symbols: string[],
+  signal: AbortSignal,
+  context: CallContext,
+) => Promise<ProviderResult>;
 
-/** Calls the provider as it is. */
-export const callProvider: ProviderCall = (provider, symbols, signal) => provider.fetch(symbols, signal);
+/** Calls the provider as it is: one upstream request. */
+export const callProvider: ProviderCall = (provider, symbols, signal, context) => {
+  context.notes.upstream++;
+  return provider.fetch(symbols, signal);
+};
+
+/**
+ * A provider call that was not made: our own rate limit is used up (`rate_limited`), the
+ * provider asked us to stay away for now (`backing_off`), or its circuit is open
+ * (`circuit_open`). `kind` is the failure kind and the start of the fallback reason.
+ */
+export class ProviderSkipped extends LakeError {
+  constructor(
+    readonly kind: 'rate_limited' | 'backing_off' | 'circuit_open',
+    message: string,
+  ) {
+    super(kind === 'circuit_open' ? 'PROVIDER_UNAVAILABLE' : 'PROVIDER_RATE_LIMITED', message, { retryable: false });
+    this.name = 'ProviderSkipped';
+  }
+}
 
 /** A symbol handed from one provider to the next (`to` null: no provider left) and why. */
 export type Fallback = ScraperStatus['recentFallbacks'][number];
@@ -59,7 +96,12 @@ export class ProviderChain {
     for (const provider of providers) this.stats.set(provider.name, emptyStatus(provider));
   }
 
-  async fetch(symbols: string[], signal: AbortSignal): Promise<ChainResult> {
+  /**
+   * Asks the chain for `symbols`. With `deadline` (epoch ms on the chain's clock), each provider
+   * call may use half of the time left, the last one all of it, so a slow or rate-limited
+   * provider always leaves time to fall back.
+   */
+  async fetch(symbols: string[], signal: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<ChainResult> {
     const result: ChainResult = { records: [], deadLetters: [], unserved: [], attempts: [], fallbacks: [] };
     let remaining = [...symbols];
     for (const [index, provider] of this.providers.entries()) {
@@ -67,14 +109,23 @@ export class ProviderChain {
       const next = this.providers[index + 1]?.name ?? null;
       const stats = this.stats.get(provider.name)!;
       const started = performance.now();
-      stats.requests++;
+      const left = deadline - this.now();
+      const context: CallContext = {
+        deadline: next === null ? deadline : this.now() + left / 2,
+        notes: { upstream: 0, cacheHit: false },
+      };
       let answer: ProviderResult;
       try {
-        answer = await this.call(provider, remaining, signal);
+        answer = await this.call(provider, remaining, signal, context);
       } catch (error) {
+        this.note(stats, context.notes);
         const kind = failureKind(error);
         const message = messageOf(error);
         const latencyMs = Math.round(performance.now() - started);
+        if (error instanceof ProviderHttpError && error.code === 'PROVIDER_RESPONSE_INVALID' && error.payload !== undefined) {
+          const at = this.now();
+          result.deadLetters.push(deadLetter({ at, stage: 'scraper', source: provider.name, reason: message, payload: error.payload }));
+        }
         Object.assign(stats, {
           ok: false,
           failures: stats.failures + 1,
@@ -87,6 +138,7 @@ export class ProviderChain {
         this.fallBack(result, stats, remaining, provider.name, next, () => `${kind}: ${message}`);
         continue;
       }
+      this.note(stats, context.notes);
       const latencyMs = Math.round(performance.now() - started);
       const asked = new Set(remaining);
       const served = new Set<string>();
@@ -135,6 +187,11 @@ export class ProviderChain {
     return [...this.recent];
   }
 
+  private note(stats: ProviderStatus, notes: CallNotes): void {
+    stats.requests += notes.upstream;
+    if (notes.cacheHit) stats.cacheHits++;
+  }
+
   private fallBack(
     result: ChainResult,
     stats: ProviderStatus,
@@ -156,9 +213,11 @@ export class ProviderChain {
 
 /**
  * A short, stable name for how a provider call failed, for counters and metric labels:
- * `http_429`, `http_418`, `http_503`, `timeout`, `network`, `invalid`, `unavailable`, `error`.
+ * `http_429`, `http_418`, `http_503`, `timeout`, `network`, `invalid`, `unavailable`, `error`,
+ * and for calls not made: `rate_limited`, `backing_off`, `circuit_open`.
  */
 export function failureKind(error: unknown): string {
+  if (error instanceof ProviderSkipped) return error.kind;
   if (!(error instanceof LakeError)) return 'error';
   switch (error.code) {
     case 'PROVIDER_RATE_LIMITED':

@@ -17,7 +17,7 @@ export interface ScraperSettings {
   deadLetterTopic: string;
 }
 
-/** Everything a scraper is built from; `now` and `call` are for tests and the later retry layer. */
+/** Everything a scraper is built from; `call` is the guarded provider call (`guarded-call.ts`), `now` for tests. */
 export interface ScraperDeps {
   bus: Bus;
   cache: Cache;
@@ -143,7 +143,8 @@ export function createScraper(deps: ScraperDeps): Scraper {
   }
 
   async function runPoll(): Promise<PollSummary> {
-    const result = await chain.fetch(config.symbols, new AbortController().signal);
+    // The poll's time budget is its interval: retries and rate-limit waits end before the next poll.
+    const result = await chain.fetch(config.symbols, new AbortController().signal, now() + config.pollIntervalMs);
     const { published, deadLettered } = await publish(result);
     m.polls.inc();
     m.published.inc(published);

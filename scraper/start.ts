@@ -1,15 +1,19 @@
 import type { Adapters } from '../core/adapters/select.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
-import { loadScraperConfig } from './config.ts';
+import { guardSettings, loadScraperConfig } from './config.ts';
+import { FailoverCache } from './failover-cache.ts';
+import { createProviderGuard } from './guarded-call.ts';
 import { createProviders } from './providers/index.ts';
 import { createScraper, type Scraper } from './scraper.ts';
 
 /**
  * Builds and starts the scraper on adapters the caller opened (the one-process `main.ts` shares
  * its adapters this way). Reads the scraper settings from `env`; throws a `CONFIG_INVALID`
- * `LakeError` when they are wrong. The returned scraper's `stop()` waits for the poll in flight
- * and closes the providers, but not the adapters, which belong to the caller.
+ * `LakeError` when they are wrong. Every live provider call goes through the provider guard
+ * (shared cache, rate limits, retries, circuit breaker) on a cache that falls back to this
+ * process alone when Redis goes away. The returned scraper's `stop()` waits for the poll in
+ * flight and closes the providers, but not the adapters, which belong to the caller.
  */
 export async function startScraper(
   adapters: Pick<Adapters, 'bus' | 'cache'>,
@@ -19,13 +23,21 @@ export async function startScraper(
 ): Promise<Scraper> {
   const config = loadScraperConfig(env);
   const providers = createProviders(config, { log });
-  const scraper = createScraper({ bus: adapters.bus, cache: adapters.cache, providers, config, log, metrics });
+  const degraded = metrics.gauge('scraper_shared_cache_degraded', '1 while the shared cache is unreachable and this process caches alone.');
+  const cache = new FailoverCache(adapters.cache, {
+    retryAfterMs: config.sharedCacheRetryMs,
+    log,
+    events: { onDown: () => degraded.set(1), onUp: () => degraded.set(0) },
+  });
+  const guard = createProviderGuard({ cache, settings: guardSettings(config), metrics, log });
+  const scraper = createScraper({ bus: adapters.bus, cache, providers, config, log, metrics, call: guard.call });
   scraper.start();
   return {
     ...scraper,
     async stop() {
       await scraper.stop();
       await Promise.all(providers.map((provider) => provider.close?.()));
+      await cache.close();
     },
   };
 }

@@ -38,5 +38,44 @@ export function cacheContract(name: string, makeCache: () => Promise<Cache>): vo
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       assert.equal(await c.get(key), 'two');
     });
+
+    it('sets a value only when the key is absent, and again once it expired', async () => {
+      const c = await open();
+      const key = uniqueName('contract');
+      assert.equal(await c.setIfAbsent(key, 'first', 1), true);
+      assert.equal(await c.setIfAbsent(key, 'second', 60), false);
+      assert.equal(await c.get(key), 'first');
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      assert.equal(await c.setIfAbsent(key, 'third', 60), true);
+      assert.equal(await c.get(key), 'third');
+    });
+
+    it('lets exactly one of many concurrent setIfAbsent calls win', async () => {
+      const c = await open();
+      const key = uniqueName('contract');
+      const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => c.setIfAbsent(key, `v${i}`, 60)));
+      assert.equal(wins.filter(Boolean).length, 1);
+    });
+
+    it('increments from zero, by any step, and counts every concurrent increment', async () => {
+      const c = await open();
+      const key = uniqueName('contract');
+      assert.equal(await c.increment(key, 2, 60), 2);
+      assert.equal(await c.increment(key, -1, 60), 1);
+      const results = await Promise.all(Array.from({ length: 20 }, () => c.increment(key, 1, 60)));
+      assert.equal(Math.max(...results), 21);
+      assert.equal(new Set(results).size, 20);
+      assert.equal(await c.get(key), '21');
+    });
+
+    it('keeps the expiry of the first increment: a counter lives for one window', async () => {
+      const c = await open();
+      const key = uniqueName('contract');
+      await c.increment(key, 1, 1);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await c.increment(key, 1, 60);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await c.increment(key, 5, 60), 5);
+    });
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { providerIds } from '../symbols.ts';
+import { binanceTickerWeight, type RequestPlan } from './plan.ts';
 import { endpoint, getJson, mapItems, numeric, parseEnvelope, type LiveProviderOptions } from './http.ts';
 
 const Ticker = z.object({
@@ -22,15 +23,15 @@ export class BinanceProvider implements PriceProvider {
 
   constructor(private readonly options: LiveProviderOptions) {}
 
+  /** The one request a fetch of `symbols` sends, costing its documented request weight. */
+  plan(symbols: string[]): RequestPlan | undefined {
+    const { url, byPair } = this.request(symbols);
+    return url && { key: url.href, cost: binanceTickerWeight(byPair.size) };
+  }
+
   async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
-    const byPair = new Map<string, string>();
-    for (const symbol of symbols) {
-      const pair = providerIds(symbol).binance;
-      if (pair) byPair.set(pair, symbol);
-    }
-    if (byPair.size === 0) return { observations: [], rejects: [] };
-    const url = endpoint(this.options.baseUrl, '/api/v3/ticker/24hr');
-    url.searchParams.set('symbols', JSON.stringify([...byPair.keys()]));
+    const { url, byPair } = this.request(symbols);
+    if (!url) return { observations: [], rejects: [] };
     const body = await getJson({ provider: this.name, url, timeoutMs: this.options.timeoutMs, signal });
     const items = parseEnvelope(this.name, 'ticker/24hr', z.array(z.unknown()), body);
     return mapItems(items, Ticker, (ticker) => {
@@ -46,5 +47,17 @@ export class BinanceProvider implements PriceProvider {
         change_24h_pct: ticker.priceChangePercent ?? null,
       };
     });
+  }
+
+  private request(symbols: string[]): { url: URL | undefined; byPair: Map<string, string> } {
+    const byPair = new Map<string, string>();
+    for (const symbol of symbols) {
+      const pair = providerIds(symbol).binance;
+      if (pair) byPair.set(pair, symbol);
+    }
+    if (byPair.size === 0) return { url: undefined, byPair };
+    const url = endpoint(this.options.baseUrl, '/api/v3/ticker/24hr');
+    url.searchParams.set('symbols', JSON.stringify([...byPair.keys()]));
+    return { url, byPair };
   }
 }

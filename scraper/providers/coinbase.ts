@@ -3,6 +3,7 @@ import type { PriceObservation } from '../../core/records/price.ts';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { describeIssues } from '../../core/records/price.ts';
 import { providerIds } from '../symbols.ts';
+import type { RequestPlan } from './plan.ts';
 import { endpoint, getJson, isoTime, numeric, type LiveProviderOptions } from './http.ts';
 
 const Ticker = z.object({ price: numeric, volume: numeric.optional(), time: isoTime });
@@ -19,6 +20,13 @@ export class CoinbaseProvider implements PriceProvider {
   readonly kind = 'live';
 
   constructor(private readonly options: LiveProviderOptions) {}
+
+  /** The requests a fetch of `symbols` sends: a ticker and a stats call per symbol, two calls each. */
+  plan(symbols: string[]): RequestPlan | undefined {
+    if (symbols.length === 0) return undefined;
+    const products = symbols.map((symbol) => providerIds(symbol).coinbase).join(',');
+    return { key: `${endpoint(this.options.baseUrl, '/products/').href}{${products}}/ticker+stats`, cost: 2 * symbols.length };
+  }
 
   async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
     const result: ProviderResult = { observations: [], rejects: [] };

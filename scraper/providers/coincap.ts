@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { providerIds } from '../symbols.ts';
+import type { RequestPlan } from './plan.ts';
 import { endpoint, getJson, mapItems, numeric, parseEnvelope, type LiveProviderOptions } from './http.ts';
 
 const Asset = z.object({
@@ -23,15 +24,15 @@ export class CoinCapProvider implements PriceProvider {
 
   constructor(private readonly options: LiveProviderOptions) {}
 
+  /** The one request a fetch of `symbols` sends, costing one call. */
+  plan(symbols: string[]): RequestPlan | undefined {
+    const { url } = this.request(symbols);
+    return url && { key: url.href, cost: 1 };
+  }
+
   async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
-    const byId = new Map<string, string>();
-    for (const symbol of symbols) {
-      const id = providerIds(symbol).coincap;
-      if (id) byId.set(id, symbol);
-    }
-    if (byId.size === 0) return { observations: [], rejects: [] };
-    const url = endpoint(this.options.baseUrl, '/v3/assets');
-    url.searchParams.set('ids', [...byId.keys()].join(','));
+    const { url, byId } = this.request(symbols);
+    if (!url) return { observations: [], rejects: [] };
     const headers: Record<string, string> = this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {};
     const body = await getJson({ provider: this.name, url, headers, timeoutMs: this.options.timeoutMs, signal });
     const envelope = parseEnvelope(this.name, 'v3/assets', Envelope, body);
@@ -49,5 +50,17 @@ export class CoinCapProvider implements PriceProvider {
         change_24h_pct: asset.changePercent24Hr ?? null,
       };
     });
+  }
+
+  private request(symbols: string[]): { url: URL | undefined; byId: Map<string, string> } {
+    const byId = new Map<string, string>();
+    for (const symbol of symbols) {
+      const id = providerIds(symbol).coincap;
+      if (id) byId.set(id, symbol);
+    }
+    if (byId.size === 0) return { url: undefined, byId };
+    const url = endpoint(this.options.baseUrl, '/v3/assets');
+    url.searchParams.set('ids', [...byId.keys()].join(','));
+    return { url, byId };
   }
 }

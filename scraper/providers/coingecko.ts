@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { providerIds } from '../symbols.ts';
+import type { RequestPlan } from './plan.ts';
 import { endpoint, getJson, isoTime, mapItems, numeric, parseEnvelope, type LiveProviderOptions } from './http.ts';
 
 const Coin = z.object({
@@ -23,17 +24,15 @@ export class CoinGeckoProvider implements PriceProvider {
 
   constructor(private readonly options: LiveProviderOptions) {}
 
+  /** The one request a fetch of `symbols` sends, costing one call. */
+  plan(symbols: string[]): RequestPlan | undefined {
+    const { url } = this.request(symbols);
+    return url && { key: url.href, cost: 1 };
+  }
+
   async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
-    const byId = new Map<string, string>();
-    for (const symbol of symbols) {
-      const id = providerIds(symbol).coingecko;
-      if (id) byId.set(id, symbol);
-    }
-    if (byId.size === 0) return { observations: [], rejects: [] };
-    const url = endpoint(this.options.baseUrl, '/api/v3/coins/markets');
-    url.searchParams.set('vs_currency', 'usd');
-    url.searchParams.set('ids', [...byId.keys()].join(','));
-    url.searchParams.set('per_page', '250');
+    const { url, byId } = this.request(symbols);
+    if (!url) return { observations: [], rejects: [] };
     const body = await getJson({ provider: this.name, url, headers: this.headers(), timeoutMs: this.options.timeoutMs, signal });
     const items = parseEnvelope(this.name, 'coins/markets', z.array(z.unknown()), body);
     return mapItems(items, Coin, (coin) => {
@@ -50,6 +49,20 @@ export class CoinGeckoProvider implements PriceProvider {
         change_24h_pct: coin.price_change_percentage_24h ?? null,
       };
     });
+  }
+
+  private request(symbols: string[]): { url: URL | undefined; byId: Map<string, string> } {
+    const byId = new Map<string, string>();
+    for (const symbol of symbols) {
+      const id = providerIds(symbol).coingecko;
+      if (id) byId.set(id, symbol);
+    }
+    if (byId.size === 0) return { url: undefined, byId };
+    const url = endpoint(this.options.baseUrl, '/api/v3/coins/markets');
+    url.searchParams.set('vs_currency', 'usd');
+    url.searchParams.set('ids', [...byId.keys()].join(','));
+    url.searchParams.set('per_page', '250');
+    return { url, byId };
   }
 
   private headers(): Record<string, string> {

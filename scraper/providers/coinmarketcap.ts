@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { providerIds } from '../symbols.ts';
+import type { RequestPlan } from './plan.ts';
 import { endpoint, getJson, isoTime, mapItems, numeric, parseEnvelope, ProviderHttpError, type LiveProviderOptions } from './http.ts';
 
 const Coin = z.object({
@@ -36,12 +37,15 @@ export class CoinMarketCapProvider implements PriceProvider {
 
   constructor(private readonly options: LiveProviderOptions) {}
 
+  /** The one request a fetch of `symbols` sends, costing one call. */
+  plan(symbols: string[]): RequestPlan | undefined {
+    const { url } = this.request(symbols);
+    return url && { key: url.href, cost: 1 };
+  }
+
   async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
-    const wanted = new Map(symbols.map((symbol) => [providerIds(symbol).coinmarketcap, symbol]));
-    if (wanted.size === 0) return { observations: [], rejects: [] };
-    const url = endpoint(this.options.baseUrl, '/v2/cryptocurrency/quotes/latest');
-    url.searchParams.set('symbol', [...wanted.keys()].join(','));
-    url.searchParams.set('convert', 'USD');
+    const { url, wanted } = this.request(symbols);
+    if (!url) return { observations: [], rejects: [] };
     const headers: Record<string, string> = this.options.apiKey ? { 'X-CMC_PRO_API_KEY': this.options.apiKey } : {};
     const body = await getJson({ provider: this.name, url, headers, timeoutMs: this.options.timeoutMs, signal });
     const envelope = parseEnvelope(this.name, 'quotes/latest', Envelope, body);
@@ -70,6 +74,15 @@ export class CoinMarketCapProvider implements PriceProvider {
         change_24h_pct: usd.percent_change_24h ?? null,
       };
     });
+  }
+
+  private request(symbols: string[]): { url: URL | undefined; wanted: Map<string, string> } {
+    const wanted = new Map(symbols.map((symbol) => [providerIds(symbol).coinmarketcap, symbol]));
+    if (wanted.size === 0) return { url: undefined, wanted };
+    const url = endpoint(this.options.baseUrl, '/v2/cryptocurrency/quotes/latest');
+    url.searchParams.set('symbol', [...wanted.keys()].join(','));
+    url.searchParams.set('convert', 'USD');
+    return { url, wanted };
   }
 }
 

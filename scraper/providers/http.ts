@@ -8,16 +8,19 @@ export class ProviderHttpError extends LakeError {
   readonly status: number | undefined;
   /** The server's `Retry-After`, in ms, when it sent one. */
   readonly retryAfterMs: number | undefined;
+  /** For PROVIDER_RESPONSE_INVALID: the body as received (text or parsed JSON), for the dead-letter path. */
+  readonly payload: unknown;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { status?: number; retryAfterMs?: number; retryable?: boolean; cause?: unknown } = {},
+    options: { status?: number; retryAfterMs?: number; retryable?: boolean; cause?: unknown; payload?: unknown } = {},
   ) {
     super(code, message, options);
     this.name = 'ProviderHttpError';
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.payload = options.payload;
   }
 }
 
@@ -62,6 +65,7 @@ export async function getJson(request: JsonRequest): Promise<unknown> {
     throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${what}: body is not JSON: ${snippet(text)}`, {
       cause: error,
       status: response.status,
+      payload: text,
     });
   }
 }
@@ -114,6 +118,7 @@ export function parseEnvelope<T>(provider: string, what: string, schema: z.ZodTy
   throw new ProviderHttpError(
     'PROVIDER_RESPONSE_INVALID',
     `${provider} ${what}: unexpected response shape: ${describeIssues(parsed.error)}`,
+    { payload: body },
   );
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { providerIds } from '../symbols.ts';
+import type { RequestPlan } from './plan.ts';
 import { endpoint, getJson, mapItems, numeric, parseEnvelope, ProviderHttpError, type LiveProviderOptions } from './http.ts';
 
 const Ticker = z.object({
@@ -27,24 +28,22 @@ export class KrakenProvider implements PriceProvider {
     this.now = options.now ?? Date.now;
   }
 
+  /** The one request a fetch of `symbols` sends, costing one call. */
+  plan(symbols: string[]): RequestPlan | undefined {
+    const { url } = this.request(symbols);
+    return url && { key: url.href, cost: 1 };
+  }
+
   async fetch(symbols: string[], signal: AbortSignal): Promise<ProviderResult> {
-    const byKey = new Map<string, string>();
-    const pairs: string[] = [];
-    for (const symbol of symbols) {
-      const kraken = providerIds(symbol).kraken;
-      if (!kraken) continue;
-      pairs.push(kraken.pair);
-      for (const key of [kraken.pair, ...kraken.keys]) byKey.set(key, symbol);
-    }
-    if (pairs.length === 0) return { observations: [], rejects: [] };
-    const url = endpoint(this.options.baseUrl, '/0/public/Ticker');
-    url.searchParams.set('pair', pairs.join(','));
+    const { url, byKey } = this.request(symbols);
+    if (!url) return { observations: [], rejects: [] };
     const body = await getJson({ provider: this.name, url, timeoutMs: this.options.timeoutMs, signal });
     const receivedAt = this.now();
     const envelope = parseEnvelope(this.name, 'Ticker', Envelope, body);
     const errors = envelope.error.filter((message) => message.startsWith('E'));
     if (errors.length > 0) throw krakenError(errors);
-    if (!envelope.result) throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${this.name} Ticker: no result and no error`);
+    if (!envelope.result)
+      throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${this.name} Ticker: no result and no error`, { payload: body });
     const items = Object.entries(envelope.result).map(([key, value]) => ({ key, ...(value as object) }));
     return mapItems(items, Ticker, (ticker) => {
       const symbol = byKey.get(ticker.key);
@@ -60,6 +59,21 @@ export class KrakenProvider implements PriceProvider {
         change_24h_pct: null,
       };
     });
+  }
+
+  private request(symbols: string[]): { url: URL | undefined; byKey: Map<string, string> } {
+    const byKey = new Map<string, string>();
+    const pairs: string[] = [];
+    for (const symbol of symbols) {
+      const kraken = providerIds(symbol).kraken;
+      if (!kraken) continue;
+      pairs.push(kraken.pair);
+      for (const key of [kraken.pair, ...kraken.keys]) byKey.set(key, symbol);
+    }
+    if (pairs.length === 0) return { url: undefined, byKey };
+    const url = endpoint(this.options.baseUrl, '/0/public/Ticker');
+    url.searchParams.set('pair', pairs.join(','));
+    return { url, byKey };
   }
 }
 

@@ -1,13 +1,44 @@
 import type { Cache } from '../../ports/cache.ts';
 import type { Health } from '../../ports/health.ts';
 
-/** The in-memory cache: a map with per-key expiry against an injectable clock. */
+/** The in-memory cache: a map with per-key expiry against an injectable clock; each method is atomic. */
 export class MemoryCache implements Cache {
   private readonly entries = new Map<string, { value: string; expiresAt: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   async get(key: string): Promise<string | undefined> {
+    return this.read(key);
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.write(key, value, this.now() + ttlSeconds * 1000);
+  }
+
+  // Read and write happen in one synchronous step, so concurrent callers cannot interleave.
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if (this.read(key) !== undefined) return false;
+    this.write(key, value, this.now() + ttlSeconds * 1000);
+    return true;
+  }
+
+  async increment(key: string, by: number, ttlSeconds: number): Promise<number> {
+    const current = this.read(key);
+    const value = (current === undefined ? 0 : Number(current)) + by;
+    const expiresAt = current === undefined ? this.now() + ttlSeconds * 1000 : this.entries.get(key)!.expiresAt;
+    this.write(key, String(value), expiresAt);
+    return value;
+  }
+
+  async health(): Promise<Health> {
+    return { ok: true, detail: `in-memory, ${this.entries.size} keys` };
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+
+  private read(key: string): string | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -17,17 +48,9 @@ export class MemoryCache implements Cache {
     return entry.value;
   }
 
-  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    this.entries.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
+  private write(key: string, value: string, expiresAt: number): void {
+    this.entries.set(key, { value, expiresAt });
     if (this.entries.size > 10_000) this.sweep();
-  }
-
-  async health(): Promise<Health> {
-    return { ok: true, detail: `in-memory, ${this.entries.size} keys` };
-  }
-
-  async close(): Promise<void> {
-    this.entries.clear();
   }
 
   private sweep(): void {

@@ -3,6 +3,17 @@ import type { Cache } from '../../ports/cache.ts';
 import type { Health } from '../../ports/health.ts';
 import { LakeError } from '../../errors.ts';
 
+// INCRBY and the first expiry in one atomic step: a crash between them cannot leave a counter
+// that never expires, and later increments keep the window the first one opened.
+const INCREMENT_SCRIPT = `
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value`;
+
+function toMs(ttlSeconds: number): number {
+  return Math.max(1, Math.round(ttlSeconds * 1000));
+}
+
 /**
  * The cache on Redis, shared by every replica. Commands fail fast while Redis is away (no
  * offline queue), so callers can fall back to no cache instead of waiting.
@@ -38,9 +49,27 @@ export class RedisCache implements Cache {
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
     try {
       await this.connected();
-      await this.redis.set(key, value, 'PX', Math.max(1, Math.round(ttlSeconds * 1000)));
+      await this.redis.set(key, value, 'PX', toMs(ttlSeconds));
     } catch (cause) {
       throw new LakeError('CACHE_UNAVAILABLE', `writing ${key} to Redis`, { cause });
+    }
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.connected();
+      return (await this.redis.set(key, value, 'PX', toMs(ttlSeconds), 'NX')) === 'OK';
+    } catch (cause) {
+      throw new LakeError('CACHE_UNAVAILABLE', `setting ${key} in Redis if absent`, { cause });
+    }
+  }
+
+  async increment(key: string, by: number, ttlSeconds: number): Promise<number> {
+    try {
+      await this.connected();
+      return Number(await this.redis.eval(INCREMENT_SCRIPT, 1, key, String(by), String(toMs(ttlSeconds))));
+    } catch (cause) {
+      throw new LakeError('CACHE_UNAVAILABLE', `incrementing ${key} in Redis`, { cause });
     }
   }
 
