@@ -15,6 +15,12 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     args: ['--rows', '1000000', '--runs', '3'],
     quickArgs: ['--rows', '200000', '--runs', '1'],
   },
+  {
+    name: 'Processor memory under a backlog (Kafka + MinIO from the local stack)',
+    script: 'bench/processor-memory.ts',
+    args: ['--records', '5000000'],
+    quickArgs: ['--quick'],
+  },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -14,6 +14,27 @@ export const processorConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
   maxBufferedBytes: positiveInt()
     .default(64 * 1024 * 1024)
     .describe('Estimated bytes all batches may hold before the oldest are written and consumption pauses. Default 67108864 (64 MiB).'),
+  compactIntervalMs: z.coerce
+    .number({ error: 'expected a number' })
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      'How often the processor compacts the small files of every day folder, in ms; 0 turns it off. Default 0. Enable it on one replica only: two compactors at once are not safe.',
+    ),
+  compactTargetBytes: positiveInt()
+    .default(128 * 1024 * 1024)
+    .describe(
+      'Size a compacted Parquet file aims for, in bytes (also `--target-bytes` of `npm run compact`). Default 134217728 (128 MiB).',
+    ),
+  compactGraceMs: z.coerce
+    .number({ error: 'expected a number' })
+    .int()
+    .min(0)
+    .default(60_000)
+    .describe(
+      'Time between committing a compaction and deleting its source files, in ms, so readers that listed them finish. Default 60000.',
+    ),
   kafkaGroup: z
     .string()
     .min(1)

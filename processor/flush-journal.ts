@@ -20,9 +20,9 @@ export class FlushJournal {
     await this.store.put(this.keyOf(range.topic, range.partition), new TextEncoder().encode(body));
   }
 
-  /** The latest recorded range of a partition, or `undefined` when there is none or it cannot be read. */
+  /** The latest recorded range of a partition, or `undefined` when there is none or it is malformed. Throws when the store fails. */
   async read(topic: string, partition: number): Promise<OffsetRange | undefined> {
-    const bytes = await this.store.get(this.keyOf(topic, partition)).catch(() => undefined);
+    const bytes = await this.store.get(this.keyOf(topic, partition));
     if (!bytes) return undefined;
     try {
       const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { firstOffset?: unknown; lastOffset?: unknown };

@@ -17,6 +17,12 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 5, minTimeoutMs: 200, maxTimeoutMs: 10_000 };
 
+/** Checks a flush makes around its journal entry (the processor's ownership fence). */
+export interface WriteHooks {
+  beforeJournal?: () => void | Promise<void>;
+  beforeFiles?: () => Promise<void>;
+}
+
 /** One object written by a flush. */
 export interface WrittenFile {
   key: string;
@@ -42,10 +48,18 @@ export class LakeWriter {
     private readonly onRetry: (error: unknown) => void = () => undefined,
   ) {}
 
-  async write(batch: Batch): Promise<WrittenFile[]> {
+  /**
+   * Stores the batch's files. `hooks.beforeJournal` runs before each attempt to record the range
+   * and `hooks.beforeFiles` once between the journal and the files; either may throw to stop.
+   */
+  async write(batch: Batch, hooks: WriteHooks = {}): Promise<WrittenFile[]> {
     const written: WrittenFile[] = [];
     const range = `${batch.topic}/${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
-    await this.withRetry(`recording the flush of ${range}`, () => this.journal.record(batch));
+    await this.withRetry(`recording the flush of ${range}`, async () => {
+      await hooks.beforeJournal?.();
+      await this.journal.record(batch);
+    });
+    await hooks.beforeFiles?.();
     for (const group of groupByFile(batch)) {
       const rows = group.items.map((item) => item.row);
       const what = `${rows.length} records to ${group.key}`;

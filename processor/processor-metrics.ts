@@ -24,6 +24,17 @@ export function processorMetrics(metrics: Metrics) {
       'partition',
     ]),
     bufferedBytes: metrics.gauge('processor_buffered_bytes', 'Estimated bytes held in batches not yet written.'),
+    filesByPartition: metrics.counter('processor_partition_files_written_total', 'Parquet files written, per topic partition.', [
+      'topic',
+      'partition',
+    ]),
+    commitFailures: metrics.counter(
+      'processor_commit_failures_total',
+      'Flushes whose offset commit failed (written again and committed later, or left to the next owner).',
+    ),
+    compactions: metrics.counter('processor_compactions_total', 'Compacted files committed (one marker each).'),
+    compactionFilesMerged: metrics.counter('processor_compaction_files_merged_total', 'Source files merged into compacted files.'),
+    lakeFiles: metrics.gauge('processor_lake_files', 'Live Parquet files of a day folder after its last compaction.', ['folder']),
   };
 }
 

@@ -12,6 +12,7 @@ import { StatusBoard } from '../core/status-board.ts';
 import { uniqueName, waitFor } from '../core/testing/wait.ts';
 import { createProcessor, type Processor, type ProcessorOptions, type ProcessorSettings } from './processor.ts';
 import { messagesOf, openLakeReader, price, tempLake } from './testing/lake-reader.ts';
+import { liveParquetSql } from '../core/lake-layout.ts';
 
 const DAY = Date.UTC(2026, 10, 22);
 const NOW = DAY + 12 * 3_600_000;
@@ -268,7 +269,12 @@ describe('processor', () => {
     await waitFor(async () => (await keys('prices/')).length === partitions, 5_000, 'files of the first run');
     await crashing.leave();
     const filesOfFirstRun = await keys('prices/');
-    assert.equal((await setup.bus.committedOffsets(setup.settings.kafkaGroup, setup.settings.kafkaTopic)).size, 0);
+    const committed = await setup.bus.committedOffsets(setup.settings.kafkaGroup, setup.settings.kafkaTopic);
+    assert.deepEqual(
+      [...committed.values()].filter((offset) => offset > 0),
+      [],
+      'nothing committed past the start',
+    );
 
     // More records arrive; the second processor would batch differently if left to itself.
     await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records.slice(30)));
@@ -281,6 +287,19 @@ describe('processor', () => {
     assert.equal(await count(`SELECT count(DISTINCT id) FROM ${lake.dataset('prices')}`), 40);
     const filesAfter = await keys('prices/');
     for (const key of filesOfFirstRun) assert.ok(filesAfter.includes(key), `${key} was overwritten, not joined by a second file`);
+  });
+
+  it('compacts the small files of each day on COMPACT_INTERVAL_MS, and readers of the live files see each record once', async () => {
+    const metrics = new Metrics();
+    const processor = setup.open({ metrics, settings: { flushMaxRecords: 10, compactIntervalMs: 50, compactGraceMs: 0 } });
+    await processor.start();
+    const records = Array.from({ length: 100 }, (_, i) => price(`S${i % 4}`, DAY + i));
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(records));
+    await processor.drain();
+    await waitFor(async () => /processor_compactions_total [1-9]/.test(await metrics.text()), 5_000, 'a compaction');
+    await waitFor(async () => (await keys('prices/')).every((key) => key.includes('/compacted-')), 5_000, 'the sources swept');
+    assert.equal(await count(`SELECT count(DISTINCT id) FROM ${liveParquetSql(setup.root, 'prices')}`), 100);
+    assert.equal(await count(`SELECT count(*) FROM ${liveParquetSql(setup.root, 'prices')}`), 100);
   });
 
   it('pauses consumption when buffered bytes reach maxBufferedBytes, and resumes once they are written', async () => {
@@ -362,7 +381,10 @@ function withFailingCommits(bus: Bus) {
   const wrapped = wrapSubscriptions(bus, (subscription) => {
     subscriptions.push(subscription);
     return {
-      commit: async () => {
+      // The ownership fence (a commit of offset 0 here, nothing was committed) goes through;
+      // every commit that would move the offset "crashes".
+      commit: async (partition: number, nextOffset: number) => {
+        if (nextOffset === 0) return subscription.commit(partition, nextOffset);
         throw new LakeError('BUS_UNAVAILABLE', 'simulated crash before commit');
       },
     };

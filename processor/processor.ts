@@ -9,6 +9,7 @@ import { deadLetter } from '../core/records/dead-letter.ts';
 import type { ProcessorStatus } from '../core/records/status.ts';
 import { StatusBoard } from '../core/status-board.ts';
 import { Batcher, type Batch, type BatchItem } from './batcher.ts';
+import { Compactor } from './compactor.ts';
 import type { ProcessorConfig } from './config.ts';
 import { deadLetterDataset, pricesDataset, type AnyDataset } from './datasets.ts';
 import { FlushJournal } from './flush-journal.ts';
@@ -22,7 +23,8 @@ import { processorMetrics } from './processor-metrics.ts';
 export type ProcessorSettings = Pick<
   ProcessorConfig,
   'flushIntervalMs' | 'flushMaxRecords' | 'maxBufferedBytes' | 'kafkaGroup' | 'kafkaTopic' | 'deadLetterTopic'
->;
+> &
+  Partial<Pick<ProcessorConfig, 'compactIntervalMs' | 'compactTargetBytes' | 'compactGraceMs'>>;
 
 export interface ProcessorOptions {
   bus: Bus;
@@ -71,12 +73,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const queues = new Map<string, FlushQueue>();
   const subscriptions = new Map<string, Subscription>();
   const positions = new Map<string, number>();
+  /** The next offset of each partition this processor committed itself: a redelivery below it is already in the lake. */
+  const committedNext = new Map<string, number>();
+  /** Per-partition chains: a revocation, a rewind and a batch of one partition never interleave. */
+  const locks = new Map<string, Promise<unknown>>();
   const checked = new Set<string>();
   const pauseReasons = new Set<'memory' | 'store'>();
   const handlers = new Set<Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
   const instance = `${hostname()}-${process.pid}`;
   let encoder: ParquetEncoder | undefined;
+  let compactor: Compactor | undefined;
+  let compacting: Promise<void> | undefined;
   let writer: LakeWriter | undefined;
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   let stopping: Promise<void> | undefined;
@@ -87,6 +95,13 @@ export function createProcessor(options: ProcessorOptions): Processor {
   let lag: Record<string, number> = {};
 
   const keyOf = (topic: string, partition: number) => `${topic}/${partition}`;
+  const withLock = <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const run = (locks.get(key) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => undefined);
+    locks.set(key, tail);
+    void tail.then(() => locks.get(key) === tail && locks.delete(key));
+    return run;
+  };
   const queued = () => [...queues.values()];
   const bufferedBytes = () => batcher.bufferedBytes + queued().reduce((sum, queue) => sum + queue.bytes, 0);
 
@@ -131,9 +146,24 @@ export function createProcessor(options: ProcessorOptions): Processor {
     try {
       const subscription = subscriptions.get(batch.topic);
       if (!subscription) throw new LakeError('BUS_CLOSED', `no subscription to ${batch.topic}`);
-      const files = await writer!.write(batch);
+      const owned = () => {
+        if (!subscription.assignment().includes(batch.partition))
+          throw new LakeError('BUS_CLOSED', `${batch.topic}/${batch.partition} was revoked; its next owner writes ${range}`);
+      };
+      const files = await writer!.write(batch, {
+        beforeJournal: owned,
+        // The fence: a commit of the offset already committed succeeds only while the group still
+        // gives us the partition. A later owner therefore starts after this point, reads the
+        // journal entry just written, and cuts its replay at the same offsets: a revoked owner's
+        // late files can only be the very objects the next owner writes.
+        beforeFiles: () => subscription.commit(batch.partition, batch.firstOffset),
+      });
       // Commit after every put: a crash before the upload must replay records, not lose them.
-      await subscription.commit(batch.partition, batch.lastOffset + 1);
+      await subscription.commit(batch.partition, batch.lastOffset + 1).catch((error: unknown) => {
+        metrics.commitFailures.inc();
+        throw error;
+      });
+      committedNext.set(keyOf(batch.topic, batch.partition), batch.lastOffset + 1);
       const seconds = (performance.now() - started) / 1000;
       for (const file of files) {
         metrics.recordsWritten.inc({ dataset: file.dataset }, file.records);
@@ -142,6 +172,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
         totals.bytesWritten += file.bytes;
       }
       metrics.filesWritten.inc(files.length);
+      metrics.filesByPartition.inc({ topic: batch.topic, partition: String(batch.partition) }, files.length);
       metrics.flushSeconds.observe(seconds);
       metrics.batchRecords.observe(batch.items.length);
       totals.filesWritten += files.length;
@@ -214,20 +245,48 @@ export function createProcessor(options: ProcessorOptions): Processor {
     const key = keyOf(topic, partition);
     if (checked.has(key)) return;
     checked.add(key);
-    const last = await journal.read(topic, partition);
+    let last;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        last = await journal.read(topic, partition);
+        break;
+      } catch (error) {
+        // Without the journal a replay could cut its batch elsewhere and overlap the files of the
+        // uncommitted flush: wait for the store rather than guess.
+        if (attempt >= 8 || state !== 'running') {
+          checked.delete(key);
+          throw error;
+        }
+        log.warn({ topic, partition, attempt, err: messageOf(error) }, 'Could not read the flush journal; trying again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
+      }
+    }
     if (last && last.firstOffset === firstOffset && last.lastOffset >= firstOffset) {
       batcher.pin(topic, partition, last.lastOffset);
       log.info({ topic, partition, firstOffset, lastOffset: last.lastOffset }, 'Replaying an uncommitted flush with its original range');
     }
   }
 
-  async function handle(dataset: AnyDataset, batch: MessageBatch): Promise<void> {
+  function handle(dataset: AnyDataset, batch: MessageBatch): Promise<void> {
+    return withLock(keyOf(batch.topic, batch.partition), () => handleNow(dataset, batch));
+  }
+
+  async function handleNow(dataset: AnyDataset, batch: MessageBatch): Promise<void> {
     if (state !== 'running')
       throw new LakeError('BUS_CLOSED', `the processor is ${state}; ${batch.topic}/${batch.partition} will be delivered again`);
-    const first = batch.messages[0];
+    const key = keyOf(batch.topic, batch.partition);
+    const expected = positions.get(key);
+    if (expected !== undefined && (batch.messages[0]?.offset ?? expected) < expected) {
+      // The bus went back to the committed offset (a rebalance that kept this partition, or a
+      // consumer restart): what we buffered comes again. Write or drop it first, as on revocation.
+      await forget(batch.topic, batch.partition, `redelivered from offset ${batch.messages[0]!.offset}`);
+    }
+    const done = committedNext.get(key) ?? 0;
+    const messages = batch.messages.filter((message) => message.offset >= done);
+    const first = messages[0];
     if (!first) return;
     await checkJournal(batch.topic, batch.partition, first.offset);
-    for (const message of batch.messages) {
+    for (const message of messages) {
       const full = batcher.add(
         batch.topic,
         batch.partition,
@@ -238,24 +297,33 @@ export function createProcessor(options: ProcessorOptions): Processor {
       );
       if (full) enqueue(full);
     }
-    positions.set(keyOf(batch.topic, batch.partition), batch.messages.at(-1)!.offset + 1);
+    positions.set(key, messages.at(-1)!.offset + 1);
     relieveMemory();
     metrics.bufferedBytes.set(bufferedBytes());
   }
 
-  async function revoke(topic: string, partitions: number[]): Promise<void> {
-    for (const partition of partitions) {
-      const key = keyOf(topic, partition);
-      const queue = queues.get(key);
-      await queue?.settled();
-      const dropped = [...(queue?.clear() ?? []), ...[batcher.drop(topic, partition)].filter((batch) => batch !== undefined)];
-      checked.delete(key);
-      positions.delete(key);
-      const records = dropped.reduce((sum, batch) => sum + batch.items.length, 0);
-      if (records > 0)
-        log.info({ topic, partition, records }, 'Dropped unflushed records of a revoked partition; its next owner reads them again');
-    }
+  /** Waits for the partition's running flushes, then drops what is left unwritten and its replay state. */
+  async function forget(topic: string, partition: number, why: string): Promise<void> {
+    const key = keyOf(topic, partition);
+    const queue = queues.get(key);
+    await queue?.settled();
+    const dropped = [...(queue?.clear() ?? []), ...[batcher.drop(topic, partition)].filter((batch) => batch !== undefined)];
+    checked.delete(key);
+    positions.delete(key);
+    const records = dropped.reduce((sum, batch) => sum + batch.items.length, 0);
+    if (records > 0) log.info({ topic, partition, records, why }, 'Dropped unwritten records; they are read again from the bus');
     relieveMemory();
+  }
+
+  async function revoke(topic: string, partitions: number[]): Promise<void> {
+    await Promise.all(
+      partitions.map((partition) =>
+        withLock(keyOf(topic, partition), async () => {
+          await forget(topic, partition, 'revoked');
+          committedNext.delete(keyOf(topic, partition));
+        }),
+      ),
+    );
   }
 
   /** Hands every buffered batch to its queue and waits until the queues are empty or failing. */
@@ -272,6 +340,30 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const taken = batcher.take(batch.topic, batch.partition);
       if (taken) enqueue(taken);
     }
+  }
+
+  /** One scheduled compaction pass over every day folder; skipped while the previous one runs. */
+  function compactLake(): void {
+    compacting ??= (async () => {
+      try {
+        compactor ??= await Compactor.open({
+          store,
+          log,
+          metrics: registry,
+          targetBytes: config.compactTargetBytes,
+          graceMs: config.compactGraceMs,
+          now,
+        });
+        for (const dataset of datasets) {
+          for (const folder of await compactor.dayFolders(dataset.folder)) {
+            if (state !== 'running') return;
+            await compactor.compactDay(folder);
+          }
+        }
+      } catch (error) {
+        log.warn({ err: messageOf(error) }, 'Compaction pass failed; the next pass continues it');
+      }
+    })().finally(() => (compacting = undefined));
   }
 
   async function refreshLag(): Promise<void> {
@@ -342,6 +434,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       }
       timers.push(setInterval(tick, Math.max(10, Math.min(1_000, Math.floor(config.flushIntervalMs / 4)))));
       timers.push(setInterval(() => void publishStatus(), options.statusIntervalMs ?? 2_000));
+      if ((config.compactIntervalMs ?? 0) > 0) timers.push(setInterval(compactLake, config.compactIntervalMs));
       for (const timer of timers) timer.unref();
       log.info({ topics: datasets.map((dataset) => dataset.topic), group: config.kafkaGroup }, 'Processor started');
       void publishStatus();
@@ -389,6 +482,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
           );
         for (const subscription of subscriptions.values()) await subscription.close();
         await publishStatus();
+        await compacting;
+        await compactor?.close();
         await encoder?.close();
         state = 'stopped';
         log.info({ ...totals }, 'Processor stopped');

@@ -40,6 +40,11 @@ export const adapterConfigSchema = lakeLocationSchema.extend({
     .min(-1)
     .default(-1)
     .describe("Replication factor of created topics; -1 takes the broker's default."),
+  kafkaSessionTimeoutMs: positiveInt()
+    .default(30_000)
+    .describe(
+      'How long the group waits for a silent consumer before giving its partitions to another, ms. Lower recovers faster from a killed processor.',
+    ),
   kafkaClientId: z.string().default('cryptolake').describe('Kafka client id, seen in broker logs and quotas.'),
   s3Bucket: z.string().optional().describe('S3 bucket of the lake (created when missing). Unset: the local folder LAKE_DIR.'),
   s3Prefix: z
@@ -87,6 +92,7 @@ export async function openAdapters(env: Record<string, string | undefined>, log:
         clientId: config.kafkaClientId,
         partitions: config.kafkaPartitions,
         replicationFactor: config.kafkaReplicationFactor,
+        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         log,
       })
     : new MemoryBus({ partitions: config.kafkaPartitions });

@@ -37,7 +37,11 @@ export interface SubscribeOptions {
 
 /** A consumer's membership in a group. */
 export interface Subscription {
-  /** Commits `nextOffset` (the offset of the next message to read) for a partition this consumer owns. */
+  /**
+   * Commits `nextOffset` (the offset of the next message to read) for a partition this consumer
+   * owns; rejects when it does not own it (any more). A commit that resolved was accepted while the
+   * partition was this consumer's: its next owner starts reading at or after that offset.
+   */
   commit(partition: number, nextOffset: number): Promise<void>;
   /** Stops delivering new batches until `resume()`; an in-flight batch finishes. */
   pause(): void;

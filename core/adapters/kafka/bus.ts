@@ -11,6 +11,11 @@ export interface KafkaBusOptions {
   partitions?: number;
   /** Replication factor of created topics; -1 takes the broker's default. */
   replicationFactor?: number;
+  /**
+   * How long the group waits for a silent consumer before giving its partitions to others, ms
+   * (default: KAFKA_SESSION_TIMEOUT_MS, else 30000). A killed processor's partitions stay idle that long.
+   */
+  sessionTimeoutMs?: number;
   log: Logger;
 }
 
@@ -27,7 +32,11 @@ export class KafkaBus implements Bus {
   private readonly knownTopics = new Set<string>();
   private readonly consumers = new Set<KafkaSubscription>();
 
+  private readonly sessionTimeoutMs: number;
+
   constructor(private readonly options: KafkaBusOptions) {
+    // TODO(lead): move KAFKA_SESSION_TIMEOUT_MS into the adapter config schema (core/adapters/select.ts).
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
     const log = options.log.child({ component: 'kafkajs' });
     this.kafka = new Kafka({
       clientId: options.clientId ?? 'cryptolake',
@@ -69,9 +78,9 @@ export class KafkaBus implements Bus {
     const consumer = this.kafka.consumer({
       groupId: kafkaGroupId(options.group, options.topic),
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
+      sessionTimeout: this.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      heartbeatInterval: Math.max(500, Math.floor(this.sessionTimeoutMs / 10)),
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
@@ -219,6 +228,10 @@ class KafkaSubscription implements Subscription {
   }
 
   async commit(partition: number, nextOffset: number): Promise<void> {
+    // The broker checks only the group generation, not who owns the partition: a consumer that
+    // rejoined without it would otherwise still move its offset.
+    if (!this.owned.includes(partition))
+      throw new LakeError('BUS_CLOSED', `cannot commit ${this.options.topic}/${partition}: not assigned to this consumer`);
     try {
       await this.consumer.commitOffsets([{ topic: this.options.topic, partition, offset: String(nextOffset) }]);
     } catch (cause) {
