@@ -13,7 +13,7 @@ describe('dashboard build', () => {
       await buildDashboard(outDir);
       assert.ok(performance.now() - started < 5_000, 'the build takes seconds at most');
       const html = await readFile(join(outDir, 'index.html'), 'utf8');
-      const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((ref) => !/^(#|data:)/.test(ref));
       assert.deepEqual(assets.sort(), ['app.css', 'app.js']);
       for (const asset of assets) await access(join(outDir, asset));
       const js = await readFile(join(outDir, 'app.js'), 'utf8');
@@ -24,7 +24,19 @@ describe('dashboard build', () => {
       assert.match(js, /SYNTHETIC|synthetic/);
       const css = await readFile(join(outDir, 'app.css'), 'utf8');
       assert.ok(css.length > 500, 'the stylesheet is bundled');
-      for (const id of ['synthetic', 'latest', 'chart', 'intervals', 'providers', 'pipeline', 'partitions'])
+      for (const id of [
+        'synthetic',
+        'latest',
+        'chart',
+        'intervals',
+        'ranges',
+        'providers',
+        'pipeline',
+        'partitions',
+        'sql-input',
+        'live',
+        'theme',
+      ])
         assert.match(html, new RegExp(`id="${id}"`));
     } finally {
       await rm(outDir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { loadConfig, positiveInt } from '../core/config.ts';
+import { csvList, loadConfig, positiveInt } from '../core/config.ts';
 import { lakeLocationSchema } from '../core/lake-location.ts';
+import { topicsConfigSchema } from '../core/records/topics.ts';
 
 /** Settings of lake-query: where it listens and how much DuckDB may use. The lake's place comes from core. */
-export const lakeQueryConfigSchema = lakeLocationSchema.extend({
+export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchema.shape).extend({
   port: z.coerce
     .number({ error: 'expected a port number' })
     .int('expected a whole number')
@@ -26,6 +27,36 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend({
       "DuckDB extension directory holding `v<version>/linux_amd64/httpfs.duckdb_extension`, for reading an S3 lake without internet (`npm run stack -- up` prints one). Default: DuckDB's own (~/.duckdb/extensions), filled by INSTALL httpfs.",
     ),
   duckdbConnections: positiveInt().default(4).describe('Queries that may run at once; more wait their turn. Default 4.'),
+  apiToken: z
+    .string()
+    .min(16, 'expected a token of at least 16 characters')
+    .optional()
+    .describe(
+      'Access token for the API and the page: requests need `Authorization: Bearer <token>` or the cookie set by opening `/?token=<token>`. Unset: no token (bind to 127.0.0.1 only).',
+    ),
+  corsOrigins: csvList()
+    .optional()
+    .describe('Origins allowed to call the API from a browser (comma list, e.g. `https://ops.example.com`). Unset: no CORS header at all.'),
+  sqlMaxRows: positiveInt().default(10_000).describe('Most rows `POST /api/sql` returns; the answer says when it cut. Default 10000.'),
+  sqlTimeoutMs: positiveInt()
+    .default(5_000)
+    .describe('Longest a `POST /api/sql` query may run before it is interrupted, in ms. Default 5000.'),
+  sqlMemoryLimit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$/i, 'expected a size such as 256MB')
+    .default('256MB')
+    .describe('Memory the separate DuckDB of `POST /api/sql` may use (nothing spills to disk), e.g. `256MB`. Default `256MB`.'),
+  cacheTtlMs: z.coerce
+    .number({ error: 'expected a number' })
+    .int('expected a whole number')
+    .min(0, 'expected 0 or more')
+    .default(2_000)
+    .describe(
+      'How long a dashboard query result is reused, in ms; keep it under the processor FLUSH_INTERVAL_MS. 0 turns the cache off. Default 2000.',
+    ),
+  streamMaxBuffered: positiveInt()
+    .default(1_000)
+    .describe('Price events one `/api/stream` client may have waiting; a client further behind is disconnected. Default 1000.'),
 });
 export type LakeQueryConfig = z.infer<typeof lakeQueryConfigSchema>;
 

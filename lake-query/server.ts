@@ -9,6 +9,9 @@ import { loadLakeQueryConfig } from './config.ts';
 import { Lake } from './lake.ts';
 import { createLakeQueries } from './queries.ts';
 import { createApp } from './http/app.ts';
+import { SqlSandbox } from './sql-sandbox.ts';
+import { LiveFeed } from './live-feed.ts';
+import { randomUUID } from 'node:crypto';
 
 /** Where `npm run build:dashboard` puts the page. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -16,6 +19,8 @@ export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import
 /** A running lake-query: its base URL (with the real port when PORT=0) and how to stop it. */
 export interface LakeQueryServer {
   url: string;
+  /** Resolves once the live feed follows the bus (or failed to, logged); for tests. */
+  live: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,8 +50,31 @@ export async function startLakeQuery(
     partLog,
     metrics,
   );
+  let sql: SqlSandbox;
+  try {
+    sql = await SqlSandbox.open(adapters.lake, {
+      maxRows: config.sqlMaxRows,
+      timeoutMs: config.sqlTimeoutMs,
+      memoryLimit: config.sqlMemoryLimit,
+      threads: Math.min(2, config.duckdbThreads),
+      extensionDirectory: config.duckdbExtensionDir,
+    });
+  } catch (error) {
+    await lake.close();
+    throw error;
+  }
+  // A group of its own, never committed: every lake-query sees every new price, from the end.
+  const live = new LiveFeed(adapters.bus, config.kafkaTopic, `cryptolake-lake-query-${randomUUID()}`, partLog, metrics);
+  live.start();
   const app = createApp({
     queries: createLakeQueries(lake),
+    lake,
+    sql,
+    live,
+    cacheTtlMs: config.cacheTtlMs,
+    streamMaxBuffered: config.streamMaxBuffered,
+    apiToken: config.apiToken,
+    corsOrigins: config.corsOrigins,
     checks: { lake, bus: adapters.bus, store: adapters.store, cache: adapters.cache },
     statusBoard: new StatusBoard(adapters.cache),
     metrics,
@@ -65,13 +93,21 @@ export async function startLakeQuery(
     partLog.info({ url, lake: lake.source.describe }, 'Serving the lake API and dashboard');
     return {
       url,
+      live: live.ready(),
       async close() {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Streams end first, else server.close() waits for them forever.
+        await live.close();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        await closed;
+        await sql.close();
         await lake.close();
         partLog.info('Stopped lake-query');
       },
     };
   } catch (error) {
+    await live.close();
+    await sql.close();
     await lake.close();
     throw error;
   }

@@ -32,39 +32,84 @@ export interface ProviderStatus {
   ok: boolean;
   requests: number;
   failures: number;
+  failuresByKind: Record<string, number>;
+  cacheHits: number;
+  recordsServed: number;
+  fallbacks: number;
   lastLatencyMs: number | null;
   lastSuccessAt: number | null;
   lastError: string | null;
   lastErrorAt: number | null;
 }
 
-export interface PartHealth {
+export interface Fallback {
+  at: number;
+  symbol: string;
+  from: string;
+  to: string | null;
+  reason: string;
+}
+
+export interface Providers {
   ok: boolean;
   detail: string;
-}
-
-export interface Health {
-  ok: boolean;
   synthetic: boolean;
-  checkedAt: number;
-  parts: Record<string, PartHealth>;
-  scraper: PartHealth & { status: { providers: ProviderStatus[]; unserved: string[]; lastPollAt: number | null } | null };
-  processor: PartHealth & {
-    status: {
-      recordsWritten: number;
-      filesWritten: number;
-      lastFlushAt: number | null;
-      deadLettered: number;
-      lag: Record<string, number>;
-    } | null;
-  };
+  providers: ProviderStatus[];
+  recentFallbacks: Fallback[];
+  unserved: string[];
+  lastPollAt: number | null;
 }
 
-/** GETs a JSON endpoint; a failure rejects with the API's own `error` message when it sent one. */
-export async function getJson<T>(path: string): Promise<T> {
+export interface Pipeline {
+  ok: boolean;
+  detail: string;
+  processor: {
+    recordsWritten: number;
+    filesWritten: number;
+    lastFlushAt: number | null;
+    lastFlushMs: number | null;
+    deadLettered: number;
+  } | null;
+  lag: number;
+  lakeFreshnessMs: number | null;
+  live: { following: boolean; clients: number; received: number; error: string | null };
+  totals: { days: number; files: number; rows: number; bytes: number };
+  days: Partition[];
+}
+
+export interface Indicators {
+  candles: number;
+  sma: number | null;
+  ema: number | null;
+  volatility: number | null;
+  change24hPct: number | null;
+  spread: { spreadPct: number; sources: { source: string; priceUsd: number }[] } | null;
+}
+
+export interface SqlResult {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  rowCount: number;
+  truncated: boolean;
+  maxRows: number;
+  elapsedMs: number;
+}
+
+/** A live price from `/api/stream`. */
+export interface Tick {
+  id: string;
+  ts: number;
+  symbol: string;
+  source: string;
+  price_usd: number;
+  volume_24h_usd: number | null;
+  change_24h_pct: number | null;
+}
+
+async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(path, { headers: { accept: 'application/json' } });
+    response = await fetch(path, { ...init, headers: { accept: 'application/json', ...init.headers } });
   } catch {
     throw new Error(`lake-query is not reachable (${path})`);
   }
@@ -73,19 +118,46 @@ export async function getJson<T>(path: string): Promise<T> {
   return body;
 }
 
+/** GETs a JSON endpoint; a failure rejects with the API's own `error` message when it sent one. */
+export const getJson = <T>(path: string): Promise<T> => request<T>(path);
+
+const q = encodeURIComponent;
+
 export const api = {
-  health: () => getJson<Health>('/api/health'),
+  health: () => getJson<{ ok: boolean; synthetic: boolean }>('/api/health'),
   latest: () => getJson<{ asOf: number; prices: LatestPrice[] }>('/api/latest'),
-  candles: (symbol: string, interval: string) =>
-    getJson<{ candles: Candle[] }>(
-      `/api/candles?symbol=${encodeURIComponent(symbol)}&interval=${encodeURIComponent(interval)}&from=${Date.now() - rangeMs(interval)}`,
-    ),
-  partitions: () =>
-    getJson<{ totals: { days: number; files: number; rows: number; bytes: number }; partitions: Partition[] }>('/api/partitions'),
+  candles: (symbol: string, interval: string, from: number) =>
+    getJson<{ candles: Candle[] }>(`/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}`),
+  indicators: (symbol: string, interval: string) =>
+    getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20`),
+  providers: () => getJson<Providers>('/api/providers'),
+  pipeline: () => getJson<Pipeline>('/api/pipeline'),
+  sql: (sql: string) =>
+    request<SqlResult>('/api/sql', { method: 'POST', body: JSON.stringify({ sql }), headers: { 'content-type': 'application/json' } }),
 };
 
-/** How far back each interval looks: about 300 candles. */
-export function rangeMs(interval: string): number {
-  const minutes: Record<string, number> = { '1m': 1, '5m': 5, '15m': 15, '1h': 60, '4h': 240, '1d': 1440 };
-  return (minutes[interval] ?? 1) * 60_000 * 300;
+/** Candle widths in ms, as the API names them. */
+export const INTERVAL_MS: Record<string, number> = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '4h': 14_400_000,
+  '1d': 86_400_000,
+};
+
+/** The range choices of the chart, in ms. */
+export const RANGES: Record<string, number> = {
+  '6H': 6 * 3_600_000,
+  '1D': 86_400_000,
+  '1W': 7 * 86_400_000,
+  '1M': 30 * 86_400_000,
+  '1Y': 365 * 86_400_000,
+};
+
+/** The start of a range, floored to the interval so that repeated asks hit the server's cache. */
+export function rangeStart(now: number, rangeMs: number, interval: string): number {
+  const width = INTERVAL_MS[interval] ?? 60_000;
+  const candles = Math.min(Math.ceil(rangeMs / width), 50_000);
+  return Math.floor((now - candles * width) / width) * width;
 }

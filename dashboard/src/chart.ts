@@ -1,45 +1,87 @@
-import { CandlestickSeries, ColorType, createChart, type IChartApi, type ISeriesApi, type UTCTimestamp } from 'lightweight-charts';
+import {
+  CandlestickSeries,
+  ColorType,
+  HistogramSeries,
+  createChart,
+  type IChartApi,
+  type ISeriesApi,
+  type UTCTimestamp,
+} from 'lightweight-charts';
 import type { Candle } from './api.ts';
 import { priceDecimals } from './format.ts';
 
-/** The candlestick chart of one symbol, dark-themed, in UTC. */
+const UP = '#26a69a';
+const DOWN = '#ef5350';
+
+/** The candlestick chart of one symbol with a tick-count histogram below, in UTC; colours follow the theme. */
 export class PriceChart {
   private readonly chart: IChartApi;
-  private readonly series: ISeriesApi<'Candlestick'>;
+  private readonly candles: ISeriesApi<'Candlestick'>;
+  private readonly volume: ISeriesApi<'Histogram'>;
   private key = '';
 
   constructor(container: HTMLElement) {
     this.chart = createChart(container, {
       autoSize: true,
-      layout: { background: { type: ColorType.Solid, color: '#0f141b' }, textColor: '#8b98a9', fontFamily: 'inherit' },
-      grid: { vertLines: { color: '#1b232d' }, horzLines: { color: '#1b232d' } },
-      rightPriceScale: { borderColor: '#243040' },
-      timeScale: { borderColor: '#243040', timeVisible: true, secondsVisible: false },
+      layout: { background: { type: ColorType.Solid, color: 'transparent' }, fontFamily: 'inherit', attributionLogo: false },
+      timeScale: { timeVisible: true, secondsVisible: false },
       crosshair: { mode: 1 },
     });
-    this.series = this.chart.addSeries(CandlestickSeries, {
-      upColor: '#26a69a',
-      downColor: '#ef5350',
+    this.candles = this.chart.addSeries(CandlestickSeries, {
+      upColor: UP,
+      downColor: DOWN,
       borderVisible: false,
-      wickUpColor: '#26a69a',
-      wickDownColor: '#ef5350',
+      wickUpColor: UP,
+      wickDownColor: DOWN,
+    });
+    this.volume = this.chart.addSeries(HistogramSeries, {
+      priceScaleId: 'volume',
+      priceFormat: { type: 'volume' },
+      lastValueVisible: false,
+    });
+    this.chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
+    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.22 } });
+    this.applyTheme();
+  }
+
+  /** Reads the colours of the current theme from the CSS variables. */
+  applyTheme(): void {
+    const css = getComputedStyle(document.documentElement);
+    const line = css.getPropertyValue('--grid').trim() || '#1b232d';
+    this.chart.applyOptions({
+      layout: { textColor: css.getPropertyValue('--muted').trim() || '#8b98a9' },
+      grid: { vertLines: { color: line }, horzLines: { color: line } },
+      rightPriceScale: { borderColor: line },
+      timeScale: { borderColor: line },
     });
   }
 
-  /** Shows the candles; fits the view only when the symbol or interval changed, so a refresh keeps the user's zoom. */
-  show(symbol: string, interval: string, candles: Candle[]): void {
+  /** Shows the candles; fits the view only when the symbol, interval or range changed, so a refresh keeps the user's zoom. */
+  show(key: string, candles: Candle[]): void {
     const last = candles.at(-1);
     if (last) {
       const decimals = priceDecimals(last.close);
-      this.series.applyOptions({ priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals } });
+      this.candles.applyOptions({ priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals } });
     }
-    this.series.setData(
-      candles.map((c) => ({ time: (c.time / 1000) as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close })),
-    );
-    const key = `${symbol}/${interval}`;
+    this.candles.setData(candles.map(toBar));
+    this.volume.setData(candles.map(toVolume));
     if (key !== this.key) {
       this.chart.timeScale().fitContent();
       this.key = key;
     }
   }
+
+  /** Updates (or appends) one candle, the last one as live prices arrive. */
+  update(candle: Candle): void {
+    this.candles.update(toBar(candle));
+    this.volume.update(toVolume(candle));
+  }
+}
+
+function toBar(c: Candle) {
+  return { time: (c.time / 1000) as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close };
+}
+
+function toVolume(c: Candle) {
+  return { time: (c.time / 1000) as UTCTimestamp, value: c.count, color: c.close >= c.open ? `${UP}66` : `${DOWN}66` };
 }

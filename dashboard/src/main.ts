@@ -1,73 +1,249 @@
 import './styles.css';
-import { api, type Health } from './api.ts';
+import { api, INTERVAL_MS, RANGES, rangeStart, type Candle, type LatestPrice, type Tick } from './api.ts';
 import { PriceChart } from './chart.ts';
 import { byId, el } from './dom.ts';
-import { renderLatest, renderPartitions, renderPipeline, renderProviders, updatedLine } from './panels.ts';
+import { LiveMerge, applyTick } from './live-merge.ts';
+import { followLive } from './live.ts';
+import { renderLatest, renderPartitions, renderPipeline, renderProviders } from './panels.ts';
+import { renderIndicators } from './indicators.ts';
+import { setUpSqlConsole } from './sql-console.ts';
+import { setUpTheme } from './theme.ts';
+import { changeClass, formatPct, formatPrice, formatUtcTime } from './format.ts';
 
 const REFRESH_MS = 5_000;
-const INTERVALS = ['1m', '5m', '15m', '1h', '4h', '1d'];
-const state = { symbol: new URLSearchParams(location.search).get('symbol') ?? 'BTC', interval: '1m' };
+const SPARK_REFRESH_MS = 60_000;
+const params = new URLSearchParams(location.search);
+const state = {
+  symbol: (params.get('symbol') ?? 'BTC').toUpperCase(),
+  interval: params.get('interval') ?? '1m',
+  range: params.get('range') ?? '6H',
+};
+const latest = new Map<string, LatestPrice>();
+/** Newest record time per symbol in the lake: live ticks after it are not in the lake yet. */
+const lakeNewest = new Map<string, number>();
+const sparks = new Map<string, number[]>();
+const merge = new LiveMerge();
+let candles: Candle[] = [];
+let chartLoad = 0;
 
 const chart = new PriceChart(byId('chart'));
-const intervalPicker = byId('intervals');
-for (const interval of INTERVALS) {
-  const button = el('button', { data: { interval } }, interval);
-  button.addEventListener('click', () => {
-    state.interval = interval;
-    void refreshChart();
-  });
-  intervalPicker.append(button);
+setUpTheme(byId<HTMLButtonElement>('theme'), () => chart.applyTheme());
+const sqlConsole = setUpSqlConsole();
+
+/** A row of toggle buttons; `aria-pressed` marks the active one. */
+function picker(id: string, values: string[], current: () => string, choose: (value: string) => void): void {
+  const container = byId(id);
+  for (const value of values) {
+    const button = el('button', { data: { value } }, value);
+    button.addEventListener('click', () => choose(value));
+    container.append(button);
+  }
+  const sync = () => {
+    for (const button of container.querySelectorAll('button'))
+      button.setAttribute('aria-pressed', String(button.dataset.value === current()));
+  };
+  sync();
+  container.addEventListener('click', () => queueMicrotask(sync));
 }
 
-/** Shows an error in a panel's message line, or clears it. */
-function notice(id: string, error: unknown): void {
+picker(
+  'intervals',
+  Object.keys(INTERVAL_MS),
+  () => state.interval,
+  (value) => {
+    state.interval = value;
+    void refreshChart();
+  },
+);
+picker(
+  'ranges',
+  Object.keys(RANGES),
+  () => state.range,
+  (value) => {
+    state.range = value;
+    void refreshChart();
+  },
+);
+
+const search = byId<HTMLInputElement>('symbol-search');
+search.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter') return;
+  const symbol = search.value.trim().toUpperCase();
+  if (/^[A-Z0-9]{1,20}$/.test(symbol)) pick(symbol);
+});
+search.addEventListener('change', () => {
+  const symbol = search.value.trim().toUpperCase();
+  if (latest.has(symbol)) pick(symbol);
+});
+
+/** Shows a message in a panel's notice line, or hides it. */
+function notice(id: string, error: unknown, kind: 'error' | 'info' = 'error'): void {
   const line = byId(id);
   line.textContent = error === undefined ? '' : error instanceof Error ? error.message : String(error);
+  line.className = `notice ${kind}`;
   line.hidden = error === undefined;
 }
 
+function syncUrl(): void {
+  const url = new URL(location.href);
+  url.searchParams.set('symbol', state.symbol);
+  url.searchParams.set('interval', state.interval);
+  url.searchParams.set('range', state.range);
+  history.replaceState(null, '', url);
+}
+
 async function refreshChart(): Promise<void> {
-  byId('chart-title').textContent = `${state.symbol} · ${state.interval}`;
-  for (const button of intervalPicker.querySelectorAll('button'))
-    button.classList.toggle('active', button.dataset.interval === state.interval);
+  const load = ++chartLoad;
+  const { symbol, interval, range } = state;
+  byId('chart-symbol').textContent = symbol;
+  byId('chart').setAttribute('aria-busy', 'true');
+  syncUrl();
+  const rangeMs = Math.min(RANGES[range] ?? RANGES['6H']!, (INTERVAL_MS[interval] ?? 60_000) * 50_000);
   try {
-    const { candles } = await api.candles(state.symbol, state.interval);
-    chart.show(state.symbol, state.interval, candles);
-    notice('chart-notice', candles.length === 0 ? new Error(`No ${state.symbol} prices in this range yet.`) : undefined);
+    const [answer] = await Promise.all([api.candles(symbol, interval, rangeStart(Date.now(), rangeMs, interval)), refreshIndicators()]);
+    if (load !== chartLoad) return;
+    candles = answer.candles;
+    // Live ticks the lake has not written yet go on top of its candles; ids already applied stay out.
+    for (const tick of merge.newerThan(symbol, lakeNewest.get(symbol) ?? 0)) applyTick(candles, tick, INTERVAL_MS[interval]!);
+    chart.show(`${symbol}/${interval}/${range}`, candles);
+    byId('chart').dataset.loaded = `${symbol}/${interval}`;
+    notice('chart-notice', candles.length === 0 ? `No ${symbol} prices in this range yet.` : undefined, 'info');
+    showLastPrice();
   } catch (error) {
-    notice('chart-notice', error);
+    if (load === chartLoad) notice('chart-notice', error);
+  } finally {
+    if (load === chartLoad) byId('chart').removeAttribute('aria-busy');
   }
+}
+
+async function refreshIndicators(): Promise<void> {
+  try {
+    renderIndicators(byId('indicators'), await api.indicators(state.symbol, state.interval));
+  } catch (error) {
+    byId('indicators').replaceChildren(el('span', { class: 'muted' }, `Indicators unavailable: ${(error as Error).message}`));
+  }
+}
+
+function showLastPrice(): void {
+  const last = latest.get(state.symbol);
+  const price = byId('last-price');
+  price.textContent = last ? formatPrice(last.priceUsd) : '—';
+  const change = byId('last-change');
+  change.textContent = last ? formatPct(last.change24hPct) : '';
+  change.className = `num ${changeClass(last?.change24hPct)}`;
 }
 
 function pick(symbol: string): void {
   state.symbol = symbol;
-  void refresh();
+  search.value = '';
+  renderTable();
+  void refreshChart();
 }
 
-function showHealth(health: Health, now: number): void {
-  byId('synthetic').hidden = !health.synthetic;
-  const status = byId('status');
-  status.className = `status ${health.ok ? 'ok' : 'down'}`;
-  status.textContent = health.ok ? 'All parts up' : 'Degraded';
-  renderProviders(byId('providers'), health, now);
-  renderPipeline(byId('pipeline'), health, now);
+function renderTable(): void {
+  const prices = [...latest.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  renderLatest(byId('latest'), prices, state.symbol, Date.now(), (s) => sparks.get(s) ?? [], pick);
+  byId('symbols').replaceChildren(...prices.map((p) => el('option', {}, p.symbol)));
+}
+
+let tableQueued = false;
+function onTick(tick: Tick): void {
+  if (!merge.admit(tick)) return;
+  merge.hold(tick);
+  const known = latest.get(tick.symbol);
+  if (!known || tick.ts >= known.ts) {
+    latest.set(tick.symbol, {
+      symbol: tick.symbol,
+      source: tick.source,
+      priceUsd: tick.price_usd,
+      change24hPct: tick.change_24h_pct ?? known?.change24hPct ?? null,
+      volume24hUsd: tick.volume_24h_usd ?? known?.volume24hUsd ?? null,
+      marketCapUsd: known?.marketCapUsd ?? null,
+      ts: tick.ts,
+    });
+  }
+  if (tick.symbol === state.symbol) {
+    const candle = applyTick(candles, tick, INTERVAL_MS[state.interval]!);
+    if (candle) chart.update(candle);
+    showLastPrice();
+  }
+  if (!tableQueued) {
+    tableQueued = true;
+    requestAnimationFrame(() => {
+      tableQueued = false;
+      renderTable();
+    });
+  }
+}
+
+async function refreshSparks(): Promise<void> {
+  const from = rangeStart(Date.now(), 86_400_000, '15m');
+  await Promise.all(
+    [...latest.keys()].map(async (symbol) => {
+      const { candles: hourly } = await api.candles(symbol, '15m', from).catch(() => ({ candles: [] as Candle[] }));
+      sparks.set(
+        symbol,
+        hourly.map((c) => c.close),
+      );
+    }),
+  );
+  renderTable();
 }
 
 async function refresh(): Promise<void> {
   const now = Date.now();
-  const [health, latest, partitions] = await Promise.allSettled([api.health(), api.latest(), api.partitions(), refreshChart()]);
-  if (health.status === 'fulfilled') showHealth(health.value, now);
-  notice('health-notice', health.status === 'rejected' ? health.reason : undefined);
-  if (latest.status === 'fulfilled') {
-    const symbols = latest.value.prices.map((p) => p.symbol);
-    if (symbols.length > 0 && !symbols.includes(state.symbol)) return pick(symbols[0]!);
-    renderLatest(byId('latest'), latest.value.prices, state.symbol, now, pick);
+  const [health, prices, providers, pipeline] = await Promise.allSettled([api.health(), api.latest(), api.providers(), api.pipeline()]);
+  if (health.status === 'fulfilled') {
+    byId('synthetic').hidden = !health.value.synthetic;
+    const status = byId('status');
+    status.className = `status ${health.value.ok ? 'ok' : 'down'}`;
+    status.textContent = health.value.ok ? 'All systems up' : 'Degraded';
+  } else {
+    byId('status').className = 'status down';
+    byId('status').textContent = 'API unreachable';
   }
-  notice('latest-notice', latest.status === 'rejected' ? latest.reason : undefined);
-  if (partitions.status === 'fulfilled') renderPartitions(byId('partitions'), partitions.value.partitions);
-  notice('partitions-notice', partitions.status === 'rejected' ? partitions.reason : undefined);
-  byId('updated').textContent = updatedLine(now);
+  notice('health-notice', health.status === 'rejected' ? health.reason : undefined);
+  if (prices.status === 'fulfilled') {
+    const first = latest.size === 0;
+    for (const p of prices.value.prices) {
+      lakeNewest.set(p.symbol, p.ts);
+      const known = latest.get(p.symbol);
+      if (!known || p.ts >= known.ts) latest.set(p.symbol, p);
+    }
+    if (first && latest.size > 0) {
+      if (!latest.has(state.symbol)) state.symbol = [...latest.keys()].sort()[0]!;
+      void refreshChart();
+      void refreshSparks();
+    }
+    renderTable();
+    showLastPrice();
+  }
+  notice('latest-notice', prices.status === 'rejected' ? prices.reason : undefined);
+  if (providers.status === 'fulfilled') renderProviders(byId('providers'), providers.value, now);
+  notice('providers-notice', providers.status === 'rejected' ? providers.reason : undefined);
+  if (pipeline.status === 'fulfilled') {
+    renderPipeline(byId('pipeline'), pipeline.value, now);
+    renderPartitions(byId('partitions'), pipeline.value.days, (date) =>
+      sqlConsole.setSql(
+        `SELECT symbol, source, count(*) AS n, min(price_usd) AS low, max(price_usd) AS high\n  FROM prices\n WHERE year = ${Number(date.slice(0, 4))} AND month = ${Number(date.slice(5, 7))} AND day = ${Number(date.slice(8, 10))}\n GROUP BY ALL ORDER BY n DESC`,
+      ),
+    );
+  }
+  notice('pipeline-notice', pipeline.status === 'rejected' ? pipeline.reason : undefined);
+  byId('updated').textContent = `Updated ${formatUtcTime(now)}`;
 }
 
+followLive(
+  onTick,
+  (live) => {
+    const badge = byId('live');
+    badge.className = `live ${live ? 'on' : 'off'}`;
+    badge.textContent = live ? 'LIVE' : 'DELAYED';
+    badge.title = live ? 'Prices stream in as they are published' : 'Live stream unavailable: prices appear as the lake is written';
+  },
+  () => void refreshChart(),
+);
 void refresh();
 setInterval(() => void refresh(), REFRESH_MS);
+setInterval(() => void refreshChart(), REFRESH_MS * 2);
+setInterval(() => void refreshSparks(), SPARK_REFRESH_MS);

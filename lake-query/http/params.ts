@@ -25,32 +25,61 @@ const timeParam = z.string().transform((text, ctx) => {
   return z.NEVER;
 });
 
-const candleParams = z.object({
-  symbol: z
-    .string({ error: 'required, e.g. symbol=BTC' })
-    .regex(/^[A-Z0-9]{1,20}$/, 'expected an upper-case ticker of 1-20 letters or digits, such as BTC'),
-  interval: z
-    .enum(Object.keys(CANDLE_INTERVALS) as [CandleInterval, ...CandleInterval[]], {
-      error: `expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`,
-    })
-    .default('1m'),
-  from: timeParam.optional(),
-  to: timeParam.optional(),
+const symbolParam = z
+  .string({ error: 'required, e.g. symbol=BTC' })
+  .regex(/^[A-Z0-9]{1,20}$/, 'expected an upper-case ticker of 1-20 letters or digits, such as BTC')
+  .describe('upper-case ticker, e.g. BTC');
+const intervalParam = z.enum(Object.keys(CANDLE_INTERVALS) as [CandleInterval, ...CandleInterval[]], {
+  error: `expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`,
 });
+
+/** Query parameters of `GET /api/candles`. */
+export const candleParams = z.object({
+  symbol: symbolParam,
+  interval: intervalParam.default('1m').describe('candle width'),
+  from: timeParam.optional().describe('ISO 8601 or epoch ms, inclusive; default: 6 hours before `to`'),
+  to: timeParam.optional().describe('ISO 8601 or epoch ms, exclusive; default: now'),
+});
+
+/** Query parameters of `GET /api/indicators`. */
+export const indicatorParams = z.object({
+  symbol: symbolParam,
+  interval: intervalParam.default('1h').describe('candle width of the averages and the volatility'),
+  window: z.coerce
+    .number({ error: 'expected a whole number from 2 to 1000' })
+    .int('expected a whole number from 2 to 1000')
+    .min(2, 'expected a whole number from 2 to 1000')
+    .max(1_000, 'expected a whole number from 2 to 1000')
+    .default(20)
+    .describe('candles in the moving averages and the volatility'),
+  at: timeParam.optional().describe('ISO 8601 or epoch ms the figures are computed at; default: now'),
+});
+
+/** Body of `POST /api/sql`. */
+export const sqlBody = z.object({
+  sql: z.string({ error: 'required: a SELECT or WITH query as a string' }).min(1, 'must not be empty').describe('one SELECT or WITH query'),
+});
+
+/**
+ * Parses `input` with `schema`; throws `QUERY_INVALID` with a message that starts with the
+ * parameter's name: `interval: expected one of 1m, 5m, ...`.
+ */
+export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new LakeError('QUERY_INVALID', `${String(issue.path[0] ?? 'body')}: ${issue.message}`);
+}
 
 /**
  * Reads `GET /api/candles` parameters. Throws `QUERY_INVALID` with a message that starts with
  * the parameter's name: `interval: expected one of 1m, 5m, ...`.
  */
 export function parseCandleParams(query: Record<string, string>, now: number): CandleQuery {
-  const parsed = candleParams.safeParse(query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new LakeError('QUERY_INVALID', `${String(issue.path[0] ?? 'query')}: ${issue.message}`);
-  }
-  const { symbol, interval } = parsed.data;
-  const to = parsed.data.to ?? now;
-  const from = parsed.data.from ?? to - DEFAULT_RANGE_MS;
+  const parsed = parseParams(candleParams, query);
+  const { symbol, interval } = parsed;
+  const to = parsed.to ?? now;
+  const from = parsed.from ?? to - DEFAULT_RANGE_MS;
   if (!(from < to)) {
     throw new LakeError(
       'QUERY_INVALID',

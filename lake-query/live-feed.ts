@@ -1,0 +1,98 @@
+import type { Bus, Subscription } from '../core/ports/bus.ts';
+import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { messageOf } from '../core/errors.ts';
+import { validatePrice, type PriceRecord } from '../core/records/price.ts';
+
+/** One listener of the live feed (an SSE client). `send` must not throw. */
+export interface LiveClient {
+  /** Called with each new price; the client queues it. */
+  push(record: PriceRecord): void;
+  /** Called when the feed drops the client (it fell too far behind) or stops. */
+  drop(reason: string): void;
+}
+
+/**
+ * Follows the prices topic from its end, in a consumer group of its own (nothing is committed:
+ * a restart starts from the end again), and hands each valid record to every connected client.
+ * It never slows the bus down: a client that cannot keep up is dropped by its own bounded queue.
+ */
+export class LiveFeed {
+  private readonly clients = new Set<LiveClient>();
+  private subscription: Subscription | undefined;
+  private started: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private received = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly topic: string,
+    private readonly group: string,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Joins the topic in the background; `ready()` resolves once subscribed (or failed, logged). */
+  start(): void {
+    const delivered = this.metrics.counter('live_prices_total', 'Prices the live feed passed to /api/stream clients');
+    this.started ??= this.bus
+      .subscribe({
+        topic: this.topic,
+        group: this.group,
+        from: 'latest',
+        onBatch: async (batch) => {
+          for (const message of batch.messages) {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(message.value);
+            } catch {
+              continue;
+            }
+            const checked = validatePrice(parsed);
+            if (!checked.ok) continue;
+            this.received++;
+            delivered.inc();
+            for (const client of this.clients) client.push(checked.value);
+          }
+        },
+      })
+      .then((subscription) => {
+        this.subscription = subscription;
+        this.log.info({ topic: this.topic, group: this.group }, 'Following the prices topic for live updates');
+      })
+      .catch((error: unknown) => {
+        this.lastError = messageOf(error);
+        this.log.warn({ topic: this.topic, err: error }, 'Could not follow the prices topic; the page shows lake data only');
+      });
+  }
+
+  /** Resolves once the subscription is in place or has failed. */
+  async ready(): Promise<void> {
+    await this.started;
+  }
+
+  add(client: LiveClient): () => void {
+    this.clients.add(client);
+    this.metrics.gauge('live_clients', 'Connected /api/stream clients').set(this.clients.size);
+    return () => {
+      this.clients.delete(client);
+      this.metrics.gauge('live_clients', 'Connected /api/stream clients').set(this.clients.size);
+    };
+  }
+
+  status(): { following: boolean; clients: number; received: number; error: string | null } {
+    return {
+      following: this.subscription !== undefined,
+      clients: this.clients.size,
+      received: this.received,
+      error: this.lastError ?? null,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.started;
+    for (const client of this.clients) client.drop('the server is stopping');
+    this.clients.clear();
+    await this.subscription?.close();
+  }
+}

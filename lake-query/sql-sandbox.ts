@@ -1,0 +1,178 @@
+import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-api';
+import type { LakeLocation } from '../core/adapters/select.ts';
+import { LakeError, messageOf } from '../core/errors.ts';
+import { lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
+import { ConnectionPool } from './connection-pool.ts';
+import { checkParseTree } from './sql-guard.ts';
+
+export interface SqlSandboxOptions {
+  maxRows: number;
+  timeoutMs: number;
+  memoryLimit: string;
+  threads: number;
+  extensionDirectory?: string;
+}
+
+/** The answer to one user query: column names and types, rows as JSON values, and whether rows were cut. */
+export interface SqlResult {
+  columns: { name: string; type: string }[];
+  rows: Json[][];
+  rowCount: number;
+  truncated: boolean;
+  maxRows: number;
+  elapsedMs: number;
+}
+
+const DATASETS: Dataset[] = ['prices', 'dead_letters'];
+/** Longest SQL text accepted, in characters. */
+export const MAX_SQL_LENGTH = 20_000;
+
+/**
+ * Runs user SQL (`POST /api/sql`) on a DuckDB of its own, apart from the dashboard's. Two walls:
+ * 1. DuckDB is locked down before any user text arrives: only the lake root may be read
+ *    (`allowed_directories`), `enable_external_access = false` (no other file,
+ *    no URL, no ATTACH of a file, no INSTALL/LOAD), no extension auto-install or auto-load, nothing
+ *    spills to disk, a memory limit, then `lock_configuration = true` so no SET or PRAGMA undoes it.
+ * 2. Each text is parsed first: exactly one statement, of type SELECT, whose parse tree passes
+ *    `checkParseTree` (lake views and CTEs only, a few generator table functions, no settings).
+ * Rejections are `QUERY_INVALID` errors whose message starts with `sql:` and says why.
+ */
+export class SqlSandbox {
+  private readonly ready = new Set<Dataset>();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly admin: DuckDBConnection,
+    private readonly pool: ConnectionPool,
+    private readonly source: LakeSource,
+    private readonly options: SqlSandboxOptions,
+  ) {}
+
+  static async open(location: LakeLocation, options: SqlSandboxOptions): Promise<SqlSandbox> {
+    const source = lakeSource(location);
+    const instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: options.memoryLimit,
+      threads: String(options.threads),
+      ...(options.extensionDirectory ? { extension_directory: options.extensionDirectory } : {}),
+    });
+    const admin = await instance.connect();
+    try {
+      for (const statement of source.setup) await admin.run(statement);
+      for (const statement of lockdownSql(source)) await admin.run(statement);
+    } catch (cause) {
+      admin.closeSync();
+      instance.closeSync();
+      throw new LakeError('QUERY_FAILED', `preparing the SQL sandbox over ${source.describe}: ${messageOf(cause).split('\n')[0]}`);
+    }
+    const pool = await ConnectionPool.open(instance, 2);
+    const sandbox = new SqlSandbox(instance, admin, pool, source, options);
+    await sandbox.defineViews();
+    return sandbox;
+  }
+
+  /** Checks and runs one query; rejects with `QUERY_INVALID` (refused or failed), or `QUERY_TIMEOUT`. */
+  async run(sql: string): Promise<SqlResult> {
+    if (sql.length > MAX_SQL_LENGTH) throw refused(`the query is ${sql.length} characters long, at most ${MAX_SQL_LENGTH}`);
+    if (sql.includes('\u0000')) throw refused('the query holds a NUL character');
+    await this.defineViews();
+    const started = performance.now();
+    const deadline = Date.now() + this.options.timeoutMs;
+    return this.pool.use(
+      deadline,
+      async (connection) => {
+        const prepared = await this.check(connection, sql);
+        let timedOut = false;
+        const timer = setTimeout(
+          () => {
+            timedOut = true;
+            connection.interrupt();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        try {
+          const reader = await prepared.streamAndReadUntil(this.options.maxRows + 1);
+          const rows = reader.getRowsJson();
+          const truncated = rows.length > this.options.maxRows;
+          const names = reader.columnNames();
+          const types = reader.columnTypes().map((type) => type.toString());
+          return {
+            columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })),
+            rows: truncated ? rows.slice(0, this.options.maxRows) : rows,
+            rowCount: Math.min(rows.length, this.options.maxRows),
+            truncated,
+            maxRows: this.options.maxRows,
+            elapsedMs: Math.round(performance.now() - started),
+          };
+        } catch (cause) {
+          if (timedOut) throw new LakeError('QUERY_TIMEOUT', `sql: the query ran longer than ${this.options.timeoutMs} ms and was stopped`);
+          throw new LakeError('QUERY_INVALID', `sql: ${firstLine(cause)}`, { cause });
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      () => new LakeError('QUERY_TIMEOUT', `sql: waited longer than ${this.options.timeoutMs} ms for a free connection`),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+    this.admin.closeSync();
+    this.instance.closeSync();
+  }
+
+  /** Wall 2: one statement, parsed tree allowed, prepared as a SELECT. */
+  private async check(connection: DuckDBConnection, sql: string) {
+    const parsed = await connection.runAndReadAll('SELECT json_serialize_sql($sql::VARCHAR) AS tree', { sql });
+    const tree = JSON.parse(String(parsed.getRowObjectsJS()[0]?.tree ?? 'null')) as unknown;
+    const reason = checkParseTree(tree);
+    if (reason) throw refused(reason);
+    const extracted = await connection.extractStatements(sql).catch((cause: unknown) => {
+      throw refused(firstLine(cause));
+    });
+    if (extracted.count !== 1) throw refused(`send exactly one statement, got ${extracted.count}`);
+    const prepared = await extracted.prepare(0).catch((cause: unknown) => {
+      throw refused(firstLine(cause));
+    });
+    // PRAGMA and SHOW also prepare as SELECT; the parse tree check above already refused them.
+    if (prepared.statementType !== STATEMENT_TYPE_SELECT) throw refused('only SELECT and WITH queries are allowed');
+    if (prepared.parameterCount > 0) throw refused('the query has parameters ($1, ?); send literal values');
+    return prepared;
+  }
+
+  /** Turns an empty view into the real one once its dataset has files (the lake root is readable). */
+  private async defineViews(): Promise<void> {
+    for (const dataset of DATASETS) {
+      if (this.ready.has(dataset)) continue;
+      const found = await this.admin.runAndReadAll(`SELECT 1 FROM glob(${sqlString(this.source.glob(dataset))}) LIMIT 1`);
+      const hasFiles = found.currentRowCount > 0;
+      await this.admin.run(viewSql(this.source, dataset, hasFiles));
+      if (hasFiles) this.ready.add(dataset);
+    }
+  }
+}
+
+/** `StatementType.SELECT` of the DuckDB C API. */
+const STATEMENT_TYPE_SELECT = 1;
+
+/** The settings of wall 1, in order; the last one locks them. */
+export function lockdownSql(source: LakeSource): string[] {
+  const root = `${source.describe.replace(/\/+$/, '')}/`;
+  return [
+    // A prefix, so it covers a local folder and an s3://bucket/prefix/ alike.
+    `SET allowed_directories = [${sqlString(root)}]`,
+    `SET temp_directory = ''`,
+    'SET enable_external_access = false',
+    'SET autoinstall_known_extensions = false',
+    'SET autoload_known_extensions = false',
+    'SET allow_community_extensions = false',
+    'SET lock_configuration = true',
+  ];
+}
+
+function refused(reason: string): LakeError {
+  return new LakeError('QUERY_INVALID', `sql: ${reason}`);
+}
+
+function firstLine(error: unknown): string {
+  return messageOf(error).split('\n')[0]!.slice(0, 300);
+}
