@@ -1,5 +1,6 @@
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { DATASETS } from '../core/records/topics.ts';
+import { liveParquetSql } from '../core/lake-layout.ts';
 
 /** The lake's datasets as DuckDB views. */
 export type Dataset = 'prices' | 'dead_letters';
@@ -36,6 +37,8 @@ export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[
 export interface LakeSource {
   /** Printable place of the lake, for logs and health. */
   describe: string;
+  /** The lake root as DuckDB names files (`/abs/folder` or `s3://bucket/prefix`), no trailing slash. */
+  root: string;
   /** Run on the database before any view is made (extensions, secrets). */
   setup: string[];
   /** The glob of a dataset's Parquet files, e.g. `/data/lake/prices/** /*.parquet` (without the space). */
@@ -51,7 +54,7 @@ export interface LakeSource {
 export function lakeSource(location: LakeLocation): LakeSource {
   if (location.kind === 'local') {
     const root = location.root.replace(/\/+$/, '');
-    return { describe: root, setup: [], glob: (dataset) => `${root}/${folderOf(dataset)}/**/*.parquet` };
+    return { describe: root, root, setup: [], glob: (dataset) => `${root}/${folderOf(dataset)}/**/*.parquet` };
   }
   const root = `s3://${location.bucket}/${location.prefix}`.replace(/\/+$/, '');
   const secret = [
@@ -65,6 +68,7 @@ export function lakeSource(location: LakeLocation): LakeSource {
   ];
   return {
     describe: root,
+    root,
     setup: [
       'INSTALL httpfs',
       'LOAD httpfs',
@@ -90,10 +94,9 @@ export function viewSql(source: LakeSource, dataset: Dataset, hasFiles: boolean)
     const nulls = columns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`).join(', ');
     return `CREATE OR REPLACE VIEW ${dataset} AS SELECT ${nulls} WHERE false`;
   }
-  // No union_by_name: it reads every file's footer at bind time, which costs a request per file on
-  // S3 and lets one bad file in any day break every query. The processor writes one schema.
-  const reader =
-    `read_parquet(${sqlString(source.glob(dataset))}, hive_partitioning = true, ` +
-    `hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})`;
+  // Only live files: while a compaction swaps files, its sources and its output both exist, and the
+  // compaction markers say which to read (core/lake-layout.ts). No union_by_name: it reads every
+  // file's footer at bind time, a request per file on S3, and the processor writes one schema.
+  const reader = liveParquetSql(source.root, folderOf(dataset));
   return `CREATE OR REPLACE VIEW ${dataset} AS SELECT ${columns.map(([name]) => `"${name}"`).join(', ')} FROM ${reader}`;
 }

@@ -1,3 +1,5 @@
+import { liveFilesFilterSql } from '../core/lake-layout.ts';
+import { DATASETS } from '../core/records/topics.ts';
 import type { DuckDBValue, JS } from '@duckdb/node-api';
 import { LakeError } from '../core/errors.ts';
 import type { Lake } from './lake.ts';
@@ -110,10 +112,10 @@ export function createLakeQueries(lake: LakeReader, options: { latestLookbackDay
       'the partition list',
       `SELECT p.y::INTEGER AS year, p.m::INTEGER AS month, p.d::INTEGER AS day, count(*)::INTEGER AS files,
               sum(num_rows)::DOUBLE AS rows, sum(file_size_bytes)::DOUBLE AS bytes
-         FROM (SELECT num_rows, file_size_bytes,
+         FROM (SELECT file_name AS filename, num_rows, file_size_bytes,
                       regexp_extract(file_name, 'year=(\\d+)/month=(\\d+)/day=(\\d+)/', ['y', 'm', 'd']) AS p
                  FROM parquet_file_metadata(${sqlString(lake.source.glob('prices'))}))
-        WHERE p.y <> ''
+        WHERE p.y <> '' AND ${liveFilesFilterSql(lake.source.root, DATASETS.prices)}
         GROUP BY ALL
         ORDER BY year DESC, month DESC, day DESC`,
     );
