@@ -16,6 +16,12 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--rows', '200000', '--runs', '1'],
   },
   {
+    name: 'Dashboard query latency over a 10-million-row lake',
+    script: 'bench/query-latency.ts',
+    args: ['--rows', '10000000', '--days', '365', '--runs', '20'],
+    quickArgs: ['--rows', '1000000', '--days', '90', '--runs', '5'],
+  },
+  {
     name: 'Processor memory under a backlog (Kafka + MinIO from the local stack)',
     script: 'bench/processor-memory.ts',
     args: ['--records', '5000000'],
