@@ -112,7 +112,7 @@ export function liveFilesFilterSql(root: string, dataset: string): string {
   const base = `${root}/`;
   const markers =
     `(SELECT ${sqlString(base)} || json_extract_string(content, '$.compacted') AS compacted, ` +
-    `list_transform(json_extract_string(content, '$.sources[*]'), s -> ${sqlString(base)} || s) AS sources ` +
+    `list_transform(json_extract_string(content, '$.sources[*]'), lambda s: ${sqlString(base)} || s) AS sources ` +
     `FROM read_text(${sqlString(`${base}${COMPACTION_DIR}/${dataset}/**/*.json`)}))`;
   const present = `(SELECT file FROM glob(${sqlString(`${base}${dataset}/**/compacted-*.parquet`)}))`;
   return (

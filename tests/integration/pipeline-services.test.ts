@@ -33,7 +33,15 @@ describe('the whole pipeline on Kafka, MinIO and Redis', () => {
         ['--import', 'tsx', 'lake-query/cli/sql.ts', '-csv', '-noheader', '-c', 'SELECT count(*) FROM prices'],
         { cwd: fileURLToPath(new URL('../..', import.meta.url)), env: { ...process.env, ...env } },
       );
-      assert.equal(Number(stdout.trim().split('\n').at(-1)), rows, 'the DuckDB CLI counts the same rows as the API');
+      assert.equal(Number(/(\d+)\s*$/.exec(stdout)?.[1]), rows, 'the DuckDB CLI counts the same rows as the API');
+
+      // The SQL console's locked-down DuckDB reads the bucket too.
+      const response = await fetch(`${run.apiUrl}/api/sql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sql: 'SELECT count(*)::INTEGER AS n FROM prices' }),
+      });
+      assert.deepEqual(((await response.json()) as { rows: number[][] }).rows, [[rows]], 'the SQL console counts the same rows');
     } finally {
       await run.close();
     }
