@@ -110,9 +110,18 @@ async function rebalance(group: Group, partitionCount: number): Promise<void> {
   for (const member of group.members) member.assign(target.get(member)!);
 }
 
+/** Where a member is in one of its partitions. */
+interface PartitionState {
+  position: number;
+  inFlight?: Promise<void>;
+  /** After a failed batch: not before this time (epoch ms). */
+  retryAt?: number;
+  retryScheduled?: boolean;
+}
+
 /** One consumer of a group: delivers its partitions one batch at a time each. */
 class Member implements Subscription {
-  private readonly owned = new Map<number, { position: number; inFlight?: Promise<void>; retryAt?: number }>();
+  private readonly owned = new Map<number, PartitionState>();
   private paused = false;
   private closed = false;
 
@@ -175,14 +184,26 @@ class Member implements Subscription {
   pump(): void {
     if (this.paused || this.closed) return;
     for (const [partition, state] of this.owned) {
-      if (state.inFlight || (state.retryAt ?? 0) > Date.now()) continue;
+      if (state.inFlight) continue;
+      const wait = (state.retryAt ?? 0) - Date.now();
+      if (wait > 0) {
+        // Timers may fire a little early: try again when the retry time has really come.
+        if (!state.retryScheduled) {
+          state.retryScheduled = true;
+          setTimeout(() => {
+            state.retryScheduled = false;
+            this.pump();
+          }, wait).unref();
+        }
+        continue;
+      }
       const messages = this.log[partition]!.slice(state.position, state.position + this.bus.maxBatchMessages);
       if (messages.length === 0) continue;
       state.inFlight = this.deliver({ topic: this.options.topic, partition, messages }, state);
     }
   }
 
-  private async deliver(batch: MessageBatch, state: { position: number; inFlight?: Promise<void>; retryAt?: number }): Promise<void> {
+  private async deliver(batch: MessageBatch, state: PartitionState): Promise<void> {
     // Let the caller finish its synchronous work first, as a network consumer would.
     await Promise.resolve();
     try {
@@ -192,7 +213,6 @@ class Member implements Subscription {
       // A failed handler sees the partition again from its last commit, as after a Kafka restart.
       state.position = this.group.committed.get(batch.partition) ?? 0;
       state.retryAt = Date.now() + this.bus.retryDelayMs;
-      setTimeout(() => this.pump(), this.bus.retryDelayMs).unref();
     } finally {
       state.inFlight = undefined;
     }
