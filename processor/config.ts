@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { loadConfig, positiveInt } from '../core/config.ts';
 import { lakeLocationSchema } from '../core/lake-location.ts';
 import { topicsConfigSchema } from '../core/records/topics.ts';
+import { alertSettingsSchema } from './alerts/settings.ts';
+import { loadAlertRules } from './alerts/rules.ts';
 
 /** The processor's settings: batching, memory, consumer group and topics, plus where the lake is. */
 export const processorConfigSchema = lakeLocationSchema.extend(topicsConfigSchema.shape).extend({
@@ -40,10 +42,14 @@ export const processorConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .min(1)
     .default('cryptolake-processor')
     .describe('Consumer group of the processors; replicas in one group share the partitions. Default `cryptolake-processor`.'),
+  ...alertSettingsSchema.shape,
 });
 export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
 
 /** Reads the processor's configuration from the environment; throws `CONFIG_INVALID` naming the variable. */
 export function loadProcessorConfig(env: Record<string, string | undefined> = process.env): ProcessorConfig {
-  return loadConfig(processorConfigSchema, env);
+  const config = loadConfig(processorConfigSchema, env);
+  // The rules are checked here too, so a bad rule stops the start before anything connects.
+  loadAlertRules(env);
+  return config;
 }

@@ -1,3 +1,4 @@
+import { Alert } from '../core/records/alert.ts';
 import { DeadLetter } from '../core/records/dead-letter.ts';
 import { describeIssues, validatePrice, type PriceRecord } from '../core/records/price.ts';
 import { DATASETS } from '../core/records/topics.ts';
@@ -80,6 +81,39 @@ export function deadLetterDataset(topic: string): Dataset<DeadLetter> {
         { name: 'payload', type: 'VARCHAR', value: (row) => row.payload },
       ],
       sortBy: ['at', 'source'],
+    },
+  };
+}
+
+/**
+ * Alerts raised by the alerter, partitioned by the event time of the price that fired them (`ts`).
+ * After a crash the alerter may publish an alert again with the same id: readers keep one row per id.
+ */
+export function alertsDataset(topic: string): Dataset<Alert> {
+  return {
+    folder: DATASETS.alerts,
+    topic,
+    parse(value) {
+      const json = parseJson(value);
+      if (!json.ok) return json;
+      const parsed = Alert.safeParse(json.row);
+      return parsed.success ? { ok: true, row: parsed.data } : { ok: false, reason: describeIssues(parsed.error) };
+    },
+    eventTime: (row) => row.ts,
+    table: {
+      columns: [
+        { name: 'id', type: 'VARCHAR', value: (row) => row.id },
+        { name: 'ts', type: 'TIMESTAMP', value: (row) => row.ts },
+        { name: 'rule', type: 'VARCHAR', value: (row) => row.rule },
+        { name: 'type', type: 'VARCHAR', value: (row) => row.type },
+        { name: 'symbol', type: 'VARCHAR', value: (row) => row.symbol },
+        { name: 'source', type: 'VARCHAR', value: (row) => row.source },
+        { name: 'value', type: 'DOUBLE', value: (row) => row.value },
+        { name: 'threshold', type: 'DOUBLE', value: (row) => row.threshold },
+        { name: 'message', type: 'VARCHAR', value: (row) => row.message },
+        { name: 'raised_at', type: 'TIMESTAMP', value: (row) => row.raised_at },
+      ],
+      sortBy: ['symbol', 'ts'],
     },
   };
 }

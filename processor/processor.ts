@@ -11,7 +11,8 @@ import { StatusBoard } from '../core/status-board.ts';
 import { Batcher, type Batch, type BatchItem } from './batcher.ts';
 import { Compactor } from './compactor.ts';
 import type { ProcessorConfig } from './config.ts';
-import { deadLetterDataset, pricesDataset, type AnyDataset } from './datasets.ts';
+import { alertsDataset, deadLetterDataset, pricesDataset, type AnyDataset } from './datasets.ts';
+import { DEFAULT_TOPICS } from '../core/records/topics.ts';
 import { FlushJournal } from './flush-journal.ts';
 import { FlushQueue } from './flush-queue.ts';
 import { LakeWriter, type RetryPolicy } from './lake-writer.ts';
@@ -24,7 +25,7 @@ export type ProcessorSettings = Pick<
   ProcessorConfig,
   'flushIntervalMs' | 'flushMaxRecords' | 'maxBufferedBytes' | 'kafkaGroup' | 'kafkaTopic' | 'deadLetterTopic'
 > &
-  Partial<Pick<ProcessorConfig, 'compactIntervalMs' | 'compactTargetBytes' | 'compactGraceMs'>>;
+  Partial<Pick<ProcessorConfig, 'compactIntervalMs' | 'compactTargetBytes' | 'compactGraceMs' | 'alertsTopic'>>;
 
 export interface ProcessorOptions {
   bus: Bus;
@@ -68,7 +69,11 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const board = new StatusBoard(options.cache);
   const journal = new FlushJournal(store, config.kafkaGroup);
   const deadLetters = deadLetterDataset(config.deadLetterTopic);
-  const datasets: AnyDataset[] = [pricesDataset(config.kafkaTopic), deadLetters];
+  const datasets: AnyDataset[] = [
+    pricesDataset(config.kafkaTopic),
+    deadLetters,
+    alertsDataset(config.alertsTopic ?? DEFAULT_TOPICS.alerts),
+  ];
   const batcher = new Batcher(config.flushMaxRecords);
   const queues = new Map<string, FlushQueue>();
   const subscriptions = new Map<string, Subscription>();

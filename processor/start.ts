@@ -1,13 +1,16 @@
 import type { Adapters } from '../core/adapters/select.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { createAlerter } from './alerts/alerter.ts';
+import { loadAlertRules } from './alerts/rules.ts';
 import { loadProcessorConfig } from './config.ts';
 import { createProcessor, type Processor } from './processor.ts';
 
 /**
  * Starts a processor on adapters someone else opened (the one-process `npm start` shares them
- * with the scraper and lake-query). Throws `CONFIG_INVALID` when the environment is invalid.
- * The caller owns the adapters: stop the processor (or drain, then stop) before closing them.
+ * with the scraper and lake-query), and the alerter beside it when alert rules are configured.
+ * Throws `CONFIG_INVALID` when the environment (or a rule) is invalid. The caller owns the
+ * adapters: stop the processor (or drain, then stop) before closing them.
  */
 export async function startProcessor(
   adapters: Adapters,
@@ -16,7 +19,28 @@ export async function startProcessor(
   metrics: Metrics,
 ): Promise<Processor> {
   const config = loadProcessorConfig(env);
+  const rules = loadAlertRules(env);
   const processor = createProcessor({ bus: adapters.bus, store: adapters.store, cache: adapters.cache, config, log, metrics });
   await processor.start();
-  return processor;
+  if (rules.length === 0) return processor;
+  const alerter = createAlerter({ bus: adapters.bus, store: adapters.store, cache: adapters.cache, rules, config, log, metrics });
+  try {
+    await alerter.start();
+  } catch (error) {
+    await processor.stop();
+    throw error;
+  }
+  return {
+    start: () => processor.start(),
+    // The alerts of everything published reach the alerts topic first, then the processor writes them.
+    async drain(timeoutMs) {
+      await alerter.drain(timeoutMs);
+      await processor.drain(timeoutMs);
+    },
+    async stop() {
+      await alerter.stop();
+      await processor.stop();
+    },
+    status: () => processor.status(),
+  };
 }

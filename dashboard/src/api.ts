@@ -95,6 +95,19 @@ export interface SqlResult {
   elapsedMs: number;
 }
 
+/** An alert from `/api/alerts`; times are epoch ms UTC. */
+export interface AlertItem {
+  id: string;
+  ts: number;
+  rule: string;
+  type: string;
+  symbol: string;
+  source: string;
+  value: number;
+  threshold: number;
+  message: string;
+}
+
 /** A live price from `/api/stream`. */
 export interface Tick {
   id: string;
@@ -131,6 +144,10 @@ export const api = {
   indicators: (symbol: string, interval: string) =>
     getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20`),
   providers: () => getJson<Providers>('/api/providers'),
+  alerts: (options: { symbol?: string; from?: number; limit: number }) =>
+    getJson<{ alerts: AlertItem[] }>(
+      `/api/alerts?limit=${options.limit}${options.symbol ? `&symbol=${q(options.symbol)}` : ''}${options.from ? `&from=${options.from}` : ''}`,
+    ),
   pipeline: () => getJson<Pipeline>('/api/pipeline'),
   sql: (sql: string) =>
     request<SqlResult>('/api/sql', { method: 'POST', body: JSON.stringify({ sql }), headers: { 'content-type': 'application/json' } }),

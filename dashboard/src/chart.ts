@@ -3,11 +3,14 @@ import {
   ColorType,
   HistogramSeries,
   createChart,
+  createSeriesMarkers,
   type IChartApi,
+  type ISeriesMarkersPluginApi,
+  type Time,
   type ISeriesApi,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import type { Candle } from './api.ts';
+import type { AlertItem, Candle } from './api.ts';
 import { priceDecimals } from './format.ts';
 
 const UP = '#26a69a';
@@ -18,6 +21,7 @@ export class PriceChart {
   private readonly chart: IChartApi;
   private readonly candles: ISeriesApi<'Candlestick'>;
   private readonly volume: ISeriesApi<'Histogram'>;
+  private readonly markers: ISeriesMarkersPluginApi<Time>;
   private key = '';
 
   constructor(container: HTMLElement) {
@@ -39,6 +43,7 @@ export class PriceChart {
       priceFormat: { type: 'volume' },
       lastValueVisible: false,
     });
+    this.markers = createSeriesMarkers(this.candles, []);
     this.chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
     this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.22 } });
     this.applyTheme();
@@ -69,6 +74,24 @@ export class PriceChart {
       this.chart.timeScale().fitContent();
       this.key = key;
     }
+  }
+
+  /** Marks each alert on the candle of its time: above the bar for a rise, below for a fall. */
+  showAlerts(alerts: AlertItem[], intervalMs: number): void {
+    const marks = alerts
+      .map((alert) => {
+        // A level crossing says its direction; the other kinds carry a signed move.
+        const rising = alert.type === 'price_cross' ? alert.message.includes('above') : alert.value >= 0;
+        return {
+          time: ((Math.floor(alert.ts / intervalMs) * intervalMs) / 1000) as UTCTimestamp,
+          position: rising ? ('aboveBar' as const) : ('belowBar' as const),
+          color: rising ? UP : DOWN,
+          shape: rising ? ('arrowDown' as const) : ('arrowUp' as const),
+          text: alert.rule,
+        };
+      })
+      .sort((a, b) => a.time - b.time);
+    this.markers.setMarkers(marks);
   }
 
   /** Updates (or appends) one candle, the last one as live prices arrive. */

@@ -6,6 +6,7 @@ import { LiveMerge, applyTick } from './live-merge.ts';
 import { followLive } from './live.ts';
 import { renderLatest, renderPartitions, renderPipeline, renderProviders } from './panels.ts';
 import { renderIndicators } from './indicators.ts';
+import { renderAlerts } from './alerts.ts';
 import { setUpSqlConsole } from './sql-console.ts';
 import { setUpTheme } from './theme.ts';
 import { changeClass, formatPct, formatPrice, formatUtcTime } from './format.ts';
@@ -100,12 +101,18 @@ async function refreshChart(): Promise<void> {
   syncUrl();
   const rangeMs = Math.min(RANGES[range] ?? RANGES['6H']!, (INTERVAL_MS[interval] ?? 60_000) * 50_000);
   try {
-    const [answer] = await Promise.all([api.candles(symbol, interval, rangeStart(Date.now(), rangeMs, interval)), refreshIndicators()]);
+    const from = rangeStart(Date.now(), rangeMs, interval);
+    const [answer, alerts] = await Promise.all([
+      api.candles(symbol, interval, from),
+      api.alerts({ symbol, from, limit: 500 }).catch(() => ({ alerts: [] })),
+      refreshIndicators(),
+    ]);
     if (load !== chartLoad) return;
     candles = answer.candles;
     // Live ticks the lake has not written yet go on top of its candles; ids already applied stay out.
     for (const tick of merge.newerThan(symbol, lakeNewest.get(symbol) ?? 0)) applyTick(candles, tick, INTERVAL_MS[interval]!);
     chart.show(`${symbol}/${interval}/${range}`, candles);
+    chart.showAlerts(alerts.alerts, INTERVAL_MS[interval]!);
     byId('chart').dataset.loaded = `${symbol}/${interval}`;
     notice('chart-notice', candles.length === 0 ? `No ${symbol} prices in this range yet.` : undefined, 'info');
     showLastPrice();
@@ -192,7 +199,13 @@ async function refreshSparks(): Promise<void> {
 
 async function refresh(): Promise<void> {
   const now = Date.now();
-  const [health, prices, providers, pipeline] = await Promise.allSettled([api.health(), api.latest(), api.providers(), api.pipeline()]);
+  const [health, prices, providers, pipeline, alerts] = await Promise.allSettled([
+    api.health(),
+    api.latest(),
+    api.providers(),
+    api.pipeline(),
+    api.alerts({ limit: 50 }),
+  ]);
   if (health.status === 'fulfilled') {
     byId('synthetic').hidden = !health.value.synthetic;
     const status = byId('status');
@@ -230,6 +243,8 @@ async function refresh(): Promise<void> {
     );
   }
   notice('pipeline-notice', pipeline.status === 'rejected' ? pipeline.reason : undefined);
+  if (alerts.status === 'fulfilled') renderAlerts(byId('alerts'), alerts.value.alerts, now, pick);
+  notice('alerts-notice', alerts.status === 'rejected' ? alerts.reason : undefined);
   byId('updated').textContent = `Updated ${formatUtcTime(now)}`;
 }
 

@@ -15,6 +15,7 @@ import { healthReport, type HealthCheck } from './health.ts';
 import { corsGuard, tokenGuard } from './access.ts';
 import { openApiDocument } from './openapi.ts';
 import { streamHandler } from './stream.ts';
+import { alertParams, queryAlerts } from './alerts.ts';
 import { pipelineReport, providersReport } from './status.ts';
 
 export interface AppDeps {
@@ -138,6 +139,15 @@ export function createApp(deps: AppDeps): Hono {
       totals: { days: partitions.length, files: sum((p) => p.files), rows: sum((p) => p.rows), bytes: sum((p) => p.bytes) },
       partitions,
     });
+  });
+
+  app.get('/api/alerts', async (c) => {
+    const query = parseParams(alertParams, c.req.query());
+    if (!deps.lake) return c.json({ error: 'alerts are not available on this server' }, 503);
+    const lake = deps.lake;
+    const raw = c.req.query();
+    const key = `alerts|${query.symbol ?? ''}|${raw.from ?? ''}|${raw.to ?? ''}|${query.limit}`;
+    return c.json({ alerts: await cached(key, () => queryAlerts(lake, query)) });
   });
 
   app.get('/api/dead-letters', async (c) => c.json({ reasons: await deps.queries.deadLetterSummary() }));

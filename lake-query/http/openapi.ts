@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ProcessorStatus, ScraperStatus } from '../../core/records/status.ts';
 import { candleParams, indicatorParams, sqlBody } from './params.ts';
+import { alertParams, AlertRow } from './alerts.ts';
 
 /** The response bodies, as zod schemas: the OpenAPI document is generated from them. */
 const num = z.number();
@@ -161,6 +162,11 @@ export function openApiDocument(): object {
           'Rejected records by stage and reason',
           z.object({ reasons: z.array(z.object({ stage: z.string(), reason: z.string(), count: num, lastAt: ms })) }),
         ),
+      },
+      '/api/alerts': {
+        get: op('Alerts raised on the price stream, newest first, one per id', z.object({ alerts: z.array(AlertRow) }), {
+          parameters: queryParameters(alertParams),
+        }),
       },
       '/api/sql': {
         post: op(
