@@ -1,9 +1,12 @@
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { DATASETS } from '../core/records/topics.ts';
 import { liveParquetSql } from '../core/lake-layout.ts';
+import { CANDLE_PARTIAL_COLUMNS, MERGE_CANDLE_PARTIALS_SQL } from '../core/records/candle.ts';
 
-/** The lake's datasets as DuckDB views. */
-export type Dataset = 'prices' | 'dead_letters';
+/** The lake's datasets as DuckDB views: raw prices, rejects, alerts and the 1-minute rollups. */
+export type Dataset = 'prices' | 'dead_letters' | 'alerts' | 'candles_1m';
+/** Every view lake-query, the SQL console and `npm run sql` define, in one list. */
+export const LAKE_VIEWS: readonly Dataset[] = ['prices', 'dead_letters', 'alerts', 'candles_1m'];
 
 /** Columns of each view, in order, with their DuckDB types; `year/month/day` come from the hive path. */
 export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[]> = {
@@ -27,6 +30,31 @@ export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[
     ['source', 'VARCHAR'],
     ['reason', 'VARCHAR'],
     ['payload', 'VARCHAR'],
+    ['year', 'INTEGER'],
+    ['month', 'INTEGER'],
+    ['day', 'INTEGER'],
+  ],
+  alerts: [
+    ['id', 'VARCHAR'],
+    ['ts', 'TIMESTAMP'],
+    ['rule', 'VARCHAR'],
+    ['type', 'VARCHAR'],
+    ['symbol', 'VARCHAR'],
+    ['source', 'VARCHAR'],
+    ['value', 'DOUBLE'],
+    ['threshold', 'DOUBLE'],
+    ['message', 'VARCHAR'],
+    ['raised_at', 'TIMESTAMP'],
+    ['year', 'INTEGER'],
+    ['month', 'INTEGER'],
+    ['day', 'INTEGER'],
+  ],
+  // One row per (symbol, source, minute): the view merges the partials of the rollup files.
+  candles_1m: [
+    ...CANDLE_PARTIAL_COLUMNS.map(([name, type]): readonly [string, string] => [
+      name,
+      name === 'ticks' || name === 'raw_rows' ? 'BIGINT' : type,
+    ]),
     ['year', 'INTEGER'],
     ['month', 'INTEGER'],
     ['day', 'INTEGER'],
@@ -78,9 +106,20 @@ export function lakeSource(location: LakeLocation): LakeSource {
   };
 }
 
-function folderOf(dataset: Dataset): string {
+/** The lake folder of a view's files. */
+export function folderOf(dataset: Dataset): string {
+  if (dataset === 'alerts') return DATASETS.alerts;
+  if (dataset === 'candles_1m') return DATASETS.candles1m;
   return dataset === 'prices' ? DATASETS.prices : DATASETS.deadLetter;
 }
+
+/**
+ * Extra SQL after a view's FROM. `alerts`: an alert published again after an alerter crash is
+ * stored twice with the same id; the view keeps the first one raised.
+ */
+export const VIEW_DEDUPE: Partial<Record<Dataset, string>> = {
+  alerts: 'QUALIFY row_number() OVER (PARTITION BY id ORDER BY raised_at) = 1',
+};
 
 /** A SQL string literal. Only for paths from configuration: user input is always a bound parameter. */
 export function sqlString(text: string): string {
@@ -98,5 +137,10 @@ export function viewSql(source: LakeSource, dataset: Dataset, hasFiles: boolean)
   // compaction markers say which to read (core/lake-layout.ts). No union_by_name: it reads every
   // file's footer at bind time, a request per file on S3, and the processor writes one schema.
   const reader = liveParquetSql(source.root, folderOf(dataset));
-  return `CREATE OR REPLACE VIEW ${dataset} AS SELECT ${columns.map(([name]) => `"${name}"`).join(', ')} FROM ${reader}`;
+  if (dataset === 'candles_1m') {
+    const merged = `SELECT ${MERGE_CANDLE_PARTIALS_SQL}, year, month, day FROM ${reader} GROUP BY minute, symbol, source, year, month, day`;
+    return `CREATE OR REPLACE VIEW ${dataset} AS SELECT * REPLACE (ticks::BIGINT AS ticks, raw_rows::BIGINT AS raw_rows) FROM (${merged})`;
+  }
+  const dedupe = VIEW_DEDUPE[dataset] ? ` ${VIEW_DEDUPE[dataset]}` : '';
+  return `CREATE OR REPLACE VIEW ${dataset} AS SELECT ${columns.map(([name]) => `"${name}"`).join(', ')} FROM ${reader}${dedupe}`;
 }

@@ -4,7 +4,7 @@ import type { Health } from '../core/ports/health.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
-import { lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
+import { LAKE_VIEWS, lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
 import { ConnectionPool } from './connection-pool.ts';
 
 export type { Dataset } from './lake-source.ts';
@@ -19,7 +19,6 @@ export interface LakeOptions {
   extensionDirectory?: string;
 }
 
-const DATASETS: Dataset[] = ['prices', 'dead_letters'];
 // A glob that matched nothing, or a file that vanished between listing and reading (compaction).
 const FILES_CHANGED = /No files found that match the pattern|No such file or directory|Cannot open file/i;
 
@@ -159,7 +158,7 @@ export class Lake {
 
   /** Makes each dataset's view real once its first file exists. Cheap once every dataset has files. */
   private checkViews(): Promise<void> {
-    if (this.ready.size === DATASETS.length) return Promise.resolve();
+    if (this.ready.size === LAKE_VIEWS.length) return Promise.resolve();
     // One check at a time: concurrent queries share it instead of racing to replace the views.
     this.viewsChecked ??= this.defineViews().finally(() => {
       this.viewsChecked = undefined;
@@ -168,7 +167,7 @@ export class Lake {
   }
 
   private async defineViews(): Promise<void> {
-    for (const dataset of DATASETS) {
+    for (const dataset of LAKE_VIEWS) {
       if (this.ready.has(dataset)) continue;
       try {
         const found = await this.admin.runAndReadAll(`SELECT 1 FROM glob(${sqlString(this.source.glob(dataset))}) LIMIT 1`);

@@ -1,4 +1,4 @@
-import { liveFilesFilterSql } from '../core/lake-layout.ts';
+import { liveFilesFilterSql, liveParquetSql } from '../core/lake-layout.ts';
 import { DATASETS } from '../core/records/topics.ts';
 import type { DuckDBValue, JS } from '@duckdb/node-api';
 import { LakeError } from '../core/errors.ts';
@@ -27,6 +27,10 @@ const BUCKET: Record<CandleInterval, string> = {
   '1d': '1 day',
 };
 const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+/** Where candles come from: `auto` uses the rollups when they answer exactly, else the raw prices. */
+export type CandleSource = 'auto' | 'raw' | 'rollups';
 
 /** The newest observation of one symbol. Times are epoch ms UTC. */
 export interface LatestPrice {
@@ -103,8 +107,37 @@ export interface LakeQueries {
  * folders. `latest` looks at the newest `latestLookbackDays` day folders (default 7): a symbol
  * silent for longer is not "latest" any more, and the query stays cheap as the lake grows.
  */
-export function createLakeQueries(lake: LakeReader, options: { latestLookbackDays?: number } = {}): LakeQueries {
+export function createLakeQueries(
+  lake: LakeReader,
+  options: { latestLookbackDays?: number; candleSource?: CandleSource } = {},
+): LakeQueries {
   const lookbackDays = options.latestLookbackDays ?? 7;
+  const candleSource = options.candleSource ?? 'auto';
+  const rollups = () => liveParquetSql(lake.source.root, DATASETS.candles1m);
+
+  /**
+   * True when the `candles_1m` rollups give exactly the raw answer: the range starts and ends on
+   * whole minutes, and in every day it touches the rollups aggregate as many raw rows as the live
+   * raw files hold (a day written before rollups existed, or a raw file whose twin is not stored
+   * yet, sends the query to the raw data). A lake without any rollup file yet makes DuckDB find
+   * no files: the raw data answers then too.
+   */
+  async function rollupsCover(from: number, to: number, days: ReturnType<typeof dayRange>): Promise<boolean> {
+    if (from % MINUTE_MS !== 0 || to % MINUTE_MS !== 0) return false;
+    try {
+      const [row] = await lake.query(
+        'rollup coverage',
+        `WITH raw AS (SELECT year, month, day, count(*)::DOUBLE AS n FROM prices WHERE ${days.sql} GROUP BY ALL),
+              rolled AS (SELECT year, month, day, sum(raw_rows)::DOUBLE AS n FROM ${rollups()} WHERE ${days.sql} GROUP BY ALL)
+         SELECT count(*)::INTEGER AS gaps FROM raw FULL OUTER JOIN rolled USING (year, month, day) WHERE raw.n IS DISTINCT FROM rolled.n`,
+        days.params,
+      );
+      return num(row?.gaps) === 0;
+    } catch (error) {
+      if (error instanceof LakeError && /No files found/i.test(error.message)) return false;
+      throw error;
+    }
+  }
 
   async function partitions(): Promise<PartitionInfo[]> {
     if (!(await lake.hasFiles('prices'))) return [];
@@ -161,23 +194,42 @@ export function createLakeQueries(lake: LakeReader, options: { latestLookbackDay
       if (!(from < to)) throw new LakeError('QUERY_INVALID', 'from: must be before to');
       if (!(await lake.hasFiles('prices'))) return [];
       const days = dayRange('range', from, to - 1);
-      // Group by id first: the bus delivers at least once, so a record may sit in the lake twice.
-      const rows = await lake.query(
-        `candles for ${symbol} (${interval})`,
-        `WITH observed AS (
-           SELECT id, any_value(ts) AS ts, any_value(price_usd) AS price_usd, any_value(volume_24h_usd) AS volume_24h_usd
-             FROM prices
-            WHERE symbol = $symbol AND ts >= epoch_ms($fromMs::BIGINT) AND ts < epoch_ms($toMs::BIGINT) AND ${days.sql}
-            GROUP BY id
-         )
-         SELECT epoch_ms(time_bucket(CAST($bucket AS INTERVAL), ts))::DOUBLE AS time,
-                arg_min(price_usd, ts) AS open, max(price_usd) AS high, min(price_usd) AS low,
-                arg_max(price_usd, ts) AS close, count(*)::INTEGER AS count, arg_max(volume_24h_usd, ts) AS volume_24h_usd
-           FROM observed
-          GROUP BY 1
-          ORDER BY 1`,
-        { symbol, fromMs: from, toMs: to, bucket: BUCKET[interval], ...days.params },
-      );
+      const params = { symbol, fromMs: from, toMs: to, bucket: BUCKET[interval], ...days.params };
+      // Ties in time (two sources stamping the same instant) are broken by source, in both paths,
+      // so open, close and volume never depend on the order DuckDB reads files in.
+      const fromRollups = candleSource === 'rollups' || (candleSource === 'auto' && (await rollupsCover(from, to, days)));
+      const rows = fromRollups
+        ? await lake.query(
+            `candles for ${symbol} (${interval}) from rollups`,
+            `SELECT epoch_ms(time_bucket(CAST($bucket AS INTERVAL), minute))::DOUBLE AS time,
+                    arg_min(open, (open_ts, source)) AS open, max(high) AS high, min(low) AS low,
+                    arg_max(close, (close_ts, source)) AS close, sum(ticks)::INTEGER AS count,
+                    arg_max(volume_24h_usd, (volume_ts, source)) AS volume_24h_usd
+               FROM ${rollups()}
+              WHERE symbol = $symbol AND minute >= epoch_ms($fromMs::BIGINT) AND minute < epoch_ms($toMs::BIGINT) AND ${days.sql}
+              GROUP BY 1
+              ORDER BY 1`,
+            params,
+          )
+        : // Group by id first: the bus delivers at least once, so a record may sit in the lake twice.
+          await lake.query(
+            `candles for ${symbol} (${interval})`,
+            `WITH observed AS (
+               SELECT id, any_value(ts) AS ts, any_value(source) AS source, any_value(price_usd) AS price_usd,
+                      any_value(volume_24h_usd) AS volume_24h_usd
+                 FROM prices
+                WHERE symbol = $symbol AND ts >= epoch_ms($fromMs::BIGINT) AND ts < epoch_ms($toMs::BIGINT) AND ${days.sql}
+                GROUP BY id
+             )
+             SELECT epoch_ms(time_bucket(CAST($bucket AS INTERVAL), ts))::DOUBLE AS time,
+                    arg_min(price_usd, (ts, source)) AS open, max(price_usd) AS high, min(price_usd) AS low,
+                    arg_max(price_usd, (ts, source)) AS close, count(*)::INTEGER AS count,
+                    arg_max(volume_24h_usd, (ts, source)) AS volume_24h_usd
+               FROM observed
+              GROUP BY 1
+              ORDER BY 1`,
+            params,
+          );
       return rows.map((row) => ({
         time: num(row.time),
         open: num(row.open),

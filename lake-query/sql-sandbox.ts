@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
-import { lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
+import { LAKE_VIEWS, lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
 import { ConnectionPool } from './connection-pool.ts';
 import { checkParseTree } from './sql-guard.ts';
 
@@ -23,7 +23,6 @@ export interface SqlResult {
   elapsedMs: number;
 }
 
-const DATASETS: Dataset[] = ['prices', 'dead_letters'];
 /** Longest SQL text accepted, in characters. */
 export const MAX_SQL_LENGTH = 20_000;
 
@@ -141,7 +140,7 @@ export class SqlSandbox {
 
   /** Turns an empty view into the real one once its dataset has files (the lake root is readable). */
   private async defineViews(): Promise<void> {
-    for (const dataset of DATASETS) {
+    for (const dataset of LAKE_VIEWS) {
       if (this.ready.has(dataset)) continue;
       const found = await this.admin.runAndReadAll(`SELECT 1 FROM glob(${sqlString(this.source.glob(dataset))}) LIMIT 1`);
       const hasFiles = found.currentRowCount > 0;

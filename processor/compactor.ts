@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ObjectInfo, ObjectStore } from '../core/ports/object-store.ts';
+import { MERGE_CANDLE_PARTIALS_SQL } from '../core/records/candle.ts';
 import { DATASETS } from '../core/records/topics.ts';
 import { processorMetrics } from './processor-metrics.ts';
 
@@ -44,7 +45,23 @@ export interface CompactionResult {
   liveFiles: number;
 }
 
-const SORT_BY: Record<string, string> = { [DATASETS.prices]: '"symbol", "ts"', [DATASETS.deadLetter]: '"at"' };
+const SORT_BY: Record<string, string> = {
+  [DATASETS.prices]: '"symbol", "ts"',
+  [DATASETS.deadLetter]: '"at"',
+  [DATASETS.candles1m]: '"symbol", "source", "minute"',
+};
+
+/**
+ * Datasets whose rows are partial aggregates: compaction merges the partials of each group into
+ * one row (`select` grouped by `groupBy`) instead of copying rows, and checks that the sums in
+ * `conserved` are the same before and after.
+ */
+const AGGREGATES: Record<string, { select: string; groupBy: string; conserved: string[] }> = {
+  [DATASETS.candles1m]: { select: MERGE_CANDLE_PARTIALS_SQL, groupBy: 'minute, symbol, source', conserved: ['ticks', 'raw_rows'] },
+};
+
+/** Rollup datasets compacted together with the raw dataset they are derived from (same day). */
+const ROLLUPS_OF: Record<string, string[]> = { [DATASETS.prices]: [DATASETS.candles1m] };
 
 /**
  * Merges the small Parquet files of a day folder into files near a target size. Each step is
@@ -92,8 +109,19 @@ export class Compactor {
     return [...folders].sort();
   }
 
-  /** Sweeps, then compacts one day folder. Throws when the store fails; a rerun continues where it stopped. */
+  /**
+   * Sweeps, then compacts one day folder; a `prices` day also compacts its `candles_1m` twin
+   * (whose result is logged, not returned). Throws when the store fails; a rerun continues where
+   * it stopped.
+   */
   async compactDay(dayFolder: string): Promise<CompactionResult> {
+    const [dataset, ...rest] = dayFolder.split('/');
+    const result = await this.compactFolder(dayFolder);
+    for (const rollup of ROLLUPS_OF[dataset!] ?? []) await this.compactFolder([rollup, ...rest].join('/'));
+    return result;
+  }
+
+  private async compactFolder(dayFolder: string): Promise<CompactionResult> {
     const { store } = this.options;
     const deleted = await this.sweep(dayFolder);
     const markers = await readMarkers(store, `${dayFolder}/`);
@@ -186,17 +214,21 @@ export class Compactor {
       const list = `[${locals.map((path) => `'${path}'`).join(', ')}]`;
       const output = join(folder, 'compacted.parquet');
       const order = SORT_BY[dataset] ? ` ORDER BY ${SORT_BY[dataset]}` : '';
+      const aggregate = AGGREGATES[dataset];
+      const read = `read_parquet(${list}, hive_partitioning = false, union_by_name = true)`;
+      const totals = `count(*)::BIGINT AS n${(aggregate?.conserved ?? []).map((column) => `, sum("${column}")::DOUBLE AS "${column}"`).join('')}`;
       let rows: number;
       try {
-        const counted = await this.db.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet(${list}, hive_partitioning = false)`);
-        rows = Number(counted.getRowObjects()[0]!.n);
-        await this.db.run(
-          `COPY (SELECT * FROM read_parquet(${list}, hive_partitioning = false, union_by_name = true)${order}) ` +
-            `TO '${output}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
-        );
-        const check = await this.db.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet('${output}')`);
-        if (Number(check.getRowObjects()[0]!.n) !== rows)
-          throw new Error(`merged file holds ${String(check.getRowObjects()[0]!.n)} rows, sources ${rows}`);
+        const [before] = (await this.db.runAndReadAll(`SELECT ${totals} FROM ${read}`)).getRowObjectsJS();
+        const select = aggregate ? `SELECT ${aggregate.select} FROM ${read} GROUP BY ${aggregate.groupBy}` : `SELECT * FROM ${read}`;
+        await this.db.run(`COPY (${select}${order}) TO '${output}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+        const [after] = (await this.db.runAndReadAll(`SELECT ${totals} FROM read_parquet('${output}')`)).getRowObjectsJS();
+        // Aggregated partials shrink in rows but must keep their sums; copied rows must all be there.
+        for (const column of aggregate ? aggregate.conserved : ['n']) {
+          if (after![column] !== before![column])
+            throw new Error(`merged file holds ${String(after![column])} ${column}, sources ${String(before![column])}`);
+        }
+        rows = Number(after!.n);
       } catch (cause) {
         throw new LakeError('STORE_WRITE_FAILED', `merging ${sources.length} files of ${dayFolder}: ${messageOf(cause)}`, { cause });
       }

@@ -7,6 +7,7 @@ import type { AnyDataset } from './datasets.ts';
 import type { FlushJournal } from './flush-journal.ts';
 import type { ParquetEncoder } from './parquet.ts';
 import { partKey, utcDay, type OffsetRange } from './partitioning.ts';
+import { DEFAULT_ROLLUPS, derivedKey, type AnyDerivedDataset } from './rollups.ts';
 
 /** How store writes are retried: capped exponential backoff with jitter. */
 export interface RetryPolicy {
@@ -23,7 +24,7 @@ export interface WriteHooks {
   beforeFiles?: () => Promise<void>;
 }
 
-/** One object written by a flush. */
+/** One object written by a flush (rollup twins are not listed: they hold no records of their own). */
 export interface WrittenFile {
   key: string;
   dataset: string;
@@ -35,7 +36,9 @@ export interface WrittenFile {
  * Turns a flushed batch into lake objects: items are grouped by dataset and UTC event day, and
  * each group becomes one Parquet file whose key is fixed by the batch's offset range. The range
  * goes to the flush journal first. Resolves only when every object is stored; each `put` is
- * retried while the error is retryable.
+ * retried while the error is retryable. Each file of a dataset that has rollups (`candles_1m`
+ * for `prices`) gets a twin of the same name in the rollup's folder, stored just before it: a
+ * replay rewrites both, so rollups hold every record once, as the raw files do.
  */
 export class LakeWriter {
   constructor(
@@ -46,6 +49,8 @@ export class LakeWriter {
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     /** Called when a write attempt failed and will be tried again (the processor pauses meanwhile). */
     private readonly onRetry: (error: unknown) => void = () => undefined,
+    /** Datasets derived file by file from raw ones (default: the 1-minute candle rollup of prices). */
+    private readonly rollups: readonly AnyDerivedDataset[] = DEFAULT_ROLLUPS,
   ) {}
 
   /**
@@ -62,6 +67,14 @@ export class LakeWriter {
     await hooks.beforeFiles?.();
     for (const group of groupByFile(batch)) {
       const rows = group.items.map((item) => item.row);
+      for (const rollup of this.rollups) {
+        if (rollup.from !== group.dataset.folder) continue;
+        const key = derivedKey(group.key, rollup);
+        await this.withRetry(`writing the rollup of ${rows.length} records to ${key}`, async () => {
+          const partials = rollup.derive(rows);
+          await this.store.put(key, await this.encoder.encode(rollup.table, partials, `rollups for ${key}`));
+        });
+      }
       const what = `${rows.length} records to ${group.key}`;
       const body = await this.withRetry(`writing ${what}`, async () => {
         const bytes = await this.encoder.encode(group.dataset.table, rows, `records for ${group.key}`);

@@ -1,12 +1,9 @@
 import type { Adapters } from '../../core/adapters/select.ts';
-import { DATASETS } from '../../core/records/topics.ts';
-import { lakeSource, viewSql, type Dataset } from '../lake-source.ts';
-
-const FOLDERS: Record<Dataset, string> = { prices: DATASETS.prices, dead_letters: DATASETS.deadLetter };
+import { LAKE_VIEWS, folderOf, lakeSource, viewSql } from '../lake-source.ts';
 
 /**
  * The init SQL that makes any DuckDB CLI a lake client: httpfs and an S3 secret for a bucket
- * lake, and the same views lake-query serves (`prices`, `dead_letters`), built by the same code so
+ * lake, and the same views lake-query serves (`prices`, `dead_letters`, `alerts`, `candles_1m`), built by the same code so
  * the CLI and the API always agree. A dataset with no file yet becomes an empty view.
  */
 export async function lakeInitSql(adapters: Pick<Adapters, 'lake' | 'store'>, extensionDir?: string): Promise<string> {
@@ -16,8 +13,8 @@ export async function lakeInitSql(adapters: Pick<Adapters, 'lake' | 'store'>, ex
     ...(extensionDir ? [`SET extension_directory = '${extensionDir.replaceAll("'", "''")}'`] : []),
     ...source.setup,
   ];
-  for (const dataset of Object.keys(FOLDERS) as Dataset[]) {
-    const files = await adapters.store.list(`${FOLDERS[dataset]}/`);
+  for (const dataset of LAKE_VIEWS) {
+    const files = await adapters.store.list(`${folderOf(dataset)}/`);
     statements.push(
       viewSql(
         source,
