@@ -127,7 +127,14 @@ export function createLakeQueries(
     try {
       const [row] = await lake.query(
         'rollup coverage',
-        `WITH raw AS (SELECT year, month, day, count(*)::DOUBLE AS n FROM prices WHERE ${days.sql} GROUP BY ALL),
+        // Raw rows per day from the Parquet footers of the live files: no raw data is read.
+        `WITH footers AS (SELECT file_name AS filename, num_rows,
+                                 regexp_extract(file_name, 'year=(\\d+)/month=(\\d+)/day=(\\d+)/', ['y', 'm', 'd']) AS p
+                            FROM parquet_file_metadata(${sqlString(lake.source.glob('prices'))})),
+              raw AS (SELECT year, month, day, sum(num_rows)::DOUBLE AS n
+                        FROM (SELECT p.y::INTEGER AS year, p.m::INTEGER AS month, p.d::INTEGER AS day, num_rows
+                                FROM footers WHERE p.y <> '' AND ${liveFilesFilterSql(lake.source.root, DATASETS.prices)})
+                       WHERE ${days.sql} GROUP BY ALL),
               rolled AS (SELECT year, month, day, sum(raw_rows)::DOUBLE AS n FROM ${rollups()} WHERE ${days.sql} GROUP BY ALL)
          SELECT count(*)::INTEGER AS gaps FROM raw FULL OUTER JOIN rolled USING (year, month, day) WHERE raw.n IS DISTINCT FROM rolled.n`,
         days.params,
