@@ -181,8 +181,13 @@ describe('the processor under chaos, on a Kafka and MinIO of its own', () => {
             `SELECT count(*)::INTEGER AS n, count(DISTINCT source)::INTEGER AS sources FROM ${liveParquetSql(root, 'dead-letter')}`,
           );
           assert.deepEqual(dead, { n: BAD, sources: BAD }, 'each bad record dead-lettered once');
+          const rollups = await read(`SELECT sum(raw_rows)::INTEGER AS n FROM ${liveParquetSql(root, 'candles_1m')}`);
+          assert.deepEqual(rollups, { n: RECORDS }, 'the 1-minute rollups account for each record once');
           // Every file opens: a raw glob reads them all (it counts compaction sources twice while they exist).
-          const raw = await read(`SELECT count(*)::INTEGER AS n FROM read_parquet('${root}/**/*.parquet', union_by_name = true)`);
+          const raw = await read(
+            `SELECT count(*)::INTEGER AS n FROM read_parquet(['${root}/prices/**/*.parquet', '${root}/dead-letter/**/*.parquet'], union_by_name = true)`,
+          );
+          await read(`SELECT count(*)::INTEGER AS n FROM read_parquet('${root}/candles_1m/**/*.parquet')`);
           const seconds = Math.round((Date.now() - started) / 1000);
           console.log(JSON.stringify({ ...figures, filesBefore, filesAfter, rawRows: raw.n, seconds }));
           assert.equal(raw.n, RECORDS + BAD, 'after the sweep the raw glob sees each row once too');
