@@ -139,14 +139,14 @@ const q = encodeURIComponent;
 export const api = {
   health: () => getJson<{ ok: boolean; synthetic: boolean }>('/api/health'),
   latest: () => getJson<{ asOf: number; prices: LatestPrice[] }>('/api/latest'),
-  candles: (symbol: string, interval: string, from: number) =>
-    getJson<{ candles: Candle[] }>(`/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}`),
+  candles: (symbol: string, interval: string, from: number, to?: number) =>
+    getJson<{ candles: Candle[] }>(`/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}${to ? `&to=${to}` : ''}`),
   indicators: (symbol: string, interval: string) =>
     getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20`),
   providers: () => getJson<Providers>('/api/providers'),
-  alerts: (options: { symbol?: string; from?: number; limit: number }) =>
+  alerts: (options: { symbol?: string; from?: number; to?: number; limit: number }) =>
     getJson<{ alerts: AlertItem[] }>(
-      `/api/alerts?limit=${options.limit}${options.symbol ? `&symbol=${q(options.symbol)}` : ''}${options.from ? `&from=${options.from}` : ''}`,
+      `/api/alerts?limit=${options.limit}${options.symbol ? `&symbol=${q(options.symbol)}` : ''}${options.from ? `&from=${options.from}` : ''}${options.to ? `&to=${options.to}` : ''}`,
     ),
   pipeline: () => getJson<Pipeline>('/api/pipeline'),
   sql: (sql: string) =>

@@ -18,7 +18,16 @@ const state = {
   symbol: (params.get('symbol') ?? 'BTC').toUpperCase(),
   interval: params.get('interval') ?? '1m',
   range: params.get('range') ?? '6H',
+  /** An absolute range from the URL (`?from=2023-03-01&to=2023-03-22`), for history; the range picker clears it. */
+  window: absoluteWindow(params.get('from'), params.get('to')),
 };
+
+/** `from`/`to` (ISO dates or times, UTC) as epoch ms, or undefined when absent or unreadable. */
+function absoluteWindow(from: string | null, to: string | null): { from: number; to: number } | undefined {
+  const start = from ? Date.parse(from) : NaN;
+  const end = to ? Date.parse(to) : Date.now();
+  return Number.isFinite(start) && Number.isFinite(end) && start < end ? { from: start, to: end } : undefined;
+}
 const latest = new Map<string, LatestPrice>();
 /** Newest record time per symbol in the lake: live ticks after it are not in the lake yet. */
 const lakeNewest = new Map<string, number>();
@@ -59,9 +68,10 @@ picker(
 picker(
   'ranges',
   Object.keys(RANGES),
-  () => state.range,
+  () => (state.window ? '' : state.range),
   (value) => {
     state.range = value;
+    state.window = undefined;
     void refreshChart();
   },
 );
@@ -90,6 +100,13 @@ function syncUrl(): void {
   url.searchParams.set('symbol', state.symbol);
   url.searchParams.set('interval', state.interval);
   url.searchParams.set('range', state.range);
+  if (state.window) {
+    url.searchParams.set('from', new Date(state.window.from).toISOString());
+    url.searchParams.set('to', new Date(state.window.to).toISOString());
+  } else {
+    url.searchParams.delete('from');
+    url.searchParams.delete('to');
+  }
   history.replaceState(null, '', url);
 }
 
@@ -101,10 +118,12 @@ async function refreshChart(): Promise<void> {
   syncUrl();
   const rangeMs = Math.min(RANGES[range] ?? RANGES['6H']!, (INTERVAL_MS[interval] ?? 60_000) * 50_000);
   try {
-    const from = rangeStart(Date.now(), rangeMs, interval);
+    const width = INTERVAL_MS[interval] ?? 60_000;
+    const from = state.window ? Math.floor(state.window.from / width) * width : rangeStart(Date.now(), rangeMs, interval);
+    const to = state.window ? Math.ceil(state.window.to / width) * width : undefined;
     const [answer, alerts] = await Promise.all([
-      api.candles(symbol, interval, from),
-      api.alerts({ symbol, from, limit: 500 }).catch(() => ({ alerts: [] })),
+      api.candles(symbol, interval, from, to),
+      api.alerts({ symbol, from, to, limit: 500 }).catch(() => ({ alerts: [] })),
       refreshIndicators(),
     ]);
     if (load !== chartLoad) return;
