@@ -64,3 +64,30 @@ export class ConnectionPool {
     this.idle.push(connection);
   }
 }
+
+/** Thrown by `interruptAt` when the work was interrupted because its deadline passed. */
+export class DeadlinePassed extends Error {}
+
+/**
+ * Runs `work` on `connection` and interrupts the connection when `deadline` (epoch ms) passes:
+ * the work then rejects with `DeadlinePassed` (its own error as the cause); other failures pass
+ * through unchanged.
+ */
+export async function interruptAt<T>(connection: DuckDBConnection, deadline: number, work: () => Promise<T>): Promise<T> {
+  let interrupted = false;
+  const timer = setTimeout(
+    () => {
+      interrupted = true;
+      connection.interrupt();
+    },
+    Math.max(0, deadline - Date.now()),
+  );
+  try {
+    return await work();
+  } catch (cause) {
+    if (interrupted) throw new DeadlinePassed('interrupted at its deadline', { cause });
+    throw cause;
+  } finally {
+    clearTimeout(timer);
+  }
+}

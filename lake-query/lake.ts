@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
 import { LAKE_VIEWS, lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
-import { ConnectionPool } from './connection-pool.ts';
+import { ConnectionPool, DeadlinePassed, interruptAt } from './connection-pool.ts';
 
 export type { Dataset } from './lake-source.ts';
 export type Row = Record<string, JS>;
@@ -133,23 +133,13 @@ export class Lake {
     return this.pool.use(
       deadline,
       async (connection) => {
-        let timedOut = false;
-        const timer = setTimeout(
-          () => {
-            timedOut = true;
-            connection.interrupt();
-          },
-          Math.max(0, deadline - Date.now()),
-        );
         try {
-          const reader = await connection.runAndReadAll(sql, params);
+          const reader = await interruptAt(connection, deadline, () => connection.runAndReadAll(sql, params));
           return reader.getRowObjectsJS();
         } catch (cause) {
-          if (timedOut)
+          if (cause instanceof DeadlinePassed)
             throw new LakeError('QUERY_TIMEOUT', `${what} took longer than ${this.options.queryTimeoutMs} ms and was stopped`, { cause });
           throw new LakeError('QUERY_FAILED', `${what} failed: ${messageOf(cause).split('\n')[0]}`, { cause });
-        } finally {
-          clearTimeout(timer);
         }
       },
       () => new LakeError('QUERY_TIMEOUT', `${what} waited longer than ${this.options.queryTimeoutMs} ms for a free connection`),

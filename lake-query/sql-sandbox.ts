@@ -2,7 +2,7 @@ import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-a
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
 import { LAKE_VIEWS, lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
-import { ConnectionPool } from './connection-pool.ts';
+import { ConnectionPool, DeadlinePassed, interruptAt } from './connection-pool.ts';
 import { checkParseTree } from './sql-guard.ts';
 
 export interface SqlSandboxOptions {
@@ -80,16 +80,8 @@ export class SqlSandbox {
       deadline,
       async (connection) => {
         const prepared = await this.check(connection, sql);
-        let timedOut = false;
-        const timer = setTimeout(
-          () => {
-            timedOut = true;
-            connection.interrupt();
-          },
-          Math.max(0, deadline - Date.now()),
-        );
         try {
-          const reader = await prepared.streamAndReadUntil(this.options.maxRows + 1);
+          const reader = await interruptAt(connection, deadline, () => prepared.streamAndReadUntil(this.options.maxRows + 1));
           const rows = reader.getRowsJson();
           const truncated = rows.length > this.options.maxRows;
           const names = reader.columnNames();
@@ -103,10 +95,9 @@ export class SqlSandbox {
             elapsedMs: Math.round(performance.now() - started),
           };
         } catch (cause) {
-          if (timedOut) throw new LakeError('QUERY_TIMEOUT', `sql: the query ran longer than ${this.options.timeoutMs} ms and was stopped`);
+          if (cause instanceof DeadlinePassed)
+            throw new LakeError('QUERY_TIMEOUT', `sql: the query ran longer than ${this.options.timeoutMs} ms and was stopped`);
           throw new LakeError('QUERY_INVALID', `sql: ${firstLine(cause)}`, { cause });
-        } finally {
-          clearTimeout(timer);
         }
       },
       () => new LakeError('QUERY_TIMEOUT', `sql: waited longer than ${this.options.timeoutMs} ms for a free connection`),
