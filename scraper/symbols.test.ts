@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KNOWN_SYMBOLS, normaliseSymbol, providerIds, symbolFromFileName } from './symbols.ts';
+import { KNOWN_SYMBOLS, normaliseSymbol, providerIds, symbolFromFileName, symbolsById } from './symbols.ts';
 
 describe('symbol table', () => {
   it('names BTC the way each provider does', () => {
@@ -40,5 +40,16 @@ describe('symbol table', () => {
     assert.equal(symbolFromFileName('exploratium_ETH-USD_daily.csv'), 'ETH');
     assert.equal(symbolFromFileName('kraken_BTCUSDC_1m_ohlcvt_2023Q1.csv'), 'BTC');
     assert.equal(symbolFromFileName('prices.ndjson'), undefined);
+  });
+
+  it('maps provider ids back to symbols and leaves out symbols a provider has no id for', () => {
+    assert.deepEqual(
+      [...symbolsById(['BTC', 'BNB', 'NOSUCHCOIN'], 'coingecko')],
+      [
+        ['bitcoin', 'BTC'],
+        ['binancecoin', 'BNB'],
+      ],
+    );
+    assert.deepEqual([...symbolsById(['BTC', 'NOSUCHCOIN'], 'binance')], [['BTCUSDT', 'BTC']]);
   });
 });

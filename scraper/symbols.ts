@@ -42,6 +42,19 @@ export function providerIds(symbol: string): ProviderIds {
   return { ...TABLE[symbol], coinbase: `${symbol}-USD`, coinmarketcap: symbol };
 }
 
+/**
+ * The provider's id of each symbol it knows, mapped back to the symbol: `{ bitcoin: 'BTC' }` for
+ * CoinGecko. Symbols the provider has no id for are left out (they fall back to the next provider).
+ */
+export function symbolsById(symbols: string[], provider: 'coingecko' | 'coincap' | 'binance'): Map<string, string> {
+  const byId = new Map<string, string>();
+  for (const symbol of symbols) {
+    const id = providerIds(symbol)[provider];
+    if (id) byId.set(id, symbol);
+  }
+  return byId;
+}
+
 /** Exchange and aggregator spellings of the same coin. */
 const ALIASES: Record<string, string> = { XBT: 'BTC', XXBT: 'BTC', XETH: 'ETH', XXRP: 'XRP', XDG: 'DOGE', XXDG: 'DOGE', XLTC: 'LTC' };
 const QUOTES = ['USDT', 'USDC', 'BUSD', 'ZUSD', 'USD'];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
-import { providerIds } from '../symbols.ts';
+import { symbolsById } from '../symbols.ts';
 import { binanceTickerWeight, type RequestPlan } from './plan.ts';
 import { endpoint, getJson, mapItems, numeric, parseEnvelope, type LiveProviderOptions } from './http.ts';
 
@@ -50,11 +50,7 @@ export class BinanceProvider implements PriceProvider {
   }
 
   private request(symbols: string[]): { url: URL | undefined; byPair: Map<string, string> } {
-    const byPair = new Map<string, string>();
-    for (const symbol of symbols) {
-      const pair = providerIds(symbol).binance;
-      if (pair) byPair.set(pair, symbol);
-    }
+    const byPair = symbolsById(symbols, 'binance');
     if (byPair.size === 0) return { url: undefined, byPair };
     const url = endpoint(this.options.baseUrl, '/api/v3/ticker/24hr');
     url.searchParams.set('symbols', JSON.stringify([...byPair.keys()]));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
-import { providerIds } from '../symbols.ts';
+import { symbolsById } from '../symbols.ts';
 import type { RequestPlan } from './plan.ts';
 import { endpoint, getJson, mapItems, numeric, parseEnvelope, type LiveProviderOptions } from './http.ts';
 
@@ -53,11 +53,7 @@ export class CoinCapProvider implements PriceProvider {
   }
 
   private request(symbols: string[]): { url: URL | undefined; byId: Map<string, string> } {
-    const byId = new Map<string, string>();
-    for (const symbol of symbols) {
-      const id = providerIds(symbol).coincap;
-      if (id) byId.set(id, symbol);
-    }
+    const byId = symbolsById(symbols, 'coincap');
     if (byId.size === 0) return { url: undefined, byId };
     const url = endpoint(this.options.baseUrl, '/v3/assets');
     url.searchParams.set('ids', [...byId.keys()].join(','));
