@@ -1,5 +1,6 @@
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { DATASETS } from '../core/records/topics.ts';
+import { PRICE_COLUMNS } from '../core/records/price.ts';
 import { liveParquetSql } from '../core/lake-layout.ts';
 import { CANDLE_PARTIAL_COLUMNS, MERGE_CANDLE_PARTIALS_SQL } from '../core/records/candle.ts';
 
@@ -8,31 +9,22 @@ export type Dataset = 'prices' | 'dead_letters' | 'alerts' | 'candles_1m';
 /** Every view lake-query, the SQL console and `npm run sql` define, in one list. */
 export const LAKE_VIEWS: readonly Dataset[] = ['prices', 'dead_letters', 'alerts', 'candles_1m'];
 
+const HIVE_COLUMNS = [
+  ['year', 'INTEGER'],
+  ['month', 'INTEGER'],
+  ['day', 'INTEGER'],
+] as const;
+
 /** Columns of each view, in order, with their DuckDB types; `year/month/day` come from the hive path. */
 export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[]> = {
-  prices: [
-    ['id', 'VARCHAR'],
-    ['ts', 'TIMESTAMP'],
-    ['symbol', 'VARCHAR'],
-    ['source', 'VARCHAR'],
-    ['price_usd', 'DOUBLE'],
-    ['volume_24h_usd', 'DOUBLE'],
-    ['market_cap_usd', 'DOUBLE'],
-    ['change_24h_pct', 'DOUBLE'],
-    ['ingested_at', 'TIMESTAMP'],
-    ['year', 'INTEGER'],
-    ['month', 'INTEGER'],
-    ['day', 'INTEGER'],
-  ],
+  prices: [...PRICE_COLUMNS, ...HIVE_COLUMNS],
   dead_letters: [
     ['at', 'TIMESTAMP'],
     ['stage', 'VARCHAR'],
     ['source', 'VARCHAR'],
     ['reason', 'VARCHAR'],
     ['payload', 'VARCHAR'],
-    ['year', 'INTEGER'],
-    ['month', 'INTEGER'],
-    ['day', 'INTEGER'],
+    ...HIVE_COLUMNS,
   ],
   alerts: [
     ['id', 'VARCHAR'],
@@ -45,9 +37,7 @@ export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[
     ['threshold', 'DOUBLE'],
     ['message', 'VARCHAR'],
     ['raised_at', 'TIMESTAMP'],
-    ['year', 'INTEGER'],
-    ['month', 'INTEGER'],
-    ['day', 'INTEGER'],
+    ...HIVE_COLUMNS,
   ],
   // One row per (symbol, source, minute): the view merges the partials of the rollup files.
   candles_1m: [
@@ -55,9 +45,7 @@ export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[
       name,
       name === 'ticks' || name === 'raw_rows' ? 'BIGINT' : type,
     ]),
-    ['year', 'INTEGER'],
-    ['month', 'INTEGER'],
-    ['day', 'INTEGER'],
+    ...HIVE_COLUMNS,
   ],
 };
 

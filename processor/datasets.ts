@@ -1,6 +1,6 @@
 import { Alert } from '../core/records/alert.ts';
 import { DeadLetter } from '../core/records/dead-letter.ts';
-import { describeIssues, validatePrice, type PriceRecord } from '../core/records/price.ts';
+import { PRICE_COLUMNS, describeIssues, validatePrice, type PriceRecord } from '../core/records/price.ts';
 import { DATASETS } from '../core/records/topics.ts';
 import type { TableSpec } from './parquet.ts';
 
@@ -41,17 +41,7 @@ export function pricesDataset(topic: string): Dataset<PriceRecord> {
     },
     eventTime: (row) => row.ts,
     table: {
-      columns: [
-        { name: 'id', type: 'VARCHAR', value: (row) => row.id },
-        { name: 'ts', type: 'TIMESTAMP', value: (row) => row.ts },
-        { name: 'symbol', type: 'VARCHAR', value: (row) => row.symbol },
-        { name: 'source', type: 'VARCHAR', value: (row) => row.source },
-        { name: 'price_usd', type: 'DOUBLE', value: (row) => row.price_usd },
-        { name: 'volume_24h_usd', type: 'DOUBLE', value: (row) => row.volume_24h_usd },
-        { name: 'market_cap_usd', type: 'DOUBLE', value: (row) => row.market_cap_usd },
-        { name: 'change_24h_pct', type: 'DOUBLE', value: (row) => row.change_24h_pct },
-        { name: 'ingested_at', type: 'TIMESTAMP', value: (row) => row.ingested_at },
-      ],
+      columns: PRICE_COLUMNS.map(([name, type]) => ({ name, type, value: (row: PriceRecord) => row[name] })),
       sortBy: ['symbol', 'ts'],
     },
   };

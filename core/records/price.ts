@@ -65,15 +65,19 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-/** The Parquet/DuckDB column list of the prices dataset, in file order. */
+/**
+ * The columns of the prices dataset as stored in Parquet and read by DuckDB, in file order, with
+ * their DuckDB types (times are TIMESTAMP in microseconds, UTC). The processor writes these and
+ * lake-query's views read them; `year`, `month` and `day` come from the folder names.
+ */
 export const PRICE_COLUMNS = [
-  'id',
-  'ts',
-  'symbol',
-  'source',
-  'price_usd',
-  'volume_24h_usd',
-  'market_cap_usd',
-  'change_24h_pct',
-  'ingested_at',
-] as const;
+  ['id', 'VARCHAR'],
+  ['ts', 'TIMESTAMP'],
+  ['symbol', 'VARCHAR'],
+  ['source', 'VARCHAR'],
+  ['price_usd', 'DOUBLE'],
+  ['volume_24h_usd', 'DOUBLE'],
+  ['market_cap_usd', 'DOUBLE'],
+  ['change_24h_pct', 'DOUBLE'],
+  ['ingested_at', 'TIMESTAMP'],
+] as const satisfies readonly (readonly [keyof PriceRecord, 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE'])[];
