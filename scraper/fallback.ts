@@ -111,7 +111,7 @@ export class ProviderChain {
       const started = performance.now();
       const left = deadline - this.now();
       const context: CallContext = {
-        deadline: next === null ? deadline : this.now() + left / 2,
+        deadline: next === null ? deadline : this.now() + Math.floor(left / 2),
         notes: { upstream: 0, cacheHit: false },
       };
       let answer: ProviderResult;
