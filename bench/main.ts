@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { formatTable, summaryRows } from './summary.ts';
 
 const quick = process.argv.includes('--quick');
 
@@ -27,6 +28,36 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     args: ['--records', '5000000'],
     quickArgs: ['--quick'],
   },
+  {
+    name: 'Ingest throughput: 1 and 2 processors vs. Kafka ConsumerPerformance and DuckDB alone (local stack)',
+    script: 'bench/ingest.ts',
+    args: ['--records', '1000000', '--runs', '3'],
+    quickArgs: ['--quick'],
+  },
+  {
+    name: 'Kafka clients: kafkajs vs @platformatic/kafka (local stack)',
+    script: 'bench/kafka-clients.ts',
+    args: ['--records', '500000', '--runs', '3'],
+    quickArgs: ['--quick'],
+  },
+  {
+    name: 'Dashboard queries on local files vs. MinIO, and the one-file floor',
+    script: 'bench/query-storage.ts',
+    args: ['--rows', '1000000,10000000', '--runs', '10'],
+    quickArgs: ['--quick'],
+  },
+  {
+    name: 'Freshness: publish-to-visible latency on the live page and in the lake (Kafka + MinIO)',
+    script: 'bench/freshness.ts',
+    args: [],
+    quickArgs: ['--quick'],
+  },
+  {
+    name: 'Scraper: polls/s over 6 fake providers, upstream calls saved by the shared cache with 3 replicas (Redis)',
+    script: 'bench/scraper.ts',
+    args: [],
+    quickArgs: ['--quick'],
+  },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -39,4 +70,8 @@ for (const bench of BENCHMARKS) {
   });
   if (result.status !== 0) failed++;
 }
+
+// One table from every result present, this run's and earlier ones (each row says its size and date).
+process.stdout.write(`\n== Summary of bench/results/*.json\n${formatTable(await summaryRows())}\n`);
+if (failed > 0) process.stdout.write(`\n${failed} benchmark(s) failed: see their output above.\n`);
 process.exitCode = failed === 0 ? 0 : 1;

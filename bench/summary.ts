@@ -1,0 +1,112 @@
+/**
+ * One table from every JSON result in bench/results/: a row per figure, with the benchmark, the
+ * size it was measured at and when. Unknown files are listed by name. `npm run bench` prints it
+ * last; `npx tsx bench/summary.ts` prints it alone.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { ROOT } from './support.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** One line of the table: which benchmark, what was measured, the figure, the size and date. */
+export interface SummaryRow {
+  bench: string;
+  measure: string;
+  value: string;
+  size: string;
+}
+
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+const ms = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(value < 10 ? 2 : 1)} ms`);
+
+/** Rows per known result file, by the name before `.json` (a `-quick` suffix is the quick size). */
+const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
+  'parquet-writers': (r) => (r.results as Json[]).map((w) => [`${w.writer} rows/s`, n(w.rowsPerSecond)]),
+  'query-latency': (r) =>
+    Object.entries(r.results as Record<string, Json>).map(([q, v]) => [`${q} cold/warm p50`, `${ms(v.coldP50)} / ${ms(v.warmP50)}`]),
+  'processor-memory': (r) => [
+    ['records/s', n(r.recordsPerSecond)],
+    ['RSS max / median', `${r.rssMaxMb} / ${r.rssMedianMb} MB`],
+  ],
+  ingest: (r) => [
+    ['1 processor records/s', n(r.oneProcessor.recordsPerSecond)],
+    ['2 processors records/s', `${n(r.twoProcessors.recordsPerSecond)} (x${r.ratios.twoOverOne})`],
+    ['CPU s per M records (1 / 2 proc)', `${r.oneProcessor.cpuSecondsPerMillion} / ${r.twoProcessors.cpuSecondsPerMillion}`],
+    ['Parquet MB per M records', String(r.oneProcessor.parquetMbPerMillion)],
+    ['Kafka ConsumerPerformance records/s', `${n(r.kafkaConsumerPerformance.recordsPerSecond)} (ours ${pct(r.ratios.oneOfKafkaConsumer)})`],
+    ['DuckDB alone NDJSON->S3 records/s', `${n(r.duckdbAlone.recordsPerSecond)} (ours ${pct(r.ratios.oneOfDuckdb)})`],
+  ],
+  'kafka-clients': (r) => [
+    [
+      'produce kafkajs / platformatic',
+      `${n(r.kafkajs.produceRecordsPerSecond)} / ${n(r.platformatic.produceRecordsPerSecond)} (x${r.ratios.produce})`,
+    ],
+    [
+      'consume kafkajs / platformatic',
+      `${n(r.kafkajs.consumeRecordsPerSecond)} / ${n(r.platformatic.consumeRecordsPerSecond)} (x${r.ratios.consume})`,
+    ],
+  ],
+  'query-storage': (r) =>
+    (r.sizes as Json[]).flatMap((size) =>
+      Object.keys(size.local as Json).map((q): [string, string] => [
+        `${n(size.rows)} rows ${q}: local / MinIO / floor warm p50`,
+        `${ms(size.local[q].warm.p50)} / ${ms(size.minio[q].warm.p50)} / ${ms(size.floor[q].p50)} (cold ${ms(size.local[q].cold.p50)} / ${ms(size.minio[q].cold.p50)})`,
+      ]),
+    ),
+  scraper: (r) => [
+    [`polls/s, ${r.symbols} symbols over ${r.providers} providers`, `${r.pollsPerSecond} (${r.upstreamCallsPerPoll} upstream calls/poll)`],
+    [
+      `upstream calls, 3 replicas x ${r.replicas.rounds} polls`,
+      `${r.replicas.upstreamCallsWithCache} cached vs ${r.replicas.upstreamCallsWithoutCache} (${pct(r.replicas.saved)} saved)`,
+    ],
+  ],
+  freshness: (r) =>
+    (r.rates as Json[]).flatMap((rate) => [
+      [
+        `${n(rate.offered)}/s live SSE p50/p99`,
+        rate.live ? `${ms(rate.live.p50)} / ${ms(rate.live.p99)} (${n(rate.achieved)}/s sent)` : 'n/a',
+      ],
+      [`${n(rate.offered)}/s in the lake p50/p99`, rate.lake ? `${ms(rate.lake.p50)} / ${ms(rate.lake.p99)}` : 'n/a'],
+    ]),
+};
+
+const pct = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
+
+function sizeOf(r: Json): string {
+  const count = r.records ?? r.rows;
+  const parts = [
+    count !== undefined ? `${n(count)} ${r.records !== undefined ? 'records' : 'rows'}` : '',
+    r.seconds !== undefined && count === undefined ? `${r.seconds} s` : '',
+    r.runs ? `${r.runs} runs` : '',
+  ];
+  return parts.filter(Boolean).join(', ');
+}
+
+/** The rows of every result file present. */
+export async function summaryRows(dir = `${ROOT}/bench/results`): Promise<SummaryRow[]> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((file) => file.endsWith('.json')).sort();
+  const rows: SummaryRow[] = [];
+  for (const file of files) {
+    const name = file.replace(/\.json$/, '');
+    const result = JSON.parse(await readFile(`${dir}/${file}`, 'utf8')) as Json;
+    const format = FORMATTERS[name.replace(/-quick$/, '')];
+    const size = `${sizeOf(result)}${result.at ? `, ${String(result.at).slice(0, 10)}` : ''}`;
+    if (!format) rows.push({ bench: name, measure: '(see the file)', value: '', size });
+    else for (const [measure, value] of format(result)) rows.push({ bench: name, measure, value, size });
+  }
+  return rows;
+}
+
+/** The rows as one aligned text table. */
+export function formatTable(rows: SummaryRow[]): string {
+  const header: SummaryRow = { bench: 'benchmark', measure: 'measure', value: 'value', size: 'size' };
+  const all = [header, ...rows];
+  const keys = ['bench', 'measure', 'value', 'size'] as const;
+  const widths = keys.map((key) => Math.max(...all.map((row) => row[key].length)));
+  const line = (row: SummaryRow) => keys.map((key, i) => row[key].padEnd(widths[i]!)).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`${formatTable(await summaryRows())}\n`);
+}

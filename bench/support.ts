@@ -1,0 +1,117 @@
+/**
+ * What the benchmarks share: the record generator, medians and percentiles, CPU time of a child
+ * process from /proc, a Kafka topic filled fast with kafkajs, the size and removal of an S3
+ * prefix, and writing the JSON result to bench/results/<name>.json.
+ */
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
+import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { toPriceRecord, type PriceRecord } from '../core/records/price.ts';
+import type { StackEnv } from '../tests/support/stack.ts';
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const SYMBOLS = ['BTC', 'ETH', 'SOL', 'XRP', 'ADA', 'DOGE', 'DOT', 'LTC'];
+const START = Date.UTC(2026, 10, 20);
+
+/** Record `i` of a deterministic stream: 8 symbols, 40 ms apart (1 M records span about half a day). */
+export function benchRecord(i: number, ingestedAt = START + i * 40 + 50): PriceRecord {
+  const symbol = SYMBOLS[i % SYMBOLS.length]!;
+  return toPriceRecord(
+    { source: 'binance', symbol, ts: START + i * 40, price_usd: 100 + (i % 1000), volume_24h_usd: 1e9, change_24h_pct: 1.5 },
+    ingestedAt,
+  );
+}
+
+/** The middle value (mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The nearest-rank percentile `p` (0-100) of `values`. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** User + system CPU seconds a live process has used so far, from /proc/<pid>/stat (0 when it is gone). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces) start at state = field 3; utime, stime are 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100;
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / ticksPerSecond;
+}
+
+/**
+ * Produces records `0..count-1` of `benchRecord` to `topic` with kafkajs: batches of `batchSize`,
+ * up to 8 in flight, no compression, keyed by symbol. Resolves with the seconds it took.
+ */
+export async function fillTopic(brokers: string[], topic: string, count: number, batchSize = 3_000): Promise<number> {
+  const kafka = new Kafka({ clientId: 'bench-fill', brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const started = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  for (let first = 0; first < count; first += batchSize) {
+    const messages = [];
+    for (let i = first; i < Math.min(count, first + batchSize); i += 1) {
+      const record = benchRecord(i);
+      messages.push({ key: record.symbol, value: JSON.stringify(record) });
+    }
+    inFlight.push(producer.send({ topic, acks: 1, compression: CompressionTypes.None, messages }));
+    if (inFlight.length >= 8) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  await producer.disconnect();
+  return (performance.now() - started) / 1000;
+}
+
+/** An S3 client for the stack's MinIO. */
+export function s3Client(env: StackEnv): S3Client {
+  return new S3Client({
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+  });
+}
+
+/** Every object under `prefix`: key and size in bytes. */
+export async function listPrefix(s3: S3Client, bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
+  const objects: { key: string; size: number }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) objects.push({ key: object.Key!, size: object.Size ?? 0 });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+/** Deletes every object under `prefix` (which must start with `bench/`: nothing else is ours). */
+export async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<void> {
+  if (!prefix.startsWith('bench/')) throw new Error(`refusing to delete ${prefix}: benchmarks only delete under bench/`);
+  const objects = await listPrefix(s3, bucket, prefix);
+  for (let i = 0; i < objects.length; i += 1000) {
+    const chunk = objects.slice(i, i + 1000).map((object) => ({ Key: object.key }));
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk } }));
+  }
+}
+
+/** Writes `result` to bench/results/<name>.json and prints it. */
+export async function writeResult(name: string, result: unknown): Promise<void> {
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  await mkdir(`${ROOT}/bench/results`, { recursive: true });
+  await writeFile(`${ROOT}/bench/results/${name}.json`, json);
+  process.stdout.write(`Wrote bench/results/${name}.json\n`);
+}
+
+/** Rounds to `digits` decimals, for readable JSON. */
+export const round = (value: number, digits = 0) => Number(value.toFixed(digits));
