@@ -1,25 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { toPriceRecord, type PriceRecord } from '../../core/records/price.ts';
 import type { Alert } from '../../core/records/alert.ts';
 import { AlertEvaluator, type EvaluatorState } from './evaluator.ts';
 import { AlertRules, loadAlertRules, type AlertRule } from './rules.ts';
-
-/** A real minute file's close prices as records: `open_time,open,high,low,close,volume`. */
-function minuteFile(name: string, source: string): PriceRecord[] {
-  const path = fileURLToPath(new URL(`../../../shared/data/real-prices/${name}`, import.meta.url));
-  return readFileSync(path, 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => {
-      const [time, , , , close] = line.split(',');
-      const ts = Date.parse(time!.replace(' ', 'T').replace('+00:00', 'Z'));
-      return toPriceRecord({ source, symbol: 'BTC', ts, price_usd: Number(close) }, ts);
-    });
-}
+import { minuteFileRecords } from './testing/minute-file.ts';
 
 const rules: AlertRule[] = AlertRules.parse([
   { id: 'btc-22k', type: 'price_cross', level: 22_000, cooldownMs: 0 },
@@ -63,7 +48,7 @@ function evaluateAll(evaluator: AlertEvaluator, records: PriceRecord[]): Alert[]
 }
 
 describe('AlertEvaluator', () => {
-  const btc = minuteFile('binanceus_BTCUSDT_1m_20230301_20230321.csv', 'binanceus');
+  const btc = minuteFileRecords('binanceus_BTCUSDT_1m_20230301_20230321.csv', 'binanceus');
 
   it('raises on three weeks of real minute prices exactly the alerts a direct computation predicts', () => {
     const alerts = evaluateAll(new AlertEvaluator(rules), btc);
@@ -101,8 +86,8 @@ describe('AlertEvaluator', () => {
 
   it('flags a source that strays from the median of the others in the same minute', () => {
     const sources = [
-      minuteFile('binanceus_BTCUSDT_1m_20230301_20230321.csv', 'binanceus-usdt'),
-      minuteFile('binanceus_BTCUSD_1m_20230301_20230321.csv', 'binanceus-usd'),
+      minuteFileRecords('binanceus_BTCUSDT_1m_20230301_20230321.csv', 'binanceus-usdt'),
+      minuteFileRecords('binanceus_BTCUSD_1m_20230301_20230321.csv', 'binanceus-usd'),
     ];
     // A third feed that agrees except for a few minutes where it is 2% off.
     const off = new Set([1_000, 5_000, 20_000]);

@@ -1,10 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MemoryBus } from '../../core/adapters/memory/bus.ts';
 import { MemoryCache } from '../../core/adapters/memory/cache.ts';
 import { LocalObjectStore } from '../../core/adapters/local-fs/object-store.ts';
@@ -13,29 +11,20 @@ import { Metrics } from '../../core/metrics.ts';
 import type { Bus, Subscription } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import { alertId } from '../../core/records/alert.ts';
-import { toPriceRecord, type PriceRecord } from '../../core/records/price.ts';
+import type { PriceRecord } from '../../core/records/price.ts';
 import { StatusBoard } from '../../core/status-board.ts';
 import { waitFor } from '../../core/testing/wait.ts';
 import { createAlerter, type Alerter } from '../../processor/alerts/alerter.ts';
 import { AlertRules, type AlertRule } from '../../processor/alerts/rules.ts';
+import { minuteFileRecords } from '../../processor/alerts/testing/minute-file.ts';
 import { createProcessor } from '../../processor/processor.ts';
 import { createApp } from '../../lake-query/http/app.ts';
 import { Lake } from '../../lake-query/lake.ts';
 import { createLakeQueries } from '../../lake-query/queries.ts';
 
-const FILE = fileURLToPath(new URL('../../../shared/data/real-prices/binanceus_BTCUSDT_1m_20230301_20230321.csv', import.meta.url));
-
 /** The first `days` days of a real minute file's closes as BTC records from `binanceus`. */
 function realPrices(days: number): PriceRecord[] {
-  const records = readFileSync(FILE, 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => {
-      const [time, , , , close] = line.split(',');
-      const ts = Date.parse(time!.replace(' ', 'T').replace('+00:00', 'Z'));
-      return toPriceRecord({ source: 'binanceus', symbol: 'BTC', ts, price_usd: Number(close) }, ts);
-    });
+  const records = minuteFileRecords('binanceus_BTCUSDT_1m_20230301_20230321.csv', 'binanceus');
   return records.filter((record) => record.ts < records[0]!.ts + days * 86_400_000);
 }
 
