@@ -24,7 +24,7 @@ import { KafkaBus } from '../core/adapters/kafka/bus.ts';
 import { silentLogger } from '../core/log.ts';
 import { toPriceRecord } from '../core/records/price.ts';
 import { stack, type StackEnv } from '../tests/support/stack.ts';
-import { ROOT, deletePrefix, percentile, s3Client, sleep, writeResult } from './support.ts';
+import { ROOT, deletePrefix, percentile, s3Client, sleep, stackServiceEnv, writeResult } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,12 +58,7 @@ function startPart(entry: string, env: StackEnv, extra: Record<string, string>):
       ...process.env,
       NODE_NO_WARNINGS: '1',
       LOG_LEVEL: 'fatal',
-      KAFKA_BROKERS: env.KAFKA_BROKERS,
-      S3_ENDPOINT: env.S3_ENDPOINT,
-      S3_BUCKET: env.S3_BUCKET,
-      S3_REGION: env.S3_REGION,
-      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+      ...stackServiceEnv(env),
       DUCKDB_EXTENSION_DIR: env.DUCKDB_EXTENSION_DIR,
       KAFKA_TOPIC: topic,
       DEAD_LETTER_TOPIC: `${topic}.dead-letter`,

@@ -37,6 +37,7 @@ import {
   round,
   s3Client,
   sleep,
+  stackServiceEnv,
   writeResult,
 } from './support.ts';
 
@@ -73,12 +74,7 @@ async function runProcessors(env: StackEnv, bus: KafkaBus, count: number, run: s
       cwd: ROOT,
       env: {
         ...process.env,
-        KAFKA_BROKERS: env.KAFKA_BROKERS,
-        S3_ENDPOINT: env.S3_ENDPOINT,
-        S3_BUCKET: env.S3_BUCKET,
-        S3_REGION: env.S3_REGION,
-        AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+        ...stackServiceEnv(env),
         // No REDIS_URL: the status stays in-process, away from the shared stack's keys.
         LOG_LEVEL: 'fatal',
         NODE_NO_WARNINGS: '1',

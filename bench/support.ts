@@ -74,6 +74,18 @@ export async function fillTopic(brokers: string[], topic: string, count: number,
 }
 
 /** An S3 client for the stack's MinIO. */
+/** The variables that point a part at the stack's Kafka and MinIO, for a child process's env. */
+export function stackServiceEnv(env: StackEnv): Record<string, string> {
+  return {
+    KAFKA_BROKERS: env.KAFKA_BROKERS,
+    S3_ENDPOINT: env.S3_ENDPOINT,
+    S3_BUCKET: env.S3_BUCKET,
+    S3_REGION: env.S3_REGION,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+  };
+}
+
 export function s3Client(env: StackEnv): S3Client {
   return new S3Client({
     endpoint: env.S3_ENDPOINT,
