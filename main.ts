@@ -15,6 +15,7 @@ import { loadScraperConfig } from './scraper/config.ts';
 import { loadProcessorConfig } from './processor/config.ts';
 import { loadLakeQueryConfig } from './lake-query/config.ts';
 import { startScraper } from './scraper/start.ts';
+import { loadStreamsConfig } from './scraper/streams/config.ts';
 import { startProcessor } from './processor/start.ts';
 import { startLakeQuery } from './lake-query/server.ts';
 
@@ -24,6 +25,7 @@ const env = process.env;
 await runMain(log, async () => {
   // Validate every part's settings before anything starts, so a typo stops the start cleanly.
   loadScraperConfig(env);
+  loadStreamsConfig(env);
   loadProcessorConfig(env);
   loadLakeQueryConfig(env);
 

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import type { Cache } from './ports/cache.ts';
-import { ProcessorStatus, ScraperStatus } from './records/status.ts';
+import { ProcessorStatus, ScraperStatus, StreamsStatus } from './records/status.ts';
 
-const SCHEMAS = { scraper: ScraperStatus, processor: ProcessorStatus } as const;
+const SCHEMAS = { scraper: ScraperStatus, processor: ProcessorStatus, streams: StreamsStatus } as const;
 type Part = keyof typeof SCHEMAS;
 type StatusOf<P extends Part> = z.infer<(typeof SCHEMAS)[P]>;
 

@@ -6,6 +6,8 @@ import { FailoverCache } from './failover-cache.ts';
 import { createProviderGuard } from './guarded-call.ts';
 import { createProviders } from './providers/index.ts';
 import { createScraper, type Scraper } from './scraper.ts';
+import { loadStreamsConfig } from './streams/config.ts';
+import { startStreams } from './streams/start.ts';
 
 /**
  * Builds and starts the scraper on adapters the caller opened (the one-process `main.ts` shares
@@ -13,7 +15,8 @@ import { createScraper, type Scraper } from './scraper.ts';
  * `LakeError` when they are wrong. Every live provider call goes through the provider guard
  * (shared cache, rate limits, retries, circuit breaker) on a cache that falls back to this
  * process alone when Redis goes away. The returned scraper's `stop()` waits for the poll in
- * flight and closes the providers, but not the adapters, which belong to the caller.
+ * flight and closes the providers, but not the adapters, which belong to the caller. With
+ * `STREAM_VENUES` set, the exchanges' trade streams (`streams/`) run beside the polls and stop first.
  */
 export async function startScraper(
   adapters: Pick<Adapters, 'bus' | 'cache'>,
@@ -22,6 +25,7 @@ export async function startScraper(
   metrics: Metrics,
 ): Promise<Scraper> {
   const config = loadScraperConfig(env);
+  const streamsConfig = loadStreamsConfig(env);
   const providers = createProviders(config, { log });
   const degraded = metrics.gauge('scraper_shared_cache_degraded', '1 while the shared cache is unreachable and this process caches alone.');
   const cache = new FailoverCache(adapters.cache, {
@@ -32,9 +36,11 @@ export async function startScraper(
   const guard = createProviderGuard({ cache, settings: guardSettings(config), metrics, log });
   const scraper = createScraper({ bus: adapters.bus, cache, providers, config, log, metrics, call: guard.call });
   scraper.start();
+  const streams = startStreams(adapters, streamsConfig, config, log, metrics);
   return {
     ...scraper,
     async stop() {
+      await streams?.stop();
       await scraper.stop();
       await Promise.all(providers.map((provider) => provider.close?.()));
       await cache.close();

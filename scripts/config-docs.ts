@@ -10,6 +10,7 @@ import { describeConfig, type ConfigDoc, type ConfigShape } from '../core/config
 import { adapterConfigSchema } from '../core/adapters/select.ts';
 import { partConfigSchema } from '../core/part-main.ts';
 import { scraperConfigSchema } from '../scraper/config.ts';
+import { streamsConfigSchema } from '../scraper/streams/config.ts';
 import { processorConfigSchema } from '../processor/config.ts';
 import { lakeQueryConfigSchema } from '../lake-query/config.ts';
 
@@ -21,6 +22,7 @@ const SECTIONS: [string, z.ZodObject<ConfigShape>][] = [
   ['Every part: adapters and lake location', adapterConfigSchema as unknown as z.ZodObject<ConfigShape>],
   ['A part run on its own (npm run scraper / processor)', partConfigSchema as unknown as z.ZodObject<ConfigShape>],
   ['scraper', scraperConfigSchema as unknown as z.ZodObject<ConfigShape>],
+  ['scraper: exchange trade streams', streamsConfigSchema as unknown as z.ZodObject<ConfigShape>],
   ['processor', processorConfigSchema as unknown as z.ZodObject<ConfigShape>],
   ['lake-query and the dashboard', lakeQueryConfigSchema as unknown as z.ZodObject<ConfigShape>],
 ];

@@ -59,3 +59,37 @@ export const ProcessorStatus = z.object({
   lag: z.record(z.string(), z.number()),
 });
 export type ProcessorStatus = z.infer<typeof ProcessorStatus>;
+
+/** One venue's stream connection as the stream reader sees it. */
+export const VenueStreamStatus = z.object({
+  venue: z.string(),
+  /** Markets subscribed, in the venue's names. */
+  markets: z.array(z.string()),
+  connected: z.boolean(),
+  /** Connections opened since start (the first included): reconnects and rotations add one each. */
+  connections: z.number(),
+  tradesReceived: z.number(),
+  tickersReceived: z.number(),
+  /** Trades seen twice (a venue's duplicate, or the overlap of a rotation or a refill), published once. */
+  duplicatesDropped: z.number(),
+  malformedFrames: z.number(),
+  /** Missed trade ids noticed, fetched back from REST, and recorded as gaps because REST did not return them. */
+  tradesMissed: z.number(),
+  tradesRefilled: z.number(),
+  gapsRecorded: z.number(),
+  /** Trades waiting for the bus, and whether reading is paused because too many wait. */
+  buffered: z.number(),
+  paused: z.boolean(),
+  lastTradeAt: z.number().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.number().nullable(),
+});
+export type VenueStreamStatus = z.infer<typeof VenueStreamStatus>;
+
+export const StreamsStatus = z.object({
+  part: z.literal('streams'),
+  instance: z.string(),
+  updatedAt: z.number(),
+  venues: z.array(VenueStreamStatus),
+});
+export type StreamsStatus = z.infer<typeof StreamsStatus>;

@@ -77,8 +77,9 @@ export class KrakenProvider implements PriceProvider {
   }
 }
 
-function krakenError(errors: string[]): ProviderHttpError {
-  const message = `kraken Ticker answered error ${errors.join('; ')}`;
+/** Kraken's `error` array as a `ProviderHttpError`: rate limits and service errors can be retried, the rest cannot. */
+export function krakenError(errors: string[], what = 'Ticker'): ProviderHttpError {
+  const message = `kraken ${what} answered error ${errors.join('; ')}`;
   if (errors.some((error) => /Rate limit|Temporary lockout|Too many requests/i.test(error))) {
     return new ProviderHttpError('PROVIDER_RATE_LIMITED', message);
   }

@@ -1,0 +1,176 @@
+import { hostname } from 'node:os';
+import type { Adapters } from '../../core/adapters/select.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Metrics } from '../../core/metrics.ts';
+import type { StreamsStatus } from '../../core/records/status.ts';
+import type { Venue } from '../../core/records/trade.ts';
+import { StatusBoard } from '../../core/status-board.ts';
+import type { ScraperConfig } from '../config.ts';
+import { RateLimiter } from '../rate-limiter.ts';
+import { BoundedPublisher } from './bounded-publisher.ts';
+import type { StreamsConfig } from './config.ts';
+import { VenueStream } from './venue-stream.ts';
+import { binanceHistory, binanceProtocol, BINANCE_MAX_STREAMS } from './venues/binance.ts';
+import { coinbaseHistory, coinbaseProtocol } from './venues/coinbase.ts';
+import { krakenHistory, krakenProtocol } from './venues/kraken.ts';
+import type { StreamProtocol, TradeHistory } from './venues/venue.ts';
+import { LakeError } from '../../core/errors.ts';
+
+/** The running trade streams of every configured venue. */
+export interface Streams {
+  /** Stops reading, refills or records the open holes, then waits (at most `timeoutMs`) until the bus has everything. */
+  stop(timeoutMs?: number): Promise<void>;
+  status(): StreamsStatus;
+  /** Resolves when every hole found so far was refilled or recorded and the bus has everything read so far. */
+  settled(): Promise<void>;
+}
+
+const STATUS_INTERVAL_MS = 2_000;
+
+/** What each venue is read with: its protocol, WebSocket root, REST history and REST budget. */
+function venueParts(venue: Venue, streams: StreamsConfig, scraper: ScraperConfig) {
+  const timeoutMs = scraper.requestTimeoutMs;
+  const parts: Record<Venue, { protocol: StreamProtocol; root: string; history: TradeHistory; perMinute: number }> = {
+    binance: {
+      protocol: binanceProtocol,
+      root: streams.binanceWsUrl,
+      history: binanceHistory({ baseUrl: scraper.binanceBaseUrl, timeoutMs }),
+      perMinute: scraper.binanceRateLimitPerMin,
+    },
+    coinbase: {
+      protocol: coinbaseProtocol,
+      root: streams.coinbaseWsUrl,
+      history: coinbaseHistory({ baseUrl: scraper.coinbaseBaseUrl, timeoutMs }),
+      perMinute: scraper.coinbaseRateLimitPerMin,
+    },
+    kraken: {
+      protocol: krakenProtocol,
+      root: streams.krakenWsUrl,
+      history: krakenHistory({ baseUrl: scraper.krakenBaseUrl, timeoutMs }),
+      perMinute: scraper.krakenRateLimitPerMin,
+    },
+  };
+  return parts[venue];
+}
+
+/**
+ * Starts one `VenueStream` per venue in `STREAM_VENUES` on the caller's bus and cache, all
+ * publishing through one bounded buffer: when it fills, every venue stops reading, and a venue
+ * paused past `STREAM_STALL_DROP_MS` drops its connection (the missed trades are fetched back or
+ * recorded as gaps). Returns `undefined` when no venue is configured.
+ */
+export function startStreams(
+  adapters: Pick<Adapters, 'bus' | 'cache'>,
+  streams: StreamsConfig,
+  scraper: ScraperConfig,
+  log: Logger,
+  metrics: Metrics,
+): Streams | undefined {
+  // The schema checked every name against VENUES.
+  const venues = [...new Set(streams.streamVenues ?? [])] as Venue[];
+  if (venues.length === 0) return undefined;
+  if (venues.includes('binance') && streams.streamSymbols.length + 1 > BINANCE_MAX_STREAMS) {
+    throw new LakeError(
+      'CONFIG_INVALID',
+      `Invalid configuration: STREAM_SYMBOLS: Binance allows ${BINANCE_MAX_STREAMS - 1} markets on one connection`,
+    );
+  }
+  const streamLog = log.child({ component: 'streams' });
+  const instance = `${hostname()}-${process.pid}`;
+  const board = new StatusBoard(adapters.cache);
+  let paused = false;
+  const list: VenueStream[] = [];
+  const publisher = new BoundedPublisher({
+    bus: adapters.bus,
+    log: streamLog,
+    maxBuffered: streams.streamBufferMaxMessages,
+    onPressure(high) {
+      paused = high;
+      streamLog.info({ buffered: publisher.buffered }, high ? 'The bus is behind; pausing the streams' : 'Resuming the streams');
+      for (const stream of list) stream.setPaused(high);
+    },
+  });
+  for (const venue of venues) {
+    const parts = venueParts(venue, streams, scraper);
+    list.push(
+      new VenueStream({
+        protocol: parts.protocol,
+        history: parts.history,
+        limiter: new RateLimiter(venue, adapters.cache, { limit: parts.perMinute, windowMs: 60_000 }),
+        root: parts.root,
+        symbols: streams.streamSymbols,
+        timing: {
+          pingIntervalMs: streams.streamPingIntervalMs,
+          idleTimeoutMs: streams.streamIdleTimeoutMs,
+          maxAgeMs: streams.streamMaxConnectionAgeMs,
+          reconnectMinMs: streams.streamReconnectMinMs,
+          reconnectMaxMs: streams.streamReconnectMaxMs,
+        },
+        topics: { trades: scraper.tradesTopic, gaps: scraper.gapsTopic, prices: scraper.kafkaTopic, deadLetter: scraper.deadLetterTopic },
+        publish: (messages) => publisher.offer(messages),
+        waitForRoom: () => publisher.waitForRoom(),
+        reorderWindowMs: streams.streamReorderWindowMs,
+        refill: {
+          retries: streams.streamRefillRetries,
+          maxTrades: streams.streamRefillMaxTrades,
+          rateLimitedPauseMs: scraper.rateLimitedPauseMs,
+        },
+        tickerIntervalMs: streams.streamTickerIntervalMs,
+        log: streamLog,
+      }),
+    );
+  }
+
+  const gauges = {
+    connected: metrics.gauge('stream_connected', '1 while the venue stream is connected.', ['venue']),
+    trades: metrics.gauge('stream_trades_received', 'Trades received on the venue stream since start.', ['venue']),
+    duplicates: metrics.gauge('stream_duplicates_dropped', 'Trades received twice and published once, since start.', ['venue']),
+    refilled: metrics.gauge('stream_trades_refilled', 'Missed trades fetched back from REST history, since start.', ['venue']),
+    gaps: metrics.gauge('stream_gaps_recorded', 'Gap records written for trades REST could not return, since start.', ['venue']),
+    buffered: metrics.gauge('stream_buffered_messages', 'Stream messages waiting for the bus.'),
+  };
+  const status = (): StreamsStatus => ({
+    part: 'streams',
+    instance,
+    updatedAt: Date.now(),
+    venues: list.map((stream) => stream.status(publisher.buffered, paused)),
+  });
+  const report = () => {
+    const current = status();
+    gauges.buffered.set(publisher.buffered);
+    for (const venue of current.venues) {
+      gauges.connected.set({ venue: venue.venue }, venue.connected ? 1 : 0);
+      gauges.trades.set({ venue: venue.venue }, venue.tradesReceived);
+      gauges.duplicates.set({ venue: venue.venue }, venue.duplicatesDropped);
+      gauges.refilled.set({ venue: venue.venue }, venue.tradesRefilled);
+      gauges.gaps.set({ venue: venue.venue }, venue.gapsRecorded);
+    }
+    void board.publish('streams', current);
+  };
+  const timers = [
+    setInterval(report, STATUS_INTERVAL_MS),
+    setInterval(() => {
+      for (const stream of list) stream.checkStall(streams.streamStallDropMs);
+    }, 1_000),
+  ];
+  for (const stream of list) stream.start();
+  streamLog.info({ venues, symbols: streams.streamSymbols }, 'Trade streams started');
+
+  return {
+    status,
+    async settled() {
+      await Promise.all(list.map((stream) => stream.settled()));
+      await publisher.drained();
+    },
+    async stop(timeoutMs = 10_000) {
+      for (const timer of timers) clearInterval(timer);
+      await Promise.all(list.map((stream) => stream.stop()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([publisher.drained(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+      report();
+      const lost = publisher.close();
+      if (lost > 0) streamLog.error({ lost }, 'Stopped with stream messages the bus never took');
+    },
+  };
+}

@@ -1,0 +1,333 @@
+import { messageOf } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { deadLetter } from '../../core/records/dead-letter.ts';
+import { gapId, type Gap } from '../../core/records/gap.ts';
+import { toPriceRecord, validatePrice } from '../../core/records/price.ts';
+import type { VenueStreamStatus } from '../../core/records/status.ts';
+import { tradeId, validateTrade, type Trade } from '../../core/records/trade.ts';
+import type { RateLimiter } from '../rate-limiter.ts';
+import type { Outbound } from './bounded-publisher.ts';
+import { VenueConnection, type ConnectionTiming } from './connection.ts';
+import { refillHole } from './refill.ts';
+import { TradeSequence, type Hole } from './sequence.ts';
+import type { StreamProtocol, TradeHistory, VenueTicker, VenueTrade } from './venues/venue.ts';
+
+/** The topics a venue stream publishes to. */
+export interface StreamTopics {
+  trades: string;
+  gaps: string;
+  prices: string;
+  deadLetter: string;
+}
+
+export interface VenueStreamOptions {
+  protocol: StreamProtocol;
+  history: TradeHistory;
+  limiter: Pick<RateLimiter, 'take' | 'pauseFor'>;
+  /** The WebSocket root of the venue. */
+  root: string;
+  symbols: readonly string[];
+  timing: ConnectionTiming;
+  topics: StreamTopics;
+  /** Where messages go; `waitForRoom` holds refills back while the bus is behind. */
+  publish: (messages: Outbound[]) => void;
+  waitForRoom: () => Promise<void>;
+  reorderWindowMs: number;
+  refill: { retries: number; maxTrades: number; rateLimitedPauseMs: number };
+  tickerIntervalMs: number;
+  log: Logger;
+  now?: () => number;
+}
+
+type Counters = Pick<
+  VenueStreamStatus,
+  | 'tradesReceived'
+  | 'tickersReceived'
+  | 'duplicatesDropped'
+  | 'malformedFrames'
+  | 'tradesMissed'
+  | 'tradesRefilled'
+  | 'gapsRecorded'
+  | 'lastTradeAt'
+  | 'lastError'
+  | 'lastErrorAt'
+>;
+
+/**
+ * One venue's trades and tickers: a kept-open connection for all its markets, the id sequence of
+ * each market (duplicates dropped, holes found), the refill of every hole from the venue's REST
+ * history once late trades had `reorderWindowMs` to arrive, and a `Gap` record for whatever REST
+ * could not give back. Trades go out keyed by `venue:market`, so one market stays in order.
+ */
+export class VenueStream {
+  private readonly connection: VenueConnection;
+  private readonly sequences = new Map<string, TradeSequence>();
+  private readonly symbolOf = new Map<string, string>();
+  private readonly lastTickerAt = new Map<string, number>();
+  private readonly counters: Counters = {
+    tradesReceived: 0,
+    tickersReceived: 0,
+    duplicatesDropped: 0,
+    malformedFrames: 0,
+    tradesMissed: 0,
+    tradesRefilled: 0,
+    gapsRecorded: 0,
+    lastTradeAt: null,
+    lastError: null,
+    lastErrorAt: null,
+  };
+  private readonly abort = new AbortController();
+  private refillTimer: NodeJS.Timeout | undefined;
+  private refilling: Promise<void> = Promise.resolve();
+  private pausedSince: number | undefined;
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly options: VenueStreamOptions) {
+    this.now = options.now ?? Date.now;
+    this.log = options.log.child({ venue: options.protocol.venue });
+    for (const symbol of options.symbols) {
+      const market = options.protocol.market(symbol);
+      this.symbolOf.set(market, symbol);
+      this.sequences.set(market, new TradeSequence());
+    }
+    const markets = this.markets;
+    this.connection = new VenueConnection({
+      ...options.timing,
+      venue: options.protocol.venue,
+      url: options.protocol.url(options.root, markets),
+      subscribe: options.protocol.subscribe(markets),
+      ...(options.protocol.keepalive ? { keepalive: options.protocol.keepalive } : {}),
+      log: this.log,
+      onMessage: (text) => this.handle(text),
+      onDown: (reason) => this.down(reason, 'reconnect'),
+      onUp: () => this.log.info({ markets }, 'Stream connected'),
+    });
+  }
+
+  get markets(): string[] {
+    return [...this.symbolOf.keys()];
+  }
+
+  start(): void {
+    this.connection.start();
+    this.refillTimer = setInterval(() => this.takeDueHoles(), Math.max(50, this.options.reorderWindowMs / 2));
+  }
+
+  /** Reading stops (the bus is behind) or goes on. Paused past `stallDropMs`, `checkStall` drops the connection. */
+  setPaused(paused: boolean): void {
+    if (paused) {
+      this.pausedSince ??= this.now();
+      this.connection.pause();
+    } else {
+      this.pausedSince = undefined;
+      this.connection.resume();
+    }
+  }
+
+  /** Drops the connection when reading was paused for longer than `stallDropMs`; what it misses becomes holes. */
+  checkStall(stallDropMs: number): void {
+    if (this.pausedSince === undefined || this.now() - this.pausedSince < stallDropMs) return;
+    this.pausedSince = this.now();
+    this.log.warn({ stallDropMs }, 'The bus is too far behind; dropping the stream connection (the trades it misses are fetched back)');
+    this.connection.drop('dropped: the bus could not keep up');
+    for (const sequence of this.sequences.values()) sequence.expectHole('backpressure');
+  }
+
+  /**
+   * Stops reading and hands the open holes to REST one last time; refills still running after
+   * `graceMs` are aborted, and what they did not get back is recorded as gaps.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
+    clearInterval(this.refillTimer);
+    await this.connection.stop();
+    this.takeDueHoles(Infinity);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.refilling, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.abort.abort();
+    await this.refilling;
+  }
+
+  status(buffered: number, paused: boolean): VenueStreamStatus {
+    return {
+      venue: this.options.protocol.venue,
+      markets: this.markets,
+      connected: this.connection.connected,
+      connections: this.connection.connections,
+      buffered,
+      paused,
+      ...this.counters,
+    };
+  }
+
+  /** Resolves when every hole taken so far was refilled or recorded. */
+  settled(): Promise<void> {
+    return this.refilling;
+  }
+
+  private handle(text: string): void {
+    let frame;
+    try {
+      frame = this.options.protocol.parse(text);
+    } catch (error) {
+      this.reject(`malformed frame: ${messageOf(error)}`, text);
+      return;
+    }
+    if (frame.error) this.noteError(`the venue said: ${frame.error}`);
+    const out: Outbound[] = [];
+    const now = this.now();
+    for (const trade of frame.trades) {
+      const sequence = this.sequences.get(trade.market);
+      if (!sequence) {
+        this.reject(`trade of a market not subscribed: ${trade.market}`, text);
+        continue;
+      }
+      this.counters.tradesReceived += 1;
+      if (sequence.accept(trade.tradeId, trade.ts, now) === 'duplicate') {
+        this.counters.duplicatesDropped += 1;
+        continue;
+      }
+      this.counters.lastTradeAt = trade.ts;
+      const message = this.tradeMessage(trade, 'stream', now, text);
+      if (message) out.push(message);
+    }
+    for (const ticker of frame.tickers) {
+      const message = this.tickerMessage(ticker, now);
+      if (message) out.push(message);
+    }
+    this.options.publish(out);
+  }
+
+  private tradeMessage(trade: VenueTrade, via: Trade['via'], now: number, raw: unknown): Outbound | undefined {
+    const venue = this.options.protocol.venue;
+    const record = {
+      id: tradeId(venue, trade.market, trade.tradeId),
+      ts: trade.ts,
+      symbol: this.symbolOf.get(trade.market),
+      venue,
+      market: trade.market,
+      price: trade.price,
+      qty: trade.qty,
+      side: trade.side,
+      trade_id: trade.tradeId,
+      via,
+      ingested_at: now,
+    };
+    const valid = validateTrade(record);
+    if (!valid.ok) {
+      this.reject(`invalid trade: ${valid.reason}`, raw);
+      return undefined;
+    }
+    return { topic: this.options.topics.trades, key: `${venue}:${trade.market}`, value: JSON.stringify(valid.value) };
+  }
+
+  /** At most one price record per market and `tickerIntervalMs`, under the source `<venue>-stream`. */
+  private tickerMessage(ticker: VenueTicker, now: number): Outbound | undefined {
+    const symbol = this.symbolOf.get(ticker.market);
+    if (!symbol) return undefined;
+    this.counters.tickersReceived += 1;
+    if (now - (this.lastTickerAt.get(ticker.market) ?? -Infinity) < this.options.tickerIntervalMs) return undefined;
+    this.lastTickerAt.set(ticker.market, now);
+    const source = `${this.options.protocol.venue}-stream`;
+    const record = toPriceRecord(
+      {
+        source,
+        symbol,
+        ts: ticker.ts ?? now,
+        price_usd: ticker.price,
+        volume_24h_usd: ticker.quoteVolume24h,
+        change_24h_pct: ticker.change24hPct,
+      },
+      now,
+    );
+    const valid = validatePrice(record);
+    if (!valid.ok) {
+      this.reject(`invalid ticker: ${valid.reason}`, ticker);
+      return undefined;
+    }
+    return { topic: this.options.topics.prices, key: symbol, value: JSON.stringify(valid.value) };
+  }
+
+  private down(reason: string, cause: Gap['cause']): void {
+    this.noteError(reason);
+    this.log.warn({ reason }, 'Stream connection lost; reconnecting (missed trades are fetched back)');
+    for (const sequence of this.sequences.values()) sequence.expectHole(cause);
+  }
+
+  /** Hands the holes older than the reorder window (all of them with `Infinity`) to the refill chain. */
+  private takeDueHoles(window = this.options.reorderWindowMs): void {
+    const openedBy = window === Infinity ? Infinity : this.now() - window;
+    for (const [market, sequence] of this.sequences) {
+      for (const hole of sequence.takeHoles(openedBy)) {
+        this.refilling = this.refilling.then(() => this.refill(market, hole));
+      }
+    }
+  }
+
+  private async refill(market: string, hole: Hole): Promise<void> {
+    const { options } = this;
+    this.counters.tradesMissed += hole.last - hole.first + 1;
+    try {
+      const result = await refillHole(
+        { market, first: hole.first, last: hole.last, fromTs: hole.fromTs, toTs: hole.toTs },
+        {
+          history: options.history,
+          limiter: options.limiter,
+          ...options.refill,
+          maxBudgetWaitMs: 60_000,
+          signal: this.abort.signal,
+          onTrades: async (trades) => {
+            await options.waitForRoom();
+            const now = this.now();
+            options.publish(trades.flatMap((trade) => this.tradeMessage(trade, 'rest', now, trade) ?? []));
+          },
+        },
+      );
+      this.counters.tradesRefilled += result.refilled;
+      if (result.missing.length > 0) this.recordGaps(market, hole, result.missing, result.reason);
+      this.log.info(
+        { market, first: hole.first, last: hole.last, refilled: result.refilled, cause: hole.cause },
+        'Refilled a hole in the trade stream',
+      );
+    } catch (error) {
+      this.recordGaps(market, hole, [{ first: hole.first, last: hole.last }], `refill failed: ${messageOf(error)}`);
+    }
+  }
+
+  private recordGaps(market: string, hole: Hole, runs: { first: number; last: number }[], reason: string): void {
+    const venue = this.options.protocol.venue;
+    const symbol = this.symbolOf.get(market)!;
+    const detectedAt = this.now();
+    const gaps: Gap[] = runs.map((run) => ({
+      id: gapId(venue, market, run.first, run.last),
+      venue,
+      market,
+      symbol,
+      first_trade_id: run.first,
+      last_trade_id: run.last,
+      missing: run.last - run.first + 1,
+      from_ts: hole.fromTs,
+      to_ts: hole.toTs,
+      cause: hole.cause,
+      reason,
+      detected_at: detectedAt,
+    }));
+    this.counters.gapsRecorded += gaps.length;
+    const missing = gaps.reduce((sum, gap) => sum + gap.missing, 0);
+    this.log.warn({ market, gaps: gaps.length, missing, reason }, 'Recorded trades that could not be fetched back as gaps');
+    this.options.publish(gaps.map((gap) => ({ topic: this.options.topics.gaps, key: `${venue}:${market}`, value: JSON.stringify(gap) })));
+  }
+
+  private reject(reason: string, payload: unknown): void {
+    this.counters.malformedFrames += 1;
+    this.noteError(reason);
+    const letter = deadLetter({ at: this.now(), stage: 'scraper', source: `${this.options.protocol.venue}-stream`, reason, payload });
+    this.options.publish([{ topic: this.options.topics.deadLetter, key: letter.source, value: JSON.stringify(letter) }]);
+  }
+
+  private noteError(message: string): void {
+    this.counters.lastError = message.slice(0, 500);
+    this.counters.lastErrorAt = this.now();
+  }
+}
