@@ -82,6 +82,9 @@ export class KafkaBus implements Bus {
       rebalanceTimeout: 60_000,
       heartbeatInterval: Math.max(500, Math.floor(this.sessionTimeoutMs / 10)),
       maxBytesPerPartition: 4 * 1024 * 1024,
+      // Also how long kafkajs sleeps when every partition is paused (the processor pauses while it
+      // writes to free memory): its 5 s default left the processor idle most of a backlog.
+      maxWaitTimeInMs: 250,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     const subscription = new KafkaSubscription(consumer, options, () => this.consumers.delete(subscription));
