@@ -3,11 +3,17 @@ import { DATASETS } from '../core/records/topics.ts';
 import { PRICE_COLUMNS } from '../core/records/price.ts';
 import { liveParquetSql } from '../core/lake-layout.ts';
 import { CANDLE_PARTIAL_COLUMNS, MERGE_CANDLE_PARTIALS_SQL } from '../core/records/candle.ts';
+import { GAP_COLUMNS } from '../core/records/gap.ts';
+import { MERGE_TRADE_CANDLE_PARTIALS_SQL, TRADE_CANDLE_GROUP_BY, TRADE_CANDLE_PARTIAL_COLUMNS } from '../core/records/trade-candle.ts';
+import { TRADE_COLUMNS } from '../core/records/trade.ts';
 
-/** The lake's datasets as DuckDB views: raw prices, rejects, alerts and the 1-minute rollups. */
-export type Dataset = 'prices' | 'dead_letters' | 'alerts' | 'candles_1m';
+/**
+ * The lake's datasets as DuckDB views: raw prices, rejects, alerts, the 1-minute price rollups,
+ * exchange trades, their gaps and their 1-minute rollups.
+ */
+export type Dataset = 'prices' | 'dead_letters' | 'alerts' | 'candles_1m' | 'trades' | 'gaps' | 'trade_candles_1m';
 /** Every view lake-query, the SQL console and `npm run sql` define, in one list. */
-export const LAKE_VIEWS: readonly Dataset[] = ['prices', 'dead_letters', 'alerts', 'candles_1m'];
+export const LAKE_VIEWS: readonly Dataset[] = ['prices', 'dead_letters', 'alerts', 'candles_1m', 'trades', 'gaps', 'trade_candles_1m'];
 
 const HIVE_COLUMNS = [
   ['year', 'INTEGER'],
@@ -47,6 +53,23 @@ export const VIEW_COLUMNS: Record<Dataset, readonly (readonly [string, string])[
     ]),
     ...HIVE_COLUMNS,
   ],
+  trades: [...TRADE_COLUMNS, ...HIVE_COLUMNS],
+  gaps: [...GAP_COLUMNS, ...HIVE_COLUMNS],
+  // One row per (venue, market, minute): the view merges the partials of the rollup files.
+  trade_candles_1m: [...TRADE_CANDLE_PARTIAL_COLUMNS, ...HIVE_COLUMNS],
+};
+
+/**
+ * Views over rollup files: one row per group, the partials of every file merged by `select`
+ * grouped by `groupBy`, then `replace` (a DuckDB `REPLACE` list) fixes the output types.
+ */
+const MERGED_VIEWS: Partial<Record<Dataset, { select: string; groupBy: string; replace?: string }>> = {
+  candles_1m: {
+    select: MERGE_CANDLE_PARTIALS_SQL,
+    groupBy: 'minute, symbol, source',
+    replace: 'ticks::BIGINT AS ticks, raw_rows::BIGINT AS raw_rows',
+  },
+  trade_candles_1m: { select: MERGE_TRADE_CANDLE_PARTIALS_SQL, groupBy: TRADE_CANDLE_GROUP_BY },
 };
 
 /** How DuckDB reaches one lake: statements to run once per connection, and the file glob of each dataset. */
@@ -94,19 +117,29 @@ export function lakeSource(location: LakeLocation): LakeSource {
   };
 }
 
+const FOLDERS: Record<Dataset, string> = {
+  prices: DATASETS.prices,
+  dead_letters: DATASETS.deadLetter,
+  alerts: DATASETS.alerts,
+  candles_1m: DATASETS.candles1m,
+  trades: DATASETS.trades,
+  gaps: DATASETS.gaps,
+  trade_candles_1m: DATASETS.tradeCandles1m,
+};
+
 /** The lake folder of a view's files. */
 export function folderOf(dataset: Dataset): string {
-  if (dataset === 'alerts') return DATASETS.alerts;
-  if (dataset === 'candles_1m') return DATASETS.candles1m;
-  return dataset === 'prices' ? DATASETS.prices : DATASETS.deadLetter;
+  return FOLDERS[dataset];
 }
 
 /**
  * Extra SQL after a view's FROM. `alerts`: an alert published again after an alerter crash is
- * stored twice with the same id; the view keeps the first one raised.
+ * stored twice with the same id; the view keeps the first one raised. `gaps`: likewise a gap
+ * recorded again after a stream reader's crash; the first one detected is kept.
  */
 export const VIEW_DEDUPE: Partial<Record<Dataset, string>> = {
   alerts: 'QUALIFY row_number() OVER (PARTITION BY id ORDER BY raised_at) = 1',
+  gaps: 'QUALIFY row_number() OVER (PARTITION BY id ORDER BY detected_at) = 1',
 };
 
 /** A SQL string literal. Only for paths from configuration: user input is always a bound parameter. */
@@ -125,9 +158,10 @@ export function viewSql(source: LakeSource, dataset: Dataset, hasFiles: boolean)
   // compaction markers say which to read (core/lake-layout.ts). No union_by_name: it reads every
   // file's footer at bind time, a request per file on S3, and the processor writes one schema.
   const reader = liveParquetSql(source.root, folderOf(dataset));
-  if (dataset === 'candles_1m') {
-    const merged = `SELECT ${MERGE_CANDLE_PARTIALS_SQL}, year, month, day FROM ${reader} GROUP BY minute, symbol, source, year, month, day`;
-    return `CREATE OR REPLACE VIEW ${dataset} AS SELECT * REPLACE (ticks::BIGINT AS ticks, raw_rows::BIGINT AS raw_rows) FROM (${merged})`;
+  const merge = MERGED_VIEWS[dataset];
+  if (merge) {
+    const merged = `SELECT ${merge.select}, year, month, day FROM ${reader} GROUP BY ${merge.groupBy}, year, month, day`;
+    return `CREATE OR REPLACE VIEW ${dataset} AS SELECT *${merge.replace ? ` REPLACE (${merge.replace})` : ''} FROM (${merged})`;
   }
   const dedupe = VIEW_DEDUPE[dataset] ? ` ${VIEW_DEDUPE[dataset]}` : '';
   return `CREATE OR REPLACE VIEW ${dataset} AS SELECT ${columns.map(([name]) => `"${name}"`).join(', ')} FROM ${reader}${dedupe}`;

@@ -1,3 +1,5 @@
+import { LAKE_VIEWS } from './lake-source.ts';
+
 /**
  * The parse-tree check of `POST /api/sql`. DuckDB's `json_serialize_sql` turns the text into its
  * own parse tree (it refuses anything but SELECT statements); this walks every node of it, at any
@@ -9,8 +11,8 @@
  * so replacement scans (files, URLs) never reach DuckDB's binder.
  */
 
-/** The views user SQL may read. `candles_1m` and `alerts` are allowed once they exist. */
-export const SQL_VIEWS: readonly string[] = ['prices', 'dead_letters', 'candles_1m', 'alerts'];
+/** The views user SQL may read: every lake view (a dataset without files is an empty view). */
+export const SQL_VIEWS: readonly string[] = LAKE_VIEWS;
 
 /** Table functions that only generate values in memory. */
 export const ALLOWED_TABLE_FUNCTIONS: readonly string[] = ['range', 'generate_series', 'unnest'];

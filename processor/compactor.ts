@@ -15,9 +15,9 @@ import {
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ObjectInfo, ObjectStore } from '../core/ports/object-store.ts';
-import { MERGE_CANDLE_PARTIALS_SQL } from '../core/records/candle.ts';
 import { DATASETS } from '../core/records/topics.ts';
 import { processorMetrics } from './processor-metrics.ts';
+import { DEFAULT_ROLLUPS, type AnyDerivedDataset } from './rollups.ts';
 
 export interface CompactorOptions {
   store: ObjectStore;
@@ -30,6 +30,8 @@ export interface CompactorOptions {
   /** Age of a `compacted-*` file without a marker before it counts as a crashed run's leftover, ms (default 1 h). */
   orphanGraceMs?: number;
   now?: () => number;
+  /** The rollups whose partials are merged, not copied, and compacted with their raw day (default: the lake writer's). */
+  rollups?: readonly AnyDerivedDataset[];
 }
 
 /** What one day folder's compaction did. */
@@ -45,23 +47,13 @@ export interface CompactionResult {
   liveFiles: number;
 }
 
+/** The sort order of the raw datasets' compacted files (rollups use their own `table.sortBy`). */
 const SORT_BY: Record<string, string> = {
   [DATASETS.prices]: '"symbol", "ts"',
   [DATASETS.deadLetter]: '"at"',
-  [DATASETS.candles1m]: '"symbol", "source", "minute"',
+  [DATASETS.trades]: '"venue", "market", "trade_id"',
+  [DATASETS.gaps]: '"venue", "market", "first_trade_id"',
 };
-
-/**
- * Datasets whose rows are partial aggregates: compaction merges the partials of each group into
- * one row (`select` grouped by `groupBy`) instead of copying rows, and checks that the sums in
- * `conserved` are the same before and after.
- */
-const AGGREGATES: Record<string, { select: string; groupBy: string; conserved: string[] }> = {
-  [DATASETS.candles1m]: { select: MERGE_CANDLE_PARTIALS_SQL, groupBy: 'minute, symbol, source', conserved: ['ticks', 'raw_rows'] },
-};
-
-/** Rollup datasets compacted together with the raw dataset they are derived from (same day). */
-const ROLLUPS_OF: Record<string, string[]> = { [DATASETS.prices]: [DATASETS.candles1m] };
 
 /**
  * Merges the small Parquet files of a day folder into files near a target size. Each step is
@@ -76,6 +68,8 @@ export class Compactor {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly metrics: ReturnType<typeof processorMetrics> | undefined;
+  /** Rollup datasets by folder: their rows are partial aggregates, merged per group instead of copied. */
+  private readonly rollups: Map<string, AnyDerivedDataset>;
 
   private constructor(
     private readonly options: CompactorOptions,
@@ -88,6 +82,7 @@ export class Compactor {
     this.now = options.now ?? Date.now;
     this.log = options.log.child({ component: 'compactor' });
     this.metrics = options.metrics ? processorMetrics(options.metrics) : undefined;
+    this.rollups = new Map((options.rollups ?? DEFAULT_ROLLUPS).map((rollup) => [rollup.folder, rollup]));
   }
 
   static async open(options: CompactorOptions): Promise<Compactor> {
@@ -110,14 +105,16 @@ export class Compactor {
   }
 
   /**
-   * Sweeps, then compacts one day folder; a `prices` day also compacts its `candles_1m` twin
-   * (whose result is logged, not returned). Throws when the store fails; a rerun continues where
-   * it stopped.
+   * Sweeps, then compacts one day folder; a raw day also compacts the same day of its rollups
+   * (`candles_1m` for `prices`, `trade_candles_1m` for `trades`), whose results are logged, not
+   * returned. Throws when the store fails; a rerun continues where it stopped.
    */
   async compactDay(dayFolder: string): Promise<CompactionResult> {
     const [dataset, ...rest] = dayFolder.split('/');
     const result = await this.compactFolder(dayFolder);
-    for (const rollup of ROLLUPS_OF[dataset!] ?? []) await this.compactFolder([rollup, ...rest].join('/'));
+    for (const rollup of this.rollups.values()) {
+      if (rollup.from === dataset) await this.compactFolder([rollup.folder, ...rest].join('/'));
+    }
     return result;
   }
 
@@ -213,8 +210,12 @@ export class Compactor {
       }
       const list = `[${locals.map((path) => `'${path}'`).join(', ')}]`;
       const output = join(folder, 'compacted.parquet');
-      const order = SORT_BY[dataset] ? ` ORDER BY ${SORT_BY[dataset]}` : '';
-      const aggregate = AGGREGATES[dataset];
+      // A rollup's rows are partial aggregates: merge each group's partials into one row, and check
+      // the counts are conserved. Other datasets' rows are copied, and checked all there.
+      const rollup = this.rollups.get(dataset);
+      const aggregate = rollup?.merge;
+      const sortBy = rollup ? rollup.table.sortBy.map((column) => `"${column}"`).join(', ') : SORT_BY[dataset];
+      const order = sortBy ? ` ORDER BY ${sortBy}` : '';
       const read = `read_parquet(${list}, hive_partitioning = false, union_by_name = true)`;
       const totals = `count(*)::BIGINT AS n${(aggregate?.conserved ?? []).map((column) => `, sum("${column}")::DOUBLE AS "${column}"`).join('')}`;
       let rows: number;

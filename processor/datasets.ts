@@ -1,7 +1,9 @@
 import { Alert } from '../core/records/alert.ts';
 import { DeadLetter } from '../core/records/dead-letter.ts';
+import { GAP_COLUMNS, Gap } from '../core/records/gap.ts';
 import { PRICE_COLUMNS, describeIssues, validatePrice, type PriceRecord } from '../core/records/price.ts';
 import { DATASETS } from '../core/records/topics.ts';
+import { TRADE_COLUMNS, validateTrade, type Trade } from '../core/records/trade.ts';
 import type { TableSpec } from './parquet.ts';
 
 /** What parsing one bus message gives: a row of the dataset, or why it cannot be one. */
@@ -104,6 +106,51 @@ export function alertsDataset(topic: string): Dataset<Alert> {
         { name: 'raised_at', type: 'TIMESTAMP', value: (row) => row.raised_at },
       ],
       sortBy: ['symbol', 'ts'],
+    },
+  };
+}
+
+/**
+ * Exchange trades from the stream readers, validated by `validateTrade` (the id must match venue,
+ * market and trade id), partitioned by trade time and sorted in the venue's order inside a file.
+ */
+export function tradesDataset(topic: string): Dataset<Trade> {
+  return {
+    folder: DATASETS.trades,
+    topic,
+    parse(value) {
+      const json = parseJson(value);
+      if (!json.ok) return json;
+      const validated = validateTrade(json.row);
+      return validated.ok ? { ok: true, row: validated.value } : validated;
+    },
+    eventTime: (row) => row.ts,
+    table: {
+      columns: TRADE_COLUMNS.map(([name, type]) => ({ name, type, value: (row: Trade) => row[name] })),
+      sortBy: ['venue', 'market', 'trade_id'],
+    },
+  };
+}
+
+/**
+ * Trade ranges the stream readers missed and could not fetch back, partitioned by the time of the
+ * trade before the hole (`from_ts`). The same gap may be published twice after a crash: readers
+ * keep one row per id.
+ */
+export function gapsDataset(topic: string): Dataset<Gap> {
+  return {
+    folder: DATASETS.gaps,
+    topic,
+    parse(value) {
+      const json = parseJson(value);
+      if (!json.ok) return json;
+      const parsed = Gap.safeParse(json.row);
+      return parsed.success ? { ok: true, row: parsed.data } : { ok: false, reason: describeIssues(parsed.error) };
+    },
+    eventTime: (row) => row.from_ts,
+    table: {
+      columns: GAP_COLUMNS.map(([name, type]) => ({ name, type, value: (row: Gap) => row[name] })),
+      sortBy: ['venue', 'market', 'first_trade_id'],
     },
   };
 }

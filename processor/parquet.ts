@@ -20,11 +20,12 @@ import { LakeError, messageOf } from '../core/errors.ts';
  */
 
 /** The DuckDB types a dataset column can have in the lake. */
-export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'TIMESTAMP';
+export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'TIMESTAMP' | 'BIGINT';
 
 /**
  * One column of a dataset. `TIMESTAMP` values are epoch ms and are written as microsecond
- * `TIMESTAMP` (no time zone; the instant is UTC by the project's convention).
+ * `TIMESTAMP` (no time zone; the instant is UTC by the project's convention). `BIGINT` values are
+ * whole numbers below 2^53 (trade ids, counts), given as plain numbers.
  */
 export interface Column<Row> {
   name: string;
@@ -38,9 +39,17 @@ export interface TableSpec<Row> {
   sortBy: readonly string[];
 }
 
-// Timestamps are staged as DOUBLE epoch ms (exact below 2^53) and converted in the COPY query:
+// Timestamps and BIGINTs are staged as DOUBLE (exact below 2^53) and converted in the COPY query:
 // plain numbers fill a chunk far faster than one bigint-backed wrapper object per value.
-const STAGE_TYPES: Record<ColumnType, DuckDBType> = { VARCHAR, DOUBLE, TIMESTAMP: DOUBLE };
+const STAGE_TYPES: Record<ColumnType, DuckDBType> = { VARCHAR, DOUBLE, TIMESTAMP: DOUBLE, BIGINT: DOUBLE };
+
+/** The expression of the COPY select that turns a staged column into its lake type. */
+function lakeValue(column: { name: string; type: ColumnType }): string {
+  const name = quoteIdent(column.name);
+  if (column.type === 'TIMESTAMP') return `epoch_ms(${name}::BIGINT) AS ${name}`;
+  if (column.type === 'BIGINT') return `${name}::BIGINT AS ${name}`;
+  return name;
+}
 
 /**
  * Encodes rows into Snappy Parquet bytes. Holds one in-memory DuckDB and one connection for its
@@ -77,7 +86,7 @@ export class ParquetEncoder {
   private async encodeNow<Row>(spec: TableSpec<Row>, rows: readonly Row[], what: string): Promise<Uint8Array> {
     const table = `stage_${++this.sequence}`;
     const file = join(tmpdir(), `cryptolake-${process.pid}-${randomUUID()}.parquet`);
-    const columns = spec.columns.map((column) => `${quoteIdent(column.name)} ${column.type === 'TIMESTAMP' ? 'DOUBLE' : column.type}`);
+    const columns = spec.columns.map((column) => `${quoteIdent(column.name)} ${STAGE_TYPES[column.type].toString()}`);
     try {
       await this.connection.run(`CREATE TABLE ${table} (${columns.join(', ')})`);
       const appender = await this.connection.createAppender(table);
@@ -87,13 +96,7 @@ export class ParquetEncoder {
       } finally {
         appender.closeSync();
       }
-      const select = spec.columns
-        .map((column) =>
-          column.type === 'TIMESTAMP'
-            ? `epoch_ms(${quoteIdent(column.name)}::BIGINT) AS ${quoteIdent(column.name)}`
-            : quoteIdent(column.name),
-        )
-        .join(', ');
+      const select = spec.columns.map(lakeValue).join(', ');
       const order = spec.sortBy.length > 0 ? ` ORDER BY ${spec.sortBy.map(quoteIdent).join(', ')}` : '';
       await this.connection.run(
         `COPY (SELECT ${select} FROM ${table}${order}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION snappy)`,

@@ -11,7 +11,7 @@ import { StatusBoard } from '../core/status-board.ts';
 import { Batcher, type Batch, type BatchItem } from './batcher.ts';
 import { Compactor } from './compactor.ts';
 import type { ProcessorConfig } from './config.ts';
-import { alertsDataset, deadLetterDataset, pricesDataset, type AnyDataset } from './datasets.ts';
+import { alertsDataset, deadLetterDataset, gapsDataset, pricesDataset, tradesDataset, type AnyDataset } from './datasets.ts';
 import { DEFAULT_TOPICS } from '../core/records/topics.ts';
 import { FlushJournal } from './flush-journal.ts';
 import { FlushQueue } from './flush-queue.ts';
@@ -25,7 +25,9 @@ export type ProcessorSettings = Pick<
   ProcessorConfig,
   'flushIntervalMs' | 'flushMaxRecords' | 'maxBufferedBytes' | 'kafkaGroup' | 'kafkaTopic' | 'deadLetterTopic'
 > &
-  Partial<Pick<ProcessorConfig, 'compactIntervalMs' | 'compactTargetBytes' | 'compactGraceMs' | 'alertsTopic'>>;
+  Partial<
+    Pick<ProcessorConfig, 'compactIntervalMs' | 'compactTargetBytes' | 'compactGraceMs' | 'alertsTopic' | 'tradesTopic' | 'gapsTopic'>
+  >;
 
 export interface ProcessorOptions {
   bus: Bus;
@@ -73,6 +75,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
     pricesDataset(config.kafkaTopic),
     deadLetters,
     alertsDataset(config.alertsTopic ?? DEFAULT_TOPICS.alerts),
+    tradesDataset(config.tradesTopic ?? DEFAULT_TOPICS.trades),
+    gapsDataset(config.gapsTopic ?? DEFAULT_TOPICS.gaps),
   ];
   const batcher = new Batcher(config.flushMaxRecords);
   const queues = new Map<string, FlushQueue>();

@@ -119,6 +119,85 @@ export interface Tick {
   change_24h_pct: number | null;
 }
 
+/** A market with trades in the last 24 h, from `/api/trade-markets`; `volume` is in the base currency. */
+export interface TradeMarket {
+  venue: string;
+  market: string;
+  symbol: string;
+  trades: number;
+  volume: number;
+  lastTs: number;
+}
+
+/** A candle of exchange trades: `volume` in the base currency, `quoteVolume` in the quote, `buyVolume` taken by buyers. */
+export interface TradeCandle {
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  quoteVolume: number;
+  buyVolume: number;
+  trades: number;
+}
+
+/** One exchange trade from `/api/trades`; `side` is the taker's, `via: 'rest'` marks a trade fetched back after a gap. */
+export interface TradeItem {
+  id: string;
+  ts: number;
+  symbol: string;
+  venue: string;
+  market: string;
+  price: number;
+  qty: number;
+  side: 'buy' | 'sell';
+  tradeId: number;
+  via: 'stream' | 'rest';
+}
+
+/** A run of trade ids the lake does not have and could not fetch back, from `/api/gaps`. */
+export interface GapItem {
+  id: string;
+  venue: string;
+  market: string;
+  symbol: string;
+  firstTradeId: number;
+  lastTradeId: number;
+  missing: number;
+  fromTs: number;
+  toTs: number;
+  cause: string;
+  reason: string;
+  detectedAt: number;
+}
+
+/** One venue's trade stream as the scraper reports it. */
+export interface VenueStream {
+  venue: string;
+  markets: string[];
+  connected: boolean;
+  connections: number;
+  tradesReceived: number;
+  tickersReceived: number;
+  duplicatesDropped: number;
+  malformedFrames: number;
+  tradesMissed: number;
+  tradesRefilled: number;
+  gapsRecorded: number;
+  buffered: number;
+  paused: boolean;
+  lastTradeAt: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+}
+
+export interface Streams {
+  ok: boolean;
+  detail: string;
+  venues: VenueStream[];
+}
+
 async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
   try {
@@ -149,6 +228,13 @@ export const api = {
       `/api/alerts?limit=${options.limit}${options.symbol ? `&symbol=${q(options.symbol)}` : ''}${options.from ? `&from=${options.from}` : ''}${options.to ? `&to=${options.to}` : ''}`,
     ),
   pipeline: () => getJson<Pipeline>('/api/pipeline'),
+  tradeMarkets: () => getJson<{ markets: TradeMarket[] }>('/api/trade-markets'),
+  tradeCandles: (venue: string, market: string, interval: string, from: number) =>
+    getJson<{ candles: TradeCandle[] }>(`/api/trade-candles?venue=${q(venue)}&market=${q(market)}&interval=${q(interval)}&from=${from}`),
+  trades: (venue: string, market: string, limit: number) =>
+    getJson<{ trades: TradeItem[] }>(`/api/trades?venue=${q(venue)}&market=${q(market)}&limit=${limit}`),
+  gaps: (limit: number) => getJson<{ gaps: GapItem[] }>(`/api/gaps?limit=${limit}`),
+  streams: () => getJson<Streams>('/api/streams'),
   sql: (sql: string) =>
     request<SqlResult>('/api/sql', { method: 'POST', body: JSON.stringify({ sql }), headers: { 'content-type': 'application/json' } }),
 };

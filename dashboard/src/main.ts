@@ -9,6 +9,7 @@ import { renderIndicators } from './indicators.ts';
 import { renderAlerts } from './alerts.ts';
 import { setUpSqlConsole } from './sql-console.ts';
 import { setUpTheme } from './theme.ts';
+import { setUpTrades } from './trades.ts';
 import { changeClass, formatPct, formatPrice, formatUtcTime } from './format.ts';
 
 const REFRESH_MS = 5_000;
@@ -37,7 +38,11 @@ let candles: Candle[] = [];
 let chartLoad = 0;
 
 const chart = new PriceChart(byId('chart'));
-setUpTheme(byId<HTMLButtonElement>('theme'), () => chart.applyTheme());
+const trades = setUpTrades(state.interval, notice);
+setUpTheme(byId<HTMLButtonElement>('theme'), () => {
+  chart.applyTheme();
+  trades.applyTheme();
+});
 const sqlConsole = setUpSqlConsole();
 
 /** A row of toggle buttons; `aria-pressed` marks the active one. */
@@ -64,6 +69,12 @@ picker(
     state.interval = value;
     void refreshChart();
   },
+);
+picker(
+  'trade-intervals',
+  Object.keys(INTERVAL_MS),
+  () => trades.interval,
+  (value) => trades.setInterval(value),
 );
 picker(
   'ranges',
@@ -278,6 +289,8 @@ followLive(
   () => void refreshChart(),
 );
 void refresh();
+void trades.refresh();
 setInterval(() => void refresh(), REFRESH_MS);
+setInterval(() => void trades.refresh(), REFRESH_MS);
 setInterval(() => void refreshChart(), REFRESH_MS * 2);
 setInterval(() => void refreshSparks(), SPARK_REFRESH_MS);

@@ -3,8 +3,9 @@ import { LAKE_VIEWS, folderOf, lakeSource, viewSql } from '../lake-source.ts';
 
 /**
  * The init SQL that makes any DuckDB CLI a lake client: httpfs and an S3 secret for a bucket
- * lake, and the same views lake-query serves (`prices`, `dead_letters`, `alerts`, `candles_1m`), built by the same code so
- * the CLI and the API always agree. A dataset with no file yet becomes an empty view.
+ * lake, and the same views lake-query serves (`LAKE_VIEWS`: prices, dead_letters, alerts,
+ * candles_1m, trades, gaps, trade_candles_1m), built by the same code so the CLI and the API
+ * always agree. A dataset with no file yet becomes an empty view.
  */
 export async function lakeInitSql(adapters: Pick<Adapters, 'lake' | 'store'>, extensionDir?: string): Promise<string> {
   const source = lakeSource(adapters.lake);

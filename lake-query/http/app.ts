@@ -17,6 +17,7 @@ import { openApiDocument } from './openapi.ts';
 import { streamHandler } from './stream.ts';
 import { alertParams, queryAlerts } from './alerts.ts';
 import { pipelineReport, providersReport } from './status.ts';
+import { registerTradeRoutes } from './trades.ts';
 
 export interface AppDeps {
   queries: LakeQueries;
@@ -30,7 +31,7 @@ export interface AppDeps {
   synthetic: boolean;
   log: Logger;
   now?: () => number;
-  /** The lake itself, for `/api/indicators`. */
+  /** The lake itself, for `/api/indicators`, `/api/alerts` and the exchange-trade routes. */
   lake?: LakeReader;
   /** The sandbox of `POST /api/sql`; without it the route answers 503. */
   sql?: Pick<SqlSandbox, 'run'>;
@@ -151,6 +152,8 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get('/api/dead-letters', async (c) => c.json({ reasons: await deps.queries.deadLetterSummary() }));
+
+  registerTradeRoutes(app, { lake: deps.lake, statusBoard: deps.statusBoard, now, cached });
 
   app.get('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.path}` }, 404));
 

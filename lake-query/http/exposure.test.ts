@@ -157,8 +157,11 @@ describe('lake-query API: indicators, SQL, live stream, token and CORS', () => {
   it('serves an OpenAPI 3.1 document of every endpoint with typed parameters', async () => {
     const doc = await (await createApp(deps).request('/api/openapi.json')).json();
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/api/candles', '/api/indicators', '/api/providers', '/api/pipeline', '/api/partitions', '/api/sql', '/api/stream'])
-      assert.ok(doc.paths[path], path);
+    const paths = ['/api/candles', '/api/indicators', '/api/providers', '/api/pipeline', '/api/partitions', '/api/sql', '/api/stream'];
+    paths.push('/api/alerts', '/api/trades', '/api/trade-markets', '/api/trade-candles', '/api/gaps', '/api/streams');
+    for (const path of paths) assert.ok(doc.paths[path], path);
+    const venue = doc.paths['/api/trade-candles'].get.parameters.find((p: { name: string }) => p.name === 'venue');
+    assert.deepEqual([venue.required, venue.schema.enum], [true, ['binance', 'coinbase', 'kraken']]);
     const interval = doc.paths['/api/candles'].get.parameters.find((p: { name: string }) => p.name === 'interval');
     assert.deepEqual(interval.schema.enum, ['1m', '5m', '15m', '1h', '4h', '1d']);
   });

@@ -2,6 +2,16 @@ import { z } from 'zod';
 import { ProcessorStatus, ScraperStatus } from '../../core/records/status.ts';
 import { candleParams, indicatorParams, sqlBody } from './params.ts';
 import { alertParams, AlertRow } from './alerts.ts';
+import {
+  GapItemBody,
+  gapParams,
+  StreamsBody,
+  TradeCandleBody,
+  tradeCandleParams,
+  TradeItemBody,
+  TradeMarketBody,
+  tradeParams,
+} from './trades.ts';
 
 /** The response bodies, as zod schemas: the OpenAPI document is generated from them. */
 const num = z.number();
@@ -168,9 +178,30 @@ export function openApiDocument(): object {
           parameters: queryParameters(alertParams),
         }),
       },
+      '/api/trades': {
+        get: op('Exchange trades, newest first (trade time, then trade id), one per id', z.object({ trades: z.array(TradeItemBody) }), {
+          parameters: queryParameters(tradeParams),
+        }),
+      },
+      '/api/trade-markets': {
+        get: op('Markets with exchange trades in the last 24 hours, most trades first', z.object({ markets: z.array(TradeMarketBody) })),
+      },
+      '/api/trade-candles': {
+        get: op(
+          'OHLCV candles of one exchange market from its trades (open and close by trade id, summed volumes)',
+          z.object({ candles: z.array(TradeCandleBody) }),
+          { parameters: queryParameters(tradeCandleParams) },
+        ),
+      },
+      '/api/gaps': {
+        get: op('Trade ranges missed and not fetched back, newest first, one per id', z.object({ gaps: z.array(GapItemBody) }), {
+          parameters: queryParameters(gapParams),
+        }),
+      },
+      '/api/streams': { get: op("Each venue's trade stream: connection, trades received, missed, refilled, gaps", StreamsBody) },
       '/api/sql': {
         post: op(
-          'One read-only SELECT/WITH query over the views prices and dead_letters (row cap, time and memory limits)',
+          'One read-only SELECT/WITH query over the lake views (prices, dead_letters, alerts, candles_1m, trades, gaps, trade_candles_1m; row cap, time and memory limits)',
           SqlResultBody,
           {
             requestBody: { required: true, content: { 'application/json': { schema: json(sqlBody) } } },

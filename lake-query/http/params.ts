@@ -77,7 +77,19 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.i
  */
 export function parseCandleParams(query: Record<string, string>, now: number): CandleQuery {
   const parsed = parseParams(candleParams, query);
-  const { symbol, interval } = parsed;
+  return { symbol: parsed.symbol, ...candleRange(parsed, now) };
+}
+
+/**
+ * The range of a candle request: `to` defaults to `now`, `from` to six hours before `to`; throws
+ * `QUERY_INVALID` naming `from` when the range is empty or holds more than `MAX_CANDLES` candles.
+ * Shared by every candle route, so they all read `interval`, `from` and `to` the same way.
+ */
+export function candleRange(
+  parsed: { interval: CandleInterval; from?: number | undefined; to?: number | undefined },
+  now: number,
+): { interval: CandleInterval; from: number; to: number } {
+  const { interval } = parsed;
   const to = parsed.to ?? now;
   const from = parsed.from ?? to - DEFAULT_RANGE_MS;
   if (!(from < to)) {
@@ -93,5 +105,5 @@ export function parseCandleParams(query: Record<string, string>, now: number): C
       `from: the range holds ${candles} ${interval} candles, at most ${MAX_CANDLES}; narrow from/to or pick a wider interval`,
     );
   }
-  return { symbol, interval, from, to };
+  return { interval, from, to };
 }

@@ -1,0 +1,294 @@
+import type { DuckDBValue, JS } from '@duckdb/node-api';
+import { liveParquetSql } from '../core/lake-layout.ts';
+import { DATASETS } from '../core/records/topics.ts';
+import type { Venue } from '../core/records/trade.ts';
+import { VIEW_DEDUPE } from './lake-source.ts';
+import { CANDLE_INTERVALS, dayRange, type CandleInterval, type LakeReader } from './queries.ts';
+
+const DAY_MS = 86_400_000;
+
+/** One exchange trade as the API answers it. Times are epoch ms UTC. */
+export interface TradeItem {
+  id: string;
+  ts: number;
+  symbol: string;
+  venue: string;
+  market: string;
+  price: number;
+  qty: number;
+  side: 'buy' | 'sell';
+  tradeId: number;
+  via: 'stream' | 'rest';
+}
+
+/** A market with trades in the last 24 hours: trade count, base-currency volume, newest trade time. */
+export interface TradeMarket {
+  venue: string;
+  market: string;
+  symbol: string;
+  trades: number;
+  volume: number;
+  lastTs: number;
+}
+
+/**
+ * One OHLCV bucket of exchange trades: `time` is the bucket start (epoch ms UTC); open and close
+ * follow the venue's trade ids; volumes are sums (base currency, quote currency, taker buys).
+ */
+export interface TradeCandle {
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  quoteVolume: number;
+  buyVolume: number;
+  trades: number;
+}
+
+/** A run of trade ids the lake does not have, as the API answers it. */
+export interface GapItem {
+  id: string;
+  venue: string;
+  market: string;
+  symbol: string;
+  firstTradeId: number;
+  lastTradeId: number;
+  missing: number;
+  fromTs: number;
+  toTs: number;
+  cause: string;
+  reason: string;
+  detectedAt: number;
+}
+
+/** Filters of the trade list. Without `from` and `to`, only the recent day folders are read. */
+export interface TradeQuery {
+  symbol?: string | undefined;
+  venue?: Venue | undefined;
+  market?: string | undefined;
+  /** epoch ms, inclusive */
+  from?: number | undefined;
+  /** epoch ms, exclusive */
+  to?: number | undefined;
+  limit: number;
+}
+
+export interface TradeCandleQuery {
+  venue: Venue;
+  market: string;
+  interval: CandleInterval;
+  /** epoch ms, inclusive: minutes starting at or after it */
+  from: number;
+  /** epoch ms, exclusive */
+  to: number;
+}
+
+export interface GapQuery {
+  venue?: Venue | undefined;
+  market?: string | undefined;
+  /** epoch ms, inclusive, on the gap's `from_ts` */
+  from?: number | undefined;
+  /** epoch ms, exclusive */
+  to?: number | undefined;
+  limit: number;
+}
+
+/** The questions lake-query answers about exchange trades. Each gives empty results, not errors, while a dataset has no file. */
+export interface TradeQueries {
+  /** Newest first (trade time, then trade id), one row per id. `now` bounds the default look-back. */
+  trades(query: TradeQuery, now: number): Promise<TradeItem[]>;
+  /** Markets with trades in the 24 hours before `now`, most trades first, from the 1-minute rollups. */
+  markets(now: number): Promise<TradeMarket[]>;
+  /** Candles of one market from the 1-minute rollups, oldest first. */
+  candles(query: TradeCandleQuery): Promise<TradeCandle[]>;
+  /** Newest first (by `from_ts`), one row per id. */
+  gaps(query: GapQuery): Promise<GapItem[]>;
+}
+
+/**
+ * The trade queries over a `Lake`. User input reaches DuckDB only as bound parameters; time
+ * ranges become conditions on the day folders, so DuckDB opens only those. The trade list without
+ * a range reads the day folders of the last `recentDays` days (default 2): the trades dataset is
+ * by far the largest, and "the newest trades" are in them unless the streams stopped long ago.
+ */
+export function createTradeQueries(lake: LakeReader, options: { recentDays?: number } = {}): TradeQueries {
+  const recentMs = (options.recentDays ?? 2) * DAY_MS;
+  const root = lake.source.root;
+
+  return {
+    async trades(query, now) {
+      if (!(await lake.hasFiles('trades'))) return [];
+      const where: string[] = [];
+      const params: Record<string, DuckDBValue> = { limit: query.limit };
+      filter(where, params, 'symbol', query.symbol);
+      filter(where, params, 'venue', query.venue);
+      filter(where, params, 'market', query.market);
+      timeRange(where, params, 'ts', query.from, query.to, now - recentMs);
+      // The bus delivers at least once, so a trade may be stored twice (always with the same ts and
+      // trade id). Deduplicating every row read would cost a hash of the whole range: take the
+      // newest rows, deduplicate those, and read further only if duplicates left too few.
+      for (let fetch = query.limit * 2; ; fetch *= 4) {
+        const rows = await lake.query(
+          'the trade list',
+          `SELECT id, epoch_ms(ts)::DOUBLE AS ts, symbol, venue, market, price, qty, side, trade_id::DOUBLE AS trade_id, via, fetched
+             FROM (SELECT *, count(*) OVER () AS fetched
+                     FROM (SELECT * FROM ${liveParquetSql(root, DATASETS.trades)}
+                            WHERE ${where.join(' AND ') || 'true'}
+                            ORDER BY ts DESC, trade_id DESC, id
+                            LIMIT $fetch))
+          QUALIFY row_number() OVER (PARTITION BY id ORDER BY ingested_at) = 1
+            ORDER BY ts DESC, trade_id DESC, id
+            LIMIT $limit`,
+          { ...params, fetch },
+        );
+        const fetched = num(rows[0]?.fetched ?? 0);
+        if (rows.length >= query.limit || fetched < fetch) {
+          return rows.map((row) => ({
+            id: String(row.id),
+            ts: num(row.ts),
+            symbol: String(row.symbol),
+            venue: String(row.venue),
+            market: String(row.market),
+            price: num(row.price),
+            qty: num(row.qty),
+            side: row.side === 'buy' ? 'buy' : 'sell',
+            tradeId: num(row.trade_id),
+            via: row.via === 'rest' ? 'rest' : 'stream',
+          }));
+        }
+      }
+    },
+
+    async markets(now) {
+      if (!(await lake.hasFiles('trade_candles_1m'))) return [];
+      const since = now - DAY_MS;
+      const days = dayRange('since', since);
+      const rows = await lake.query(
+        'the trade markets of the last 24 hours',
+        `SELECT venue, market, symbol, sum(trades)::DOUBLE AS trades, sum(volume) AS volume, epoch_ms(max(last_ts))::DOUBLE AS last_ts
+           FROM ${liveParquetSql(root, DATASETS.tradeCandles1m)}
+          WHERE minute >= epoch_ms($sinceMs::BIGINT) AND ${days.sql}
+          GROUP BY venue, market, symbol
+          ORDER BY trades DESC, venue, market`,
+        { sinceMs: since, ...days.params },
+      );
+      return rows.map((row) => ({
+        venue: String(row.venue),
+        market: String(row.market),
+        symbol: String(row.symbol),
+        trades: num(row.trades),
+        volume: num(row.volume),
+        lastTs: num(row.last_ts),
+      }));
+    },
+
+    async candles({ venue, market, interval, from, to }) {
+      if (!(await lake.hasFiles('trade_candles_1m'))) return [];
+      const days = dayRange('range', from, to - 1);
+      // Buckets in epoch ms: every interval divides a day, so they start on UTC midnight as /api/candles' do.
+      const rows = await lake.query(
+        `trade candles for ${venue} ${market} (${interval})`,
+        `SELECT (epoch_ms(minute) // $intervalMs * $intervalMs)::DOUBLE AS time,
+                arg_min(open, open_trade_id) AS open, max(high) AS high, min(low) AS low,
+                arg_max(close, close_trade_id) AS close, sum(volume) AS volume, sum(quote_volume) AS quote_volume,
+                sum(buy_volume) AS buy_volume, sum(trades)::DOUBLE AS trades
+           FROM ${liveParquetSql(root, DATASETS.tradeCandles1m)}
+          WHERE venue = $venue AND market = $market
+            AND minute >= epoch_ms($fromMs::BIGINT) AND minute < epoch_ms($toMs::BIGINT) AND ${days.sql}
+          GROUP BY 1
+          ORDER BY 1`,
+        { venue, market, intervalMs: CANDLE_INTERVALS[interval], fromMs: from, toMs: to, ...days.params },
+      );
+      return rows.map((row) => ({
+        time: num(row.time),
+        open: num(row.open),
+        high: num(row.high),
+        low: num(row.low),
+        close: num(row.close),
+        volume: num(row.volume),
+        quoteVolume: num(row.quote_volume),
+        buyVolume: num(row.buy_volume),
+        trades: num(row.trades),
+      }));
+    },
+
+    async gaps(query) {
+      if (!(await lake.hasFiles('gaps'))) return [];
+      const where: string[] = [];
+      const params: Record<string, DuckDBValue> = { limit: query.limit };
+      filter(where, params, 'venue', query.venue);
+      filter(where, params, 'market', query.market);
+      timeRange(where, params, 'from_ts', query.from, query.to);
+      const rows = await lake.query(
+        'the gap list',
+        `SELECT id, venue, market, symbol, first_trade_id::DOUBLE AS first_trade_id, last_trade_id::DOUBLE AS last_trade_id,
+                missing::DOUBLE AS missing, epoch_ms(from_ts)::DOUBLE AS from_ts, epoch_ms(to_ts)::DOUBLE AS to_ts,
+                cause, reason, epoch_ms(detected_at)::DOUBLE AS detected_at
+           FROM ${liveParquetSql(root, DATASETS.gaps)}
+          ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+          ${VIEW_DEDUPE.gaps}
+          ORDER BY from_ts DESC, id
+          LIMIT $limit`,
+        params,
+      );
+      return rows.map((row) => ({
+        id: String(row.id),
+        venue: String(row.venue),
+        market: String(row.market),
+        symbol: String(row.symbol),
+        firstTradeId: num(row.first_trade_id),
+        lastTradeId: num(row.last_trade_id),
+        missing: num(row.missing),
+        fromTs: num(row.from_ts),
+        toTs: num(row.to_ts),
+        cause: String(row.cause),
+        reason: String(row.reason),
+        detectedAt: num(row.detected_at),
+      }));
+    },
+  };
+}
+
+/** `column = $column` when a value is given. */
+function filter(where: string[], params: Record<string, DuckDBValue>, column: string, value: string | undefined): void {
+  if (value === undefined) return;
+  where.push(`${column} = $${column}`);
+  params[column] = value;
+}
+
+/**
+ * Conditions on a TIMESTAMP column for `from` (inclusive) .. `to` (exclusive), and on the day
+ * folders they touch. Without either bound, `lookbackFrom` (when given) limits the day folders only.
+ */
+function timeRange(
+  where: string[],
+  params: Record<string, DuckDBValue>,
+  column: string,
+  from: number | undefined,
+  to: number | undefined,
+  lookbackFrom?: number,
+): void {
+  if (from !== undefined) {
+    where.push(`${column} >= epoch_ms($fromMs::BIGINT)`);
+    params.fromMs = from;
+  }
+  if (to !== undefined) {
+    where.push(`${column} < epoch_ms($toMs::BIGINT)`);
+    params.toMs = to;
+  }
+  const folders =
+    from !== undefined || to !== undefined
+      ? dayRange('range', from ?? 0, to === undefined ? undefined : to - 1)
+      : lookbackFrom !== undefined
+        ? dayRange('recent', lookbackFrom)
+        : undefined;
+  if (!folders) return;
+  where.push(folders.sql);
+  Object.assign(params, folders.params);
+}
+
+function num(value: JS | undefined): number {
+  return Number(value);
+}
