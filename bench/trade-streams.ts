@@ -1,0 +1,280 @@
+/**
+ * Exchange trade streams end to end, on the shared local stack (Kafka + MinIO):
+ *
+ *   npx tsx bench/trade-streams.ts [--rate 20000] [--seconds 60] [--kill-every 10] [--quick]
+ *   (--quick = 5000 trades/s for 20 s, connections killed every 5 s)
+ *
+ * Three fake venues (scraper/streams/testing: Binance, Coinbase, Kraken, 4 markets each) in this
+ * process make `--rate` trades per second in total; the scraper (`scraper/main.ts`, trade streams
+ * only matter here) and the processor (`processor/main.ts`) run as real processes on Kafka and
+ * MinIO. Every `--kill-every` seconds each venue resets every connection (TCP reset, no close), so
+ * the trades made while the scraper reconnects reach it only through REST refills, and burns 3
+ * trade ids of one market (made, never streamed, absent from REST history). At the end the
+ * venues stop, one last trade per market closes the holes, and once the processor has committed
+ * everything the lake is read with DuckDB (httpfs) and checked against the venues' own record:
+ * every trade the venue made since the scraper's first one is in the lake exactly once or inside
+ * a recorded gap, and the burned ids are exactly the ids in gap records. Reported: trades made, in the lake, duplicates, lost (must be 0), refilled,
+ * recorded as gaps, reconnects, processor and scraper RSS (sampled each second) and CPU.
+ * S3 prefix `bench/trade-streams-<id>/` is deleted at the end. Writes bench/results/trade-streams.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { KafkaBus } from '../core/adapters/kafka/bus.ts';
+import { silentLogger } from '../core/log.ts';
+import { stack, type StackEnv } from '../tests/support/stack.ts';
+import { startFakeVenue, type FakeVenue, type FakeVenueName } from '../scraper/streams/testing/fake-venue.ts';
+import { ROOT, cpuSeconds, deletePrefix, median, percentile, round, s3Client, sleep, stackServiceEnv, writeResult } from './support.ts';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    'kill-every': { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const RATE = Number(values.rate ?? (values.quick ? 5_000 : 20_000));
+const SECONDS = Number(values.seconds ?? (values.quick ? 20 : 60));
+const KILL_EVERY_S = Number(values['kill-every'] ?? (values.quick ? 5 : 10));
+const SYMBOLS = ['BTC', 'ETH', 'SOL', 'XRP'];
+const MARKETS: Record<FakeVenueName, string[]> = {
+  binance: SYMBOLS.map((symbol) => `${symbol}USDT`),
+  coinbase: SYMBOLS.map((symbol) => `${symbol}-USD`),
+  kraken: SYMBOLS.map((symbol) => `${symbol}/USD`),
+};
+const VENUES = Object.keys(MARKETS) as FakeVenueName[];
+const PER_MARKET = RATE / (VENUES.length * SYMBOLS.length);
+const BURNED_PER_KILL = 3;
+
+const env = await stack();
+const run = `${Date.now()}`;
+const prefix = `bench/trade-streams-${run}/`;
+const topics = {
+  KAFKA_TOPIC: `bench-ts-prices-${run}`,
+  DEAD_LETTER_TOPIC: `bench-ts-dead-${run}`,
+  ALERTS_TOPIC: `bench-ts-alerts-${run}`,
+  TRADES_TOPIC: `bench-ts-trades-${run}`,
+  GAPS_TOPIC: `bench-ts-gaps-${run}`,
+};
+const group = `bench-ts-${run}`;
+const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), partitions: 6, log: silentLogger });
+
+const venues = new Map<FakeVenueName, FakeVenue>();
+for (const [index, venue] of VENUES.entries()) {
+  venues.set(
+    venue,
+    await startFakeVenue({ venue, markets: MARKETS[venue], tradesPerSecond: 0, seed: 100 + index, historyLimit: 2_000_000 }),
+  );
+}
+const urls: Record<string, string> = {};
+for (const [name, venue] of venues) {
+  urls[`${name.toUpperCase()}_WS_URL`] = venue.wsUrl;
+  urls[`${name.toUpperCase()}_BASE_URL`] = venue.restUrl;
+}
+
+function part(script: string, extra: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...stackServiceEnv(env),
+      // No REDIS_URL: rate budgets and status stay in-process, away from the shared stack's keys.
+      LOG_LEVEL: 'warn',
+      NODE_NO_WARNINGS: '1',
+      KAFKA_PARTITIONS: '6',
+      S3_PREFIX: prefix,
+      ...topics,
+      ...extra,
+    },
+    stdio: ['ignore', process.env.BENCH_PART_LOGS ? 'inherit' : 'ignore', 'inherit'],
+  });
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const processor = part('processor/main.ts', { KAFKA_GROUP: group });
+const scraper = part('scraper/main.ts', {
+  PROVIDERS: 'synthetic',
+  SYMBOLS: 'BTC',
+  POLL_INTERVAL_MS: '3600000',
+  STREAM_VENUES: VENUES.join(','),
+  STREAM_SYMBOLS: SYMBOLS.join(','),
+  ...urls,
+});
+const samples = { processor: [] as number[], scraper: [] as number[] };
+const sampler = setInterval(() => {
+  void rssMb(processor.pid!).then((mb) => mb > 0 && samples.processor.push(mb));
+  void rssMb(scraper.pid!).then((mb) => mb > 0 && samples.scraper.push(mb));
+}, 1_000);
+
+// Let both parts connect before the venues start trading: the scraper's first trade is its start.
+await sleep(6_000);
+const connectionsBefore = [...venues.values()].reduce((sum, venue) => sum + venue.stats().connectionsAccepted, 0);
+for (const venue of venues.values()) venue.setRate(PER_MARKET);
+const started = performance.now();
+let kills = 0;
+while (performance.now() - started < SECONDS * 1000) {
+  await sleep(Math.min(KILL_EVERY_S * 1000, SECONDS * 1000 - (performance.now() - started)));
+  if (performance.now() - started >= SECONDS * 1000 - 100) break;
+  for (const [name, venue] of venues) {
+    venue.killConnections();
+    // And a few ids no REST call can return: they must come out as gap records, not as silence.
+    venue.skipForever(MARKETS[name][kills % SYMBOLS.length]!, BURNED_PER_KILL);
+  }
+  kills += 1;
+}
+for (const venue of venues.values()) venue.setRate(0);
+const tradingSeconds = (performance.now() - started) / 1000;
+// One last trade per market, once the scraper is connected again, closes the holes still open.
+await sleep(3_000);
+for (const [name, venue] of venues) for (const market of MARKETS[name]) venue.emit(market, 1);
+await sleep(8_000);
+
+// Done when the processor has committed all of the trades topic, twice in a row 3 s apart.
+const deadline = Date.now() + 10 * 60_000;
+let stableSince: number | undefined;
+for (;;) {
+  if (Date.now() > deadline) throw new Error('the processor did not catch up with the trades topic in 10 minutes');
+  const ends = await bus.endOffsets(topics.TRADES_TOPIC);
+  const committed = await bus.committedOffsets(group, topics.TRADES_TOPIC).catch(() => new Map<number, number>());
+  const caughtUp = [...ends].every(([partition, end]) => end === 0 || committed.get(partition) === end);
+  if (!caughtUp) stableSince = undefined;
+  else if (stableSince === undefined) stableSince = Date.now();
+  else if (Date.now() - stableSince > 3_000) break;
+  await sleep(500);
+}
+const drainSeconds = (performance.now() - started) / 1000 - tradingSeconds;
+clearInterval(sampler);
+const cpu = { processor: await cpuSeconds(processor.pid!), scraper: await cpuSeconds(scraper.pid!) };
+await Promise.all([processor, scraper].map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
+
+const lake = await readLake(env);
+const report = check(lake);
+const result = {
+  machine: '2 cores, 24 GB, Node 20',
+  offeredTradesPerSecond: RATE,
+  markets: VENUES.length * SYMBOLS.length,
+  seconds: round(tradingSeconds, 1),
+  connectionKills: kills,
+  idsBurned: kills * VENUES.length * BURNED_PER_KILL,
+  reconnects: [...venues.values()].reduce((sum, venue) => sum + venue.stats().connectionsAccepted, 0) - connectionsBefore,
+  ...report,
+  achievedTradesPerSecond: Math.round(report.tradesMade / tradingSeconds),
+  drainSecondsAfterStop: round(drainSeconds, 1),
+  processor: rssSummary(samples.processor, cpu.processor, report.tradesInLake),
+  scraper: rssSummary(samples.scraper, cpu.scraper, report.tradesInLake),
+};
+await writeResult('trade-streams', result);
+await deletePrefix(s3Client(env), env.S3_BUCKET, prefix);
+for (const venue of venues.values()) await venue.close();
+await bus.close();
+if (report.lost > 0 || report.duplicates > 0 || report.idsInGapRecords !== result.idsBurned) {
+  process.stderr.write(
+    `FAILED: ${report.lost} trades lost, ${report.duplicates} duplicated, ${report.idsInGapRecords} ids in gaps of ${result.idsBurned} burned\n`,
+  );
+  process.exitCode = 1;
+}
+
+function rssSummary(mb: number[], cpuSeconds: number, trades: number) {
+  const third = Math.max(1, Math.floor(mb.length / 3));
+  return {
+    rssMaxMb: Math.round(Math.max(...mb)),
+    rssMedianMb: Math.round(median(mb)),
+    rssP95Mb: Math.round(percentile(mb, 95)),
+    /** Flat memory: the median of the first third of the samples against the last third's. */
+    rssFirstThirdMedianMb: Math.round(median(mb.slice(0, third))),
+    rssLastThirdMedianMb: Math.round(median(mb.slice(-third))),
+    cpuSecondsPerMillionTrades: round((cpuSeconds / trades) * 1e6, 1),
+  };
+}
+
+interface Lake {
+  ids: Map<string, number[]>;
+  rows: number;
+  distinct: number;
+  viaRest: number;
+  gaps: Map<string, { first: number; last: number }[]>;
+}
+
+async function readLake(stackEnv: StackEnv): Promise<Lake> {
+  const instance = await DuckDBInstance.create(':memory:', { extension_directory: stackEnv.DUCKDB_EXTENSION_DIR, threads: '2' });
+  const db = await instance.connect();
+  try {
+    await db.run('LOAD httpfs');
+    const endpoint = new URL(stackEnv.S3_ENDPOINT);
+    await db.run(
+      `CREATE SECRET (TYPE s3, KEY_ID '${stackEnv.AWS_ACCESS_KEY_ID}', SECRET '${stackEnv.AWS_SECRET_ACCESS_KEY}', ENDPOINT '${endpoint.host}',
+         URL_STYLE 'path', USE_SSL ${endpoint.protocol === 'https:'}, REGION '${stackEnv.S3_REGION}')`,
+    );
+    const root = `s3://${stackEnv.S3_BUCKET}/${prefix}`;
+    const trades = (
+      await db.runAndReadAll(`SELECT venue, market, trade_id, via FROM read_parquet('${root}trades/**/*.parquet')`)
+    ).getRowObjects();
+    const ids = new Map<string, number[]>();
+    let viaRest = 0;
+    for (const row of trades) {
+      const key = `${String(row.venue)} ${String(row.market)}`;
+      let list = ids.get(key);
+      if (!list) ids.set(key, (list = []));
+      list.push(Number(row.trade_id));
+      if (row.via === 'rest') viaRest += 1;
+    }
+    const gapRows = await db
+      .runAndReadAll(`SELECT DISTINCT venue, market, first_trade_id, last_trade_id FROM read_parquet('${root}gaps/**/*.parquet')`)
+      .then((reader) => reader.getRowObjects())
+      .catch(() => []);
+    const gaps = new Map<string, { first: number; last: number }[]>();
+    for (const row of gapRows) {
+      const key = `${String(row.venue)} ${String(row.market)}`;
+      gaps.set(key, [...(gaps.get(key) ?? []), { first: Number(row.first_trade_id), last: Number(row.last_trade_id) }]);
+    }
+    const distinct = [...ids.values()].reduce((sum, list) => sum + new Set(list).size, 0);
+    return { ids, rows: trades.length, distinct, viaRest, gaps };
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The lake against the venues' record, market by market, from the first trade the scraper got. */
+function check(lake: Lake) {
+  let made = 0;
+  let lost = 0;
+  let inGaps = 0;
+  const lostExamples: string[] = [];
+  for (const [name, venue] of venues) {
+    for (const market of MARKETS[name]) {
+      const key = `${name} ${market}`;
+      const got = new Set(lake.ids.get(key) ?? []);
+      const start = Math.min(...got);
+      const gaps = lake.gaps.get(key) ?? [];
+      for (const trade of venue.trades(market)) {
+        if (trade.tradeId < start) continue;
+        made += 1;
+        if (got.has(trade.tradeId)) continue;
+        if (gaps.some((gap) => gap.first <= trade.tradeId && trade.tradeId <= gap.last)) inGaps += 1;
+        else {
+          lost += 1;
+          if (lostExamples.length < 5) lostExamples.push(`${key} #${trade.tradeId}`);
+        }
+      }
+    }
+  }
+  return {
+    tradesMade: made,
+    tradesInLake: lake.distinct,
+    duplicates: lake.rows - lake.distinct,
+    refilledFromRest: lake.viaRest,
+    recordedAsGaps: inGaps,
+    gapRecords: [...lake.gaps.values()].reduce((sum, list) => sum + list.length, 0),
+    idsInGapRecords: [...lake.gaps.values()].flat().reduce((sum, gap) => sum + gap.last - gap.first + 1, 0),
+    lost,
+    lostExamples,
+  };
+}
