@@ -116,4 +116,23 @@ describe('provider fallback', () => {
       ],
     );
   });
+
+  it('gives each provider but the last a whole number of milliseconds, whatever is left (AbortSignal.timeout throws on a fraction)', async () => {
+    const deadlines: number[] = [];
+    const chain = new ProviderChain(
+      [stub('a', () => new Error('down')), stub('b', () => new Error('down')), stub('c', () => [])],
+      () => NOW,
+      async (provider, symbols, signal, context) => {
+        deadlines.push(context.deadline);
+        return provider.fetch(symbols, signal);
+      },
+    );
+    await chain.fetch(['BTC'], signal, NOW + 1_001);
+    assert.equal(deadlines.length, 3);
+    for (const deadline of deadlines) assert.ok(Number.isInteger(deadline - NOW), `deadline ${deadline - NOW} ms from now is not whole`);
+    assert.deepEqual(
+      deadlines.map((deadline) => deadline - NOW),
+      [500, 500, 1_001],
+    );
+  });
 });
