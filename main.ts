@@ -16,6 +16,8 @@ import { loadProcessorConfig } from './processor/config.ts';
 import { loadLakeQueryConfig } from './lake-query/config.ts';
 import { startScraper } from './scraper/start.ts';
 import { loadStreamsConfig } from './scraper/streams/config.ts';
+import { startDemoVenues, type DemoVenues } from './scraper/streams/demo-venues.ts';
+import { LakeError } from './core/errors.ts';
 import { startProcessor } from './processor/start.ts';
 import { startLakeQuery } from './lake-query/server.ts';
 
@@ -24,8 +26,8 @@ const env = process.env;
 
 await runMain(log, async () => {
   // Validate every part's settings before anything starts, so a typo stops the start cleanly.
-  loadScraperConfig(env);
-  loadStreamsConfig(env);
+  const scraperConfig = loadScraperConfig(env);
+  const streamsConfig = loadStreamsConfig(env);
   loadProcessorConfig(env);
   loadLakeQueryConfig(env);
 
@@ -33,7 +35,17 @@ await runMain(log, async () => {
   const adapters = await openAdapters(env, log);
   const processor = await startProcessor(adapters, env, log.child({ part: 'processor' }), metrics);
   const lakeQuery = await startLakeQuery(adapters, env, log.child({ part: 'lake-query' }), metrics);
-  const scraper = await startScraper(adapters, env, log.child({ part: 'scraper' }), metrics);
+  // `npm run demo`: made-up venues on loopback, so the trade streams work without the internet.
+  let demo: DemoVenues | undefined;
+  if (streamsConfig.streamDemoVenues) {
+    if (scraperConfig.providers.join(',') !== 'synthetic')
+      throw new LakeError(
+        'CONFIG_INVALID',
+        'Invalid configuration: STREAM_DEMO_VENUES=true needs PROVIDERS=synthetic: made-up trades must not mix with live data in one lake',
+      );
+    demo = await startDemoVenues(streamsConfig.streamSymbols, streamsConfig.streamDemoTradesPerSecond, log.child({ part: 'demo' }));
+  }
+  const scraper = await startScraper(adapters, { ...env, ...demo?.env }, log.child({ part: 'scraper' }), metrics);
   log.info(
     { url: lakeQuery.url, adapters: adapters.description, synthetic: adapters.lake.synthetic },
     `cryptolake is running: open ${lakeQuery.url}`,
@@ -41,6 +53,7 @@ await runMain(log, async () => {
 
   onShutdown(log, async () => {
     await scraper.stop();
+    await demo?.close();
     await processor.drain();
     await processor.stop();
     await lakeQuery.close();

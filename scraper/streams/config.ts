@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { csvList, loadConfig, positiveInt } from '../../core/config.ts';
+import { booleanFlag, csvList, loadConfig, positiveInt } from '../../core/config.ts';
 import { VENUES } from '../../core/records/trade.ts';
 
 const wsUrl = (name: string, url: string, path: string) =>
@@ -18,6 +18,12 @@ export const streamsConfigSchema = z.object({
   streamVenues: csvList(z.enum(VENUES, { error: `expected venues among ${VENUES.join(', ')}` }))
     .optional()
     .describe('Exchanges whose trade and ticker streams to read (comma list of binance, coinbase, kraken). Default: none (streams off).'),
+  streamDemoVenues: booleanFlag()
+    .default(false)
+    .describe(
+      '`npm start` only, with PROVIDERS=synthetic: starts made-up Binance, Coinbase and Kraken venues on loopback and reads their streams (what `npm run demo` sets). Default false.',
+    ),
+  streamDemoTradesPerSecond: positiveInt().default(20).describe('Trades per second per market of the demo venues. Default 20.'),
   streamSymbols: csvList(
     z
       .string()

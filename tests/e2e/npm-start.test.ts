@@ -67,4 +67,37 @@ describe('npm start', () => {
     assert.equal(lines.length, 1, app.stderr());
     assert.match(lines[0]!, /POLL_INTERVAL_MS="abc"/);
   });
+
+  it('npm run demo: made-up venues stream trades into the synthetic lake, and they refuse to mix with live providers', async () => {
+    const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-demo-'));
+    const app = startPart('main.ts', {
+      PROVIDERS: 'synthetic',
+      STREAM_DEMO_VENUES: 'true',
+      PORT: '0',
+      LAKE_DIR: lakeDir,
+      FLUSH_INTERVAL_MS: '500',
+    });
+    try {
+      const started = await waitFor(() => app.logs.find((line) => typeof line.url === 'string'), 60_000, 'the start line with the URL');
+      const url = started.url as string;
+      const markets = await waitFor(
+        async () => {
+          const body = (await (await fetch(`${url}/api/trade-markets`)).json()) as { markets: { venue: string; trades: number }[] };
+          return new Set(body.markets.filter((market) => market.trades > 0).map((market) => market.venue)).size === 3
+            ? body.markets
+            : undefined;
+        },
+        30_000,
+        'trades of the three demo venues in the lake',
+      );
+      assert.equal(markets.length, 6, 'BTC and ETH on three venues');
+    } finally {
+      app.kill('SIGINT');
+    }
+    assert.equal(await app.exited, 0, app.stderr());
+
+    const mixed = startPart('main.ts', { PROVIDERS: 'coinbase', STREAM_DEMO_VENUES: 'true', PORT: '0', LAKE_DIR: lakeDir });
+    assert.equal(await mixed.exited, 1);
+    assert.match(mixed.stderr(), /STREAM_DEMO_VENUES=true needs PROVIDERS=synthetic/);
+  });
 });
