@@ -222,3 +222,20 @@ test('a hole older than the REST history is recorded as a gap saying so', async 
   assert.equal(gap.missing, 41, 'the 9 newest skipped trades came back from REST, the 41 older did not');
   assert.match(gap.reason, /did not return/);
 });
+
+test('a connection is replaced before its age limit with no hole: the new one opens before the old one closes', async () => {
+  const fakes = Object.fromEntries(
+    VENUE_NAMES.map((venue, index) => [venue, { venue, markets: MARKETS[venue], tradesPerSecond: 300, seed: 20 + index }]),
+  );
+  const setup = await rig(fakes, { STREAM_MAX_CONNECTION_AGE_MS: '700', STREAM_PING_INTERVAL_MS: '100' });
+  await until('trades from every venue', () => VENUE_NAMES.every((venue) => setup.trades.some((trade) => trade.venue === venue)));
+  await sleep(3_000);
+  await settle(setup);
+  check(setup);
+  assert.deepEqual(setup.gaps, []);
+  for (const venue of setup.streams.status().venues) {
+    assert.ok(venue.connections >= 3, `${venue.venue} rotated (${venue.connections} connections)`);
+    assert.equal(venue.tradesRefilled, 0, `${venue.venue}: a rotation left a hole that REST had to fill`);
+    assert.equal(venue.lastError, null, `${venue.venue}: ${venue.lastError}`);
+  }
+});
