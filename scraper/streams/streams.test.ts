@@ -56,8 +56,16 @@ interface Rig {
 async function rig(
   fakes: Partial<Record<FakeVenueName, Parameters<typeof startFakeVenue>[0]>>,
   env: Record<string, string> = {},
+  /** While it returns a promise, publishes to the trades topic wait for it (a slow bus). */
+  gate: () => Promise<void> | undefined = () => undefined,
 ): Promise<Rig> {
   const bus = new MemoryBus({ partitions: 3 });
+  const slowBus = {
+    publish: async (topic: string, messages: { key: string; value: string }[]) => {
+      if (topic === 'trades') await gate();
+      return bus.publish(topic, messages);
+    },
+  };
   const venues = new Map<FakeVenueName, FakeVenue>();
   for (const [name, options] of Object.entries(fakes) as [FakeVenueName, Parameters<typeof startFakeVenue>[0]][]) {
     const venue = await startFakeVenue(options);
@@ -84,7 +92,7 @@ async function rig(
   const gaps = await follow(bus, 'gaps', (value) => Gap.parse(value));
   const deadLetters = await follow(bus, 'prices.dead-letter', (value) => DeadLetter.parse(value));
   const streams = startStreams(
-    { bus, cache: new MemoryCache() },
+    { bus: slowBus as unknown as MemoryBus, cache: new MemoryCache() },
     loadStreamsConfig(settings),
     loadScraperConfig(settings),
     silentLogger,
@@ -238,4 +246,32 @@ test('a connection is replaced before its age limit with no hole: the new one op
     assert.equal(venue.tradesRefilled, 0, `${venue.venue}: a rotation left a hole that REST had to fill`);
     assert.equal(venue.lastError, null, `${venue.venue}: ${venue.lastError}`);
   }
+});
+
+test('a bus that falls behind pauses reading within the buffer bound, then drops the connection; the missed trades come back from REST', async () => {
+  let release: (() => void) | undefined;
+  let hold: Promise<void> | undefined;
+  const fakes = { binance: { venue: 'binance' as const, markets: MARKETS.binance, tradesPerSecond: 500, seed: 30 } };
+  const setup = await rig(fakes, { STREAM_BUFFER_MAX_MESSAGES: '300', STREAM_STALL_DROP_MS: '600' }, () => hold);
+  await until('first trades', () => setup.trades.length > 0);
+  hold = new Promise((resolve) => (release = resolve));
+  let maxBuffered = 0;
+  let sawPause = false;
+  const started = Date.now();
+  while (Date.now() - started < 2_500) {
+    const [venue] = setup.streams.status().venues;
+    maxBuffered = Math.max(maxBuffered, venue!.buffered);
+    sawPause ||= venue!.paused;
+    await sleep(20);
+  }
+  hold = undefined;
+  release!();
+  await settle(setup);
+  check(setup);
+  assert.ok(sawPause, 'reading paused while the bus held everything');
+  assert.ok(maxBuffered < 300 + 2_000, `the buffer stayed near its bound (max ${maxBuffered})`);
+  const [venue] = setup.streams.status().venues;
+  assert.ok(venue!.connections >= 2, 'the stalled connection was dropped and opened again');
+  assert.ok(venue!.tradesRefilled > 0, 'what the dropped connection missed came back from REST');
+  assert.deepEqual(setup.gaps, []);
 });
