@@ -47,14 +47,20 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
-    name: 'Freshness: publish-to-visible latency on the live page and in the lake (Kafka + MinIO)',
+    name: 'Freshness: publish-to-visible latency on the live page and in the lake (Kafka + MinIO, and embedded)',
     script: 'bench/freshness.ts',
     args: [],
     quickArgs: ['--quick'],
   },
   {
-    name: 'Scraper: polls/s over 6 fake providers, upstream calls saved by the shared cache with 3 replicas (Redis)',
+    name: 'Scraper: polls/s over 100+ symbols and 6 fake providers, upstream calls saved by the shared cache with 3 replicas (Redis)',
     script: 'bench/scraper.ts',
+    args: [],
+    quickArgs: ['--quick'],
+  },
+  {
+    name: 'Trade streams: fake venues at 20,000 trades/s, connections reset every 10 s, the lake checked trade by trade (local stack)',
+    script: 'bench/trade-streams.ts',
     args: [],
     quickArgs: ['--quick'],
   },

@@ -4,10 +4,12 @@
  *
  *   npx tsx bench/scraper.ts [--seconds 15] [--rounds 20] [--runs 3] [--quick]   (--quick = 5 s, 8 rounds, 1 run)
  *
- * Symbols: the 10 the symbol table knows at every provider (scraper/symbols.ts; 100 symbols would
- * need table entries, which only the scraper may add). Each provider serves two of them and lacks
- * the rest, so every poll walks the whole chain coingecko -> binance -> kraken -> coincap ->
- * coinmarketcap -> coinbase (6 providers, 7 upstream calls per poll: coinbase asks ticker + stats).
+ * Symbols: every one the symbol table knows (scraper/symbols.ts, at least 100). Symbol i is served
+ * by provider i mod 6 of the chain coingecko -> binance -> kraken -> coincap -> coinmarketcap ->
+ * coinbase, or by the next one after it that has an id for it; every provider answers only for its
+ * share, so each poll walks the whole chain and every symbol but CoinGecko's falls back at least
+ * once. Upstream calls per poll: one per provider, Coinbase two per symbol it is asked (ticker and
+ * stats; stats is not routed and fails quietly, as the provider allows).
  *  - polls/s: one scraper (guarded path as start.ts wires it, memory bus, no cache reuse, rate
  *    budgets set far above the load) polling back to back for `--seconds`; records published and upstream calls per poll;
  *  - cache: 3 replicas on one Redis polling the same interval `--rounds` times, a few ms apart,
@@ -24,6 +26,7 @@ import { startFakeProvider, type FakeProvider } from '../scraper/testing/fake-pr
 import { bodies } from '../scraper/testing/bodies.ts';
 import { fixture } from '../scraper/testing/shared.ts';
 import { guardedScraper, type TestClock } from '../scraper/testing/harness.ts';
+import { KNOWN_SYMBOLS, providerIds } from '../scraper/symbols.ts';
 import { CoinGeckoProvider } from '../scraper/providers/coingecko.ts';
 import { BinanceProvider } from '../scraper/providers/binance.ts';
 import { KrakenProvider } from '../scraper/providers/kraken.ts';
@@ -44,44 +47,57 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds ?? (values.quick ? 5 : 15));
 const ROUNDS = Number(values.rounds ?? (values.quick ? 8 : 20));
 const RUNS = Number(values.runs ?? (values.quick ? 1 : 3));
-const SYMBOLS = ['BTC', 'ETH', 'SOL', 'XRP', 'ADA', 'DOGE', 'LTC', 'DOT', 'BNB', 'LINK'];
+const SYMBOLS = [...KNOWN_SYMBOLS];
 const POLL_INTERVAL_MS = 400;
 const id = Date.now().toString(36);
-/**
- * The wall clock rounded down to even milliseconds. scraper/fallback.ts gives each provider but the
- * last `now + left / 2` as deadline; with an odd `left` that is a fraction, and guarded-call's
- * `AbortSignal.timeout` throws on it ("The value of "delay" is out of range"), failing the call and
- * in time opening the provider's circuit. An even clock keeps `left` even (reported as a bug).
- */
-const evenNow = () => {
-  const now = Date.now();
-  return now - (now % 2);
-};
-const realClock: TestClock = { now: evenNow, advance: () => undefined, sleep };
-const PROVIDERS = ['coingecko', 'binance', 'kraken', 'coincap', 'coinmarketcap', 'coinbase'];
+const realClock: TestClock = { now: Date.now, advance: () => undefined, sleep };
+const PROVIDERS = ['coingecko', 'binance', 'kraken', 'coincap', 'coinmarketcap', 'coinbase'] as const;
+type ProviderName = (typeof PROVIDERS)[number];
 /** Budgets far above what the bench asks, so the scraper's own speed is measured, not the providers' limits. */
 const NO_LIMITS = Object.fromEntries(PROVIDERS.map((name) => [name, { limit: 1e9, windowMs: 60_000 }]));
 
-/** CoinMarketCap's documented quote, cloned for `symbol`. */
-function coinmarketcapBody(symbol: string): object {
-  const body = JSON.parse(fixture('coinmarketcap_quotes_latest_v2.json')) as { data: Record<string, object>; status: object };
-  const coin = Object.values(body.data)[0]!;
-  return { status: body.status, data: { [symbol]: [{ ...coin, symbol }] } };
+/** True when `provider` would ask for `symbol` (the ones keyed by ticker ask for any). */
+function knows(provider: ProviderName, symbol: string): boolean {
+  const ids = providerIds(symbol);
+  return provider === 'coinmarketcap' || provider === 'coinbase' || ids[provider] !== undefined;
 }
 
-/** The six fake providers, each answering for two of the symbols only. */
-async function startProviders(): Promise<{ servers: FakeProvider[]; providers: () => PriceProvider[] }> {
+/** Which symbols each provider answers for: symbol i goes to provider i mod 6, or the next that knows it. */
+function shares(): Record<ProviderName, string[]> {
+  const share = Object.fromEntries(PROVIDERS.map((name) => [name, [] as string[]])) as Record<ProviderName, string[]>;
+  SYMBOLS.forEach((symbol, i) => {
+    const owner = PROVIDERS.slice(i % PROVIDERS.length).find((name) => knows(name, symbol))!;
+    share[owner].push(symbol);
+  });
+  return share;
+}
+
+/** CoinMarketCap's documented quote, cloned for each of `symbols`. */
+function coinmarketcapBody(symbols: string[]): object {
+  const body = JSON.parse(fixture('coinmarketcap_quotes_latest_v2.json')) as { data: Record<string, object>; status: object };
+  const coin = Object.values(body.data)[0]!;
+  return { status: body.status, data: Object.fromEntries(symbols.map((symbol) => [symbol, [{ ...coin, symbol }]])) };
+}
+
+/** The six fake providers, each answering for its share of the symbols only. */
+async function startProviders(): Promise<{
+  servers: FakeProvider[];
+  providers: () => PriceProvider[];
+  share: Record<ProviderName, string[]>;
+}> {
+  const share = shares();
   const opts = (server: FakeProvider) => ({ baseUrl: server.baseUrl, timeoutMs: 2_000 });
-  const gecko = await startFakeProvider({ '/api/v3/coins/markets': { body: bodies.coingecko(SYMBOLS.slice(0, 2)) } });
-  const binance = await startFakeProvider({ '/api/v3/ticker/24hr': { body: bodies.binance(SYMBOLS.slice(2, 4)) } });
-  const kraken = await startFakeProvider({ '/0/public/Ticker': { body: bodies.kraken(SYMBOLS.slice(4, 6)) } });
-  const coincap = await startFakeProvider({ '/v3/assets': { body: bodies.coincap(SYMBOLS.slice(6, 8)) } });
-  const cmc = await startFakeProvider({ '/v2/cryptocurrency/quotes/latest': { body: coinmarketcapBody(SYMBOLS[8]!) } });
+  const gecko = await startFakeProvider({ '/api/v3/coins/markets': { body: bodies.coingecko(share.coingecko) } });
+  const binance = await startFakeProvider({ '/api/v3/ticker/24hr': { body: bodies.binance(share.binance) } });
+  const kraken = await startFakeProvider({ '/0/public/Ticker': { body: bodies.kraken(share.kraken) } });
+  const coincap = await startFakeProvider({ '/v3/assets': { body: bodies.coincap(share.coincap) } });
+  const cmc = await startFakeProvider({ '/v2/cryptocurrency/quotes/latest': { body: coinmarketcapBody(share.coinmarketcap) } });
   const coinbase = await startFakeProvider(
-    Object.fromEntries(SYMBOLS.map((symbol) => [`/products/${symbol}-USD/ticker`, { body: bodies.coinbaseTicker() }])),
+    Object.fromEntries(share.coinbase.map((symbol) => [`/products/${symbol}-USD/ticker`, { body: bodies.coinbaseTicker() }])),
   );
   return {
     servers: [gecko, binance, kraken, coincap, cmc, coinbase],
+    share,
     providers: () => [
       new CoinGeckoProvider(opts(gecko)),
       new BinanceProvider(opts(binance)),
@@ -94,6 +110,10 @@ async function startProviders(): Promise<{ servers: FakeProvider[]; providers: (
 }
 
 const upstreamCalls = (servers: FakeProvider[]) => servers.reduce((sum, server) => sum + server.requests.length, 0);
+/** Forgets the requests the fakes saw, so their log does not grow (and the heap with it) across phases and runs. */
+const forgetRequests = (servers: FakeProvider[]) => servers.forEach((server) => (server.requests.length = 0));
+
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
 /** One scraper polling back to back for SECONDS: polls/s, records and upstream calls per poll. */
 async function pollRate(servers: FakeProvider[], providers: PriceProvider[]) {
@@ -105,7 +125,8 @@ async function pollRate(servers: FakeProvider[], providers: PriceProvider[]) {
     bus: new MemoryBus(),
     pollIntervalMs: 1_000,
   });
-  const callsBefore = upstreamCalls(servers);
+  forgetRequests(servers);
+  const cpuBefore = process.cpuUsage();
   let polls = 0;
   let published = 0;
   const started = performance.now();
@@ -119,7 +140,8 @@ async function pollRate(servers: FakeProvider[], providers: PriceProvider[]) {
   return {
     pollsPerSecond: round(polls / seconds, 1),
     recordsPerPoll: round(published / polls, 2),
-    upstreamCallsPerPoll: round((upstreamCalls(servers) - callsBefore) / polls, 2),
+    upstreamCallsPerPoll: round(upstreamCalls(servers) / polls, 2),
+    cpuMsPerPoll: round(cpuMs(process.cpuUsage(cpuBefore)) / polls, 2),
     served,
     failures,
   };
@@ -144,7 +166,7 @@ async function replicaCalls(servers: FakeProvider[], providers: () => PriceProvi
       instance: `replica-${i}`,
     }),
   );
-  const before = upstreamCalls(servers);
+  forgetRequests(servers);
   let published = 0;
   try {
     for (let r = 0; r < ROUNDS; r += 1) {
@@ -156,11 +178,11 @@ async function replicaCalls(servers: FakeProvider[], providers: () => PriceProvi
   } finally {
     await Promise.all(caches.map((cache) => cache.close()));
   }
-  return { upstreamCalls: upstreamCalls(servers) - before, published };
+  return { upstreamCalls: upstreamCalls(servers), published };
 }
 
 const env = await stack();
-const { servers, providers } = await startProviders();
+const { servers, providers, share } = await startProviders();
 const rates: Awaited<ReturnType<typeof pollRate>>[] = [];
 const cached: number[] = [];
 const uncached: number[] = [];
@@ -188,7 +210,11 @@ const result = {
   pollsPerSecond: median(rates.map((r) => r.pollsPerSecond)),
   recordsPerPoll: median(rates.map((r) => r.recordsPerPoll)),
   upstreamCallsPerPoll: median(rates.map((r) => r.upstreamCallsPerPoll)),
+  cpuMsPerPoll: median(rates.map((r) => r.cpuMsPerPoll)),
+  pollsPerSecondRuns: rates.map((r) => r.pollsPerSecond),
+  share: Object.fromEntries(Object.entries(share).map(([name, symbols]) => [name, symbols.length])),
   served: rates[0]?.served,
+  failures: rates[0]?.failures,
   replicas: {
     replicas: 3,
     rounds: ROUNDS,

@@ -53,6 +53,15 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
         `${ms(size.local[q].warm.p50)} / ${ms(size.minio[q].warm.p50)} / ${ms(size.floor[q].p50)} (cold ${ms(size.local[q].cold.p50)} / ${ms(size.minio[q].cold.p50)})`,
       ]),
     ),
+  'trade-streams': (r) => [
+    [
+      `trades/s offered, ${r.markets} markets, ${r.connectionKills} resets`,
+      `${n(r.offeredTradesPerSecond)} (${n(r.achievedTradesPerSecond)} made)`,
+    ],
+    ['in the lake / lost / duplicated', `${n(r.tradesInLake)} / ${n(r.lost)} / ${n(r.duplicates)}`],
+    ['refilled from REST / ids in gaps (burned)', `${n(r.refilledFromRest)} / ${n(r.idsInGapRecords)} (${n(r.idsBurned)})`],
+    ['processor RSS max / median', `${r.processor.rssMaxMb} / ${r.processor.rssMedianMb} MB`],
+  ],
   scraper: (r) => [
     [`polls/s, ${r.symbols} symbols over ${r.providers} providers`, `${r.pollsPerSecond} (${r.upstreamCallsPerPoll} upstream calls/poll)`],
     [
@@ -63,10 +72,13 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
   freshness: (r) =>
     (r.rates as Json[]).flatMap((rate) => [
       [
-        `${n(rate.offered)}/s live SSE p50/p99`,
+        `${rate.mode ? `${rate.mode} ` : ''}${n(rate.offered)}/s live SSE p50/p99`,
         rate.live ? `${ms(rate.live.p50)} / ${ms(rate.live.p99)} (${n(rate.achieved)}/s sent)` : 'n/a',
       ],
-      [`${n(rate.offered)}/s in the lake p50/p99`, rate.lake ? `${ms(rate.lake.p50)} / ${ms(rate.lake.p99)}` : 'n/a'],
+      [
+        `${rate.mode ? `${rate.mode} ` : ''}${n(rate.offered)}/s in the lake p50/p99`,
+        rate.lake ? `${ms(rate.lake.p50)} / ${ms(rate.lake.p99)}` : 'n/a',
+      ],
     ]),
 };
 

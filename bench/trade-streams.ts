@@ -15,7 +15,8 @@
  * every trade the venue made since the scraper's first one is in the lake exactly once or inside
  * a recorded gap, and the burned ids are exactly the ids in gap records. Reported: trades made, in the lake, duplicates, lost (must be 0), refilled,
  * recorded as gaps, reconnects, processor and scraper RSS (sampled each second) and CPU.
- * S3 prefix `bench/trade-streams-<id>/` is deleted at the end. Writes bench/results/trade-streams.json.
+ * S3 prefix `bench/trade-streams-<id>/` is deleted at the end. Writes bench/results/trade-streams.json
+ * (`trade-streams-quick.json` with `--quick`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -170,7 +171,7 @@ const result = {
   processor: rssSummary(samples.processor, cpu.processor, report.tradesInLake),
   scraper: rssSummary(samples.scraper, cpu.scraper, report.tradesInLake),
 };
-await writeResult('trade-streams', result);
+await writeResult(values.quick ? 'trade-streams-quick' : 'trade-streams', result);
 await deletePrefix(s3Client(env), env.S3_BUCKET, prefix);
 for (const venue of venues.values()) await venue.close();
 await bus.close();

