@@ -23,16 +23,25 @@ export interface ConnectionOptions extends ConnectionTiming {
   /** An application-level ping the venue wants, besides ping frames. */
   keepalive?: { intervalMs: number; message(sequence: number): string };
   log: Logger;
-  /** Every text frame, from whichever connection is open (two overlap during a rotation). */
-  onMessage(text: string): void;
+  /**
+   * Every text frame, from whichever connection is open. During a rotation two overlap:
+   * `replacement` then numbers the new one's frames (undefined for the old one's), and the caller
+   * calls `promote()` once the new one has shown it is subscribed to everything.
+   */
+  onMessage(text: string, replacement: number | undefined): void;
   /** A connection ended without being asked to: what was in flight on it may be lost. */
   onDown(reason: string): void;
   /** A connection opened and subscribed. */
   onUp?(): void;
 }
 
+/** Longest two connections overlap in a rotation before the old one closes anyway, ms. */
+const ROTATION_OVERLAP_MAX_MS = 10_000;
+
 interface Live {
   socket: WebSocket;
+  /** Its number among the connections opened (1, 2, …). */
+  id: number;
   openedAt: number;
   lastHeardAt: number;
   timers: NodeJS.Timeout[];
@@ -44,8 +53,9 @@ interface Live {
  * One venue's WebSocket, kept open: it subscribes on every open, answers the venue's pings (the
  * `ws` client pongs by itself), sends its own pings and declares a connection dead when nothing
  * comes back within `idleTimeoutMs`, reconnects with jittered exponential backoff, and replaces a
- * connection before `maxAgeMs` by opening the new one first, so a rotation misses nothing (the
- * overlap's duplicates are the caller's to drop).
+ * connection before `maxAgeMs` by opening the new one first and closing the old one only when the
+ * caller `promote()`s the new one (it delivered every market) or after 10 s, so a rotation misses
+ * nothing (the overlap's duplicates are the caller's to drop).
  */
 export class VenueConnection {
   private current: Live | undefined;
@@ -124,8 +134,8 @@ export class VenueConnection {
   private open(): Live {
     const { options } = this;
     const socket = new WebSocket(options.url, { handshakeTimeout: options.idleTimeoutMs });
-    const live: Live = { socket, openedAt: Date.now(), lastHeardAt: Date.now(), timers: [], retiring: false };
     this.opened += 1;
+    const live: Live = { socket, id: this.opened, openedAt: Date.now(), lastHeardAt: Date.now(), timers: [], retiring: false };
     const heard = () => {
       live.lastHeardAt = Date.now();
     };
@@ -145,10 +155,10 @@ export class VenueConnection {
     });
     socket.on('message', (data, isBinary) => {
       heard();
-      if (live === this.rotating) this.finishRotation();
       if (live.retiring) return;
       if (live === this.current && this.attempt > 0) this.attempt = 0;
-      options.onMessage(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString());
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+      options.onMessage(text, live === this.rotating ? live.id : undefined);
     });
     socket.on('pong', heard);
     socket.on('ping', heard);
@@ -180,13 +190,24 @@ export class VenueConnection {
       return;
     }
     if (!this.paused) live.socket.ping();
+    const replacement = this.rotating;
+    if (live === this.current && replacement && now - replacement.openedAt > ROTATION_OVERLAP_MAX_MS) {
+      // A market that never trades cannot prove the new subscription: stop waiting for it.
+      if (replacement.socket.readyState === WebSocket.OPEN) this.finishRotation();
+      return;
+    }
     if (live === this.current && !this.rotating && now - live.openedAt >= this.options.maxAgeMs) {
       this.options.log.info({ venue: this.options.venue }, 'Rotating the stream connection before its age limit');
       this.rotating = this.open();
     }
   }
 
-  /** The replacement delivers: the old connection closes cleanly. */
+  /** The replacement carries everything now (the caller saw it deliver every market): the old one closes. */
+  promote(): void {
+    if (this.rotating) this.finishRotation();
+  }
+
+  /** The old connection closes cleanly; the replacement becomes the current one. */
   private finishRotation(): void {
     const old = this.current;
     this.current = this.rotating;

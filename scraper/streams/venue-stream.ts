@@ -99,7 +99,7 @@ export class VenueStream {
       subscribe: options.protocol.subscribe(markets),
       ...(options.protocol.keepalive ? { keepalive: options.protocol.keepalive } : {}),
       log: this.log,
-      onMessage: (text) => this.handle(text),
+      onMessage: (text, replacement) => this.handle(text, replacement),
       onDown: (reason) => this.down(reason, 'reconnect'),
       onUp: () => this.log.info({ markets }, 'Stream connected'),
     });
@@ -166,7 +166,10 @@ export class VenueStream {
     return this.refilling;
   }
 
-  private handle(text: string): void {
+  /** Markets the connection replacing the current one (a rotation) has delivered trades of. */
+  private provenOnReplacement: { id: number; markets: Set<string> } | undefined;
+
+  private handle(text: string, replacement?: number): void {
     let frame;
     try {
       frame = this.options.protocol.parse(text);
@@ -184,6 +187,7 @@ export class VenueStream {
         continue;
       }
       this.counters.tradesReceived += 1;
+      if (replacement !== undefined) this.proveReplacement(replacement, trade.market);
       if (sequence.accept(trade.tradeId, trade.ts, now) === 'duplicate') {
         this.counters.duplicatesDropped += 1;
         continue;
@@ -197,6 +201,16 @@ export class VenueStream {
       if (message) out.push(message);
     }
     this.options.publish(out);
+  }
+
+  /** The replacement is promoted once it has delivered a trade of every market: its subscriptions are all live. */
+  private proveReplacement(id: number, market: string): void {
+    if (this.provenOnReplacement?.id !== id) this.provenOnReplacement = { id, markets: new Set() };
+    this.provenOnReplacement.markets.add(market);
+    if (this.provenOnReplacement.markets.size === this.symbolOf.size) {
+      this.provenOnReplacement = undefined;
+      this.connection.promote();
+    }
   }
 
   private tradeMessage(trade: VenueTrade, via: Trade['via'], now: number, raw: unknown): Outbound | undefined {
