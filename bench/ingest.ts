@@ -22,7 +22,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify, parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { KafkaBus } from '../core/adapters/kafka/bus.ts';
 import { silentLogger } from '../core/log.ts';
 import { stack, type StackEnv } from '../tests/support/stack.ts';
@@ -38,6 +37,7 @@ import {
   s3Client,
   sleep,
   stackServiceEnv,
+  withDuckdbOnS3,
   writeResult,
 } from './support.ts';
 
@@ -163,15 +163,7 @@ async function writeNdjson(path: string): Promise<void> {
 
 /** DuckDB alone: NDJSON -> Snappy Parquet partitioned by day on MinIO. Records/s of the whole and of the COPY. */
 async function duckdbToS3(env: StackEnv, ndjson: string, run: string): Promise<{ recordsPerSecond: number; copyRecordsPerSecond: number }> {
-  const instance = await DuckDBInstance.create(':memory:', { extension_directory: env.DUCKDB_EXTENSION_DIR, threads: '2' });
-  const db = await instance.connect();
-  try {
-    await db.run('LOAD httpfs');
-    const endpoint = new URL(env.S3_ENDPOINT);
-    await db.run(
-      `CREATE SECRET (TYPE s3, KEY_ID '${env.AWS_ACCESS_KEY_ID}', SECRET '${env.AWS_SECRET_ACCESS_KEY}', ENDPOINT '${endpoint.host}',
-         URL_STYLE 'path', USE_SSL ${endpoint.protocol === 'https:'}, REGION '${env.S3_REGION}')`,
-    );
+  return withDuckdbOnS3(env, async (db) => {
     const started = performance.now();
     await db.run(`
       CREATE TABLE prices AS
@@ -189,10 +181,7 @@ async function duckdbToS3(env: StackEnv, ndjson: string, run: string): Promise<{
       recordsPerSecond: Math.round(RECORDS / ((ended - started) / 1000)),
       copyRecordsPerSecond: Math.round(RECORDS / ((ended - copyStarted) / 1000)),
     };
-  } finally {
-    db.closeSync();
-    instance.closeSync();
-  }
+  });
 }
 
 const env = await stack();

@@ -1,12 +1,13 @@
 /**
  * What the benchmarks share: the record generator, medians and percentiles, CPU time of a child
  * process from /proc, a Kafka topic filled fast with kafkajs, the size and removal of an S3
- * prefix, and writing the JSON result to bench/results/<name>.json.
+ * prefix, DuckDB reading the stack's MinIO, and writing the JSON result to bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { toPriceRecord, type PriceRecord } from '../core/records/price.ts';
 import type { StackEnv } from '../tests/support/stack.ts';
 
@@ -73,7 +74,6 @@ export async function fillTopic(brokers: string[], topic: string, count: number,
   return (performance.now() - started) / 1000;
 }
 
-/** An S3 client for the stack's MinIO. */
 /** The variables that point a part at the stack's Kafka and MinIO, for a child process's env. */
 export function stackServiceEnv(env: StackEnv): Record<string, string> {
   return {
@@ -86,6 +86,7 @@ export function stackServiceEnv(env: StackEnv): Record<string, string> {
   };
 }
 
+/** An S3 client for the stack's MinIO. */
 export function s3Client(env: StackEnv): S3Client {
   return new S3Client({
     endpoint: env.S3_ENDPOINT,
@@ -93,6 +94,27 @@ export function s3Client(env: StackEnv): S3Client {
     forcePathStyle: true,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
   });
+}
+
+/**
+ * Runs `use` on an in-memory DuckDB (2 threads) that reaches the stack's MinIO through httpfs with
+ * its credentials, then closes the connection and the instance, whatever `use` did.
+ */
+export async function withDuckdbOnS3<T>(env: StackEnv, use: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:', { extension_directory: env.DUCKDB_EXTENSION_DIR, threads: '2' });
+  const db = await instance.connect();
+  try {
+    await db.run('LOAD httpfs');
+    const endpoint = new URL(env.S3_ENDPOINT);
+    await db.run(
+      `CREATE SECRET (TYPE s3, KEY_ID '${env.AWS_ACCESS_KEY_ID}', SECRET '${env.AWS_SECRET_ACCESS_KEY}', ENDPOINT '${endpoint.host}',
+         URL_STYLE 'path', USE_SSL ${endpoint.protocol === 'https:'}, REGION '${env.S3_REGION}')`,
+    );
+    return await use(db);
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
 }
 
 /** Every object under `prefix`: key and size in bytes. */

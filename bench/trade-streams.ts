@@ -22,12 +22,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { KafkaBus } from '../core/adapters/kafka/bus.ts';
 import { silentLogger } from '../core/log.ts';
 import { stack, type StackEnv } from '../tests/support/stack.ts';
 import { startFakeVenue, type FakeVenue, type FakeVenueName } from '../scraper/streams/testing/fake-venue.ts';
-import { ROOT, cpuSeconds, deletePrefix, median, percentile, round, s3Client, sleep, stackServiceEnv, writeResult } from './support.ts';
+import { fakeVenueEnv } from '../scraper/streams/testing/fake-venue-env.ts';
+import {
+  ROOT,
+  cpuSeconds,
+  deletePrefix,
+  median,
+  percentile,
+  round,
+  s3Client,
+  sleep,
+  stackServiceEnv,
+  withDuckdbOnS3,
+  writeResult,
+} from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -70,11 +82,6 @@ for (const [index, venue] of VENUES.entries()) {
     await startFakeVenue({ venue, markets: MARKETS[venue], tradesPerSecond: 0, seed: 100 + index, historyLimit: 2_000_000 }),
   );
 }
-const urls: Record<string, string> = {};
-for (const [name, venue] of venues) {
-  urls[`${name.toUpperCase()}_WS_URL`] = venue.wsUrl;
-  urls[`${name.toUpperCase()}_BASE_URL`] = venue.restUrl;
-}
 
 function part(script: string, extra: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', script], {
@@ -104,9 +111,8 @@ const scraper = part('scraper/main.ts', {
   PROVIDERS: 'synthetic',
   SYMBOLS: 'BTC',
   POLL_INTERVAL_MS: '3600000',
-  STREAM_VENUES: VENUES.join(','),
+  ...fakeVenueEnv(venues.values()),
   STREAM_SYMBOLS: SYMBOLS.join(','),
-  ...urls,
 });
 const samples = { processor: [] as number[], scraper: [] as number[] };
 const sampler = setInterval(() => {
@@ -204,15 +210,7 @@ interface Lake {
 }
 
 async function readLake(stackEnv: StackEnv): Promise<Lake> {
-  const instance = await DuckDBInstance.create(':memory:', { extension_directory: stackEnv.DUCKDB_EXTENSION_DIR, threads: '2' });
-  const db = await instance.connect();
-  try {
-    await db.run('LOAD httpfs');
-    const endpoint = new URL(stackEnv.S3_ENDPOINT);
-    await db.run(
-      `CREATE SECRET (TYPE s3, KEY_ID '${stackEnv.AWS_ACCESS_KEY_ID}', SECRET '${stackEnv.AWS_SECRET_ACCESS_KEY}', ENDPOINT '${endpoint.host}',
-         URL_STYLE 'path', USE_SSL ${endpoint.protocol === 'https:'}, REGION '${stackEnv.S3_REGION}')`,
-    );
+  return withDuckdbOnS3(stackEnv, async (db) => {
     const root = `s3://${stackEnv.S3_BUCKET}/${prefix}`;
     const trades = (
       await db.runAndReadAll(`SELECT venue, market, trade_id, via FROM read_parquet('${root}trades/**/*.parquet')`)
@@ -237,10 +235,7 @@ async function readLake(stackEnv: StackEnv): Promise<Lake> {
     }
     const distinct = [...ids.values()].reduce((sum, list) => sum + new Set(list).size, 0);
     return { ids, rows: trades.length, distinct, viaRest, gaps };
-  } finally {
-    db.closeSync();
-    instance.closeSync();
-  }
+  });
 }
 
 /** The lake against the venues' record, market by market, from the first trade the scraper got. */

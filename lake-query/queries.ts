@@ -2,7 +2,7 @@ import { liveFilesFilterSql, liveParquetSql } from '../core/lake-layout.ts';
 import { DATASETS } from '../core/records/topics.ts';
 import type { DuckDBValue, JS } from '@duckdb/node-api';
 import { LakeError } from '../core/errors.ts';
-import type { Lake } from './lake.ts';
+import type { Lake, Row } from './lake.ts';
 
 /** What the queries need of a `Lake`; tests wrap it, e.g. to EXPLAIN ANALYZE every statement. */
 export type LakeReader = Pick<Lake, 'query' | 'hasFiles' | 'source'>;
@@ -243,11 +243,7 @@ export function createLakeQueries(
             params,
           );
       return rows.map((row) => ({
-        time: num(row.time),
-        open: num(row.open),
-        high: num(row.high),
-        low: num(row.low),
-        close: num(row.close),
+        ...candlePrices(row),
         count: num(row.count),
         volume24hUsd: numOrNull(row.volume_24h_usd),
       }));
@@ -308,6 +304,11 @@ export function dayRange(prefix: string, fromMs: number, toMs?: number): { sql: 
     sql += ` AND (year < ${ty} OR (year = ${ty} AND (month < ${tm} OR (month = ${tm} AND day <= ${td}))))`;
   }
   return { sql: `(${sql})`, params };
+}
+
+/** The bucket start (epoch ms) and the prices of a candle row, which every candle query selects as time, open, high, low, close. */
+export function candlePrices(row: Row): Pick<Candle, 'time' | 'open' | 'high' | 'low' | 'close'> {
+  return { time: num(row.time), open: num(row.open), high: num(row.high), low: num(row.low), close: num(row.close) };
 }
 
 function isoDay(year: number, month: number, day: number): string {

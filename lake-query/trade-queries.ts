@@ -3,7 +3,7 @@ import { liveParquetSql } from '../core/lake-layout.ts';
 import { DATASETS } from '../core/records/topics.ts';
 import type { Venue } from '../core/records/trade.ts';
 import { VIEW_DEDUPE } from './lake-source.ts';
-import { CANDLE_INTERVALS, dayRange, type CandleInterval, type LakeReader } from './queries.ts';
+import { CANDLE_INTERVALS, candlePrices, dayRange, type CandleInterval, type LakeReader } from './queries.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -202,11 +202,7 @@ export function createTradeQueries(lake: LakeReader, options: { recentDays?: num
         { venue, market, intervalMs: CANDLE_INTERVALS[interval], fromMs: from, toMs: to, ...days.params },
       );
       return rows.map((row) => ({
-        time: num(row.time),
-        open: num(row.open),
-        high: num(row.high),
-        low: num(row.low),
-        close: num(row.close),
+        ...candlePrices(row),
         volume: num(row.volume),
         quoteVolume: num(row.quote_volume),
         buyVolume: num(row.buy_volume),

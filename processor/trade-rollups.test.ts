@@ -4,7 +4,8 @@ import { LocalObjectStore } from '../core/adapters/local-fs/object-store.ts';
 import { liveParquetSql } from '../core/lake-layout.ts';
 import { silentLogger } from '../core/log.ts';
 import { MERGE_TRADE_CANDLE_PARTIALS_SQL, TRADE_CANDLE_GROUP_BY } from '../core/records/trade-candle.ts';
-import { tradeId, type Trade, type Venue } from '../core/records/trade.ts';
+import type { Trade, Venue } from '../core/records/trade.ts';
+import { tradeRecord } from '../core/testing/trade-record.ts';
 import type { Batch } from './batcher.ts';
 import { Compactor } from './compactor.ts';
 import { tradesDataset } from './datasets.ts';
@@ -16,31 +17,15 @@ import { openLakeReader, tempLake } from './testing/lake-reader.ts';
 
 const at = (iso: string) => Date.parse(iso);
 
-function trade(venue: Venue, market: string, number: number, ts: number, price: number, qty: number, side: 'buy' | 'sell'): Trade {
-  return {
-    id: tradeId(venue, market, number),
-    ts,
-    symbol: 'BTC',
-    venue,
-    market,
-    price,
-    qty,
-    side,
-    trade_id: number,
-    via: 'stream',
-    ingested_at: ts + 30,
-  };
-}
-
 describe('trade candle partials', () => {
   it('open and close follow the trade ids, not the timestamps, which trades share', () => {
     const t = at('2026-03-02T00:00:10Z');
     const partials = tradeCandlePartials([
       // The file's order is the venue's sort order of nothing in particular; ids 11-13 share one millisecond.
-      trade('binance', 'BTCUSDT', 12, t, 101, 0.5, 'buy'),
-      trade('binance', 'BTCUSDT', 11, t, 100, 0.25, 'sell'),
-      trade('binance', 'BTCUSDT', 13, t, 99, 1, 'buy'),
-      trade('binance', 'BTCUSDT', 10, t - 5, 103, 2, 'sell'),
+      tradeRecord('binance', 'BTCUSDT', 12, t, 101, 0.5, 'buy'),
+      tradeRecord('binance', 'BTCUSDT', 11, t, 100, 0.25, 'sell'),
+      tradeRecord('binance', 'BTCUSDT', 13, t, 99, 1, 'buy'),
+      tradeRecord('binance', 'BTCUSDT', 10, t - 5, 103, 2, 'sell'),
     ]);
     assert.deepEqual(partials, [
       {
@@ -66,12 +51,12 @@ describe('trade candle partials', () => {
 
   it('keeps one partial per venue, market and minute, and counts a repeated id once', () => {
     const t = at('2026-03-02T00:00:59.999Z');
-    const repeated = trade('kraken', 'BTC/USD', 7, t, 100, 1, 'buy');
+    const repeated = tradeRecord('kraken', 'BTC/USD', 7, t, 100, 1, 'buy');
     const partials = tradeCandlePartials([
       repeated,
       repeated,
-      trade('kraken', 'BTC/USD', 8, t + 1, 102, 1, 'sell'),
-      trade('coinbase', 'BTC-USD', 7, t, 100, 1, 'buy'),
+      tradeRecord('kraken', 'BTC/USD', 8, t + 1, 102, 1, 'sell'),
+      tradeRecord('coinbase', 'BTC-USD', 7, t, 100, 1, 'buy'),
     ]);
     assert.deepEqual(
       partials.map((p) => [p.venue, p.minute, p.open, p.close, p.volume, p.buy_volume, p.trades, p.raw_rows]),
@@ -149,7 +134,7 @@ describe('the trade_candles_1m rollup written beside the trades files', () => {
       const [venue, market] = markets[i % 3]!;
       const ts = start + Math.floor(i / 7) * 9_000;
       const price = 90_000 + ((i * 37) % 101) / 4;
-      trades.push(trade(venue, market, 5_000 + i, ts, price, 1 + ((i * 5) % 16) / 8, i % 4 === 0 ? 'sell' : 'buy'));
+      trades.push(tradeRecord(venue, market, 5_000 + i, ts, price, 1 + ((i * 5) % 16) / 8, i % 4 === 0 ? 'sell' : 'buy'));
     }
     for (let i = 0; i < trades.length - 1; i += 5) [trades[i], trades[i + 1]] = [trades[i + 1]!, trades[i]!];
     trades.splice(40, 0, trades[39]!);

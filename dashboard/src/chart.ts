@@ -1,20 +1,13 @@
 import {
-  CandlestickSeries,
-  ColorType,
-  HistogramSeries,
-  createChart,
   createSeriesMarkers,
   type IChartApi,
+  type ISeriesApi,
   type ISeriesMarkersPluginApi,
   type Time,
-  type ISeriesApi,
   type UTCTimestamp,
 } from 'lightweight-charts';
 import type { AlertItem, Candle } from './api.ts';
-import { priceDecimals } from './format.ts';
-
-const UP = '#26a69a';
-const DOWN = '#ef5350';
+import { DOWN, UP, applyChartTheme, createCandleChart, fitPricePrecision } from './candle-chart.ts';
 
 /** The candlestick chart of one symbol with a tick-count histogram below, in UTC; colours follow the theme. */
 export class PriceChart {
@@ -25,49 +18,23 @@ export class PriceChart {
   private key = '';
 
   constructor(container: HTMLElement) {
-    this.chart = createChart(container, {
-      autoSize: true,
-      layout: { background: { type: ColorType.Solid, color: 'transparent' }, fontFamily: 'inherit', attributionLogo: false },
-      timeScale: { timeVisible: true, secondsVisible: false },
-      crosshair: { mode: 1 },
-    });
-    this.candles = this.chart.addSeries(CandlestickSeries, {
-      upColor: UP,
-      downColor: DOWN,
-      borderVisible: false,
-      wickUpColor: UP,
-      wickDownColor: DOWN,
-    });
-    this.volume = this.chart.addSeries(HistogramSeries, {
-      priceScaleId: 'volume',
-      priceFormat: { type: 'volume' },
-      lastValueVisible: false,
-    });
+    const { chart, candles, volume } = createCandleChart(container, { volumeTop: 0.82, candlesBottom: 0.22 });
+    this.chart = chart;
+    this.candles = candles;
+    this.volume = volume;
     this.markers = createSeriesMarkers(this.candles, []);
-    this.chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
-    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.22 } });
     this.applyTheme();
   }
 
   /** Reads the colours of the current theme from the CSS variables. */
   applyTheme(): void {
-    const css = getComputedStyle(document.documentElement);
-    const line = css.getPropertyValue('--grid').trim() || '#1b232d';
-    this.chart.applyOptions({
-      layout: { textColor: css.getPropertyValue('--muted').trim() || '#8b98a9' },
-      grid: { vertLines: { color: line }, horzLines: { color: line } },
-      rightPriceScale: { borderColor: line },
-      timeScale: { borderColor: line },
-    });
+    applyChartTheme(this.chart);
   }
 
   /** Shows the candles; fits the view only when the symbol, interval or range changed, so a refresh keeps the user's zoom. */
   show(key: string, candles: Candle[]): void {
     const last = candles.at(-1);
-    if (last) {
-      const decimals = priceDecimals(last.close);
-      this.candles.applyOptions({ priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals } });
-    }
+    if (last) fitPricePrecision(this.candles, last.close);
     this.candles.setData(candles.map(toBar));
     this.volume.setData(candles.map(toVolume));
     if (key !== this.key) {

@@ -1,19 +1,8 @@
-import {
-  CandlestickSeries,
-  ColorType,
-  HistogramSeries,
-  createChart,
-  type IChartApi,
-  type ISeriesApi,
-  type Time,
-  type UTCTimestamp,
-} from 'lightweight-charts';
+import type { IChartApi, ISeriesApi, Time, UTCTimestamp } from 'lightweight-charts';
 import type { TradeCandle } from './api.ts';
-import { formatCount, formatPrice, priceDecimals } from './format.ts';
+import { DOWN, UP, applyChartTheme, createCandleChart, fitPricePrecision } from './candle-chart.ts';
+import { formatCount, formatPrice } from './format.ts';
 import { buyShare, formatQty } from './trade-format.ts';
-
-const UP = '#26a69a';
-const DOWN = '#ef5350';
 
 /**
  * The candlesticks of one market's trades with their volume (base currency) as a histogram on its
@@ -32,27 +21,14 @@ export class TradeChart {
     container: HTMLElement,
     private readonly legend: HTMLElement,
   ) {
-    this.chart = createChart(container, {
-      autoSize: true,
-      layout: { background: { type: ColorType.Solid, color: 'transparent' }, fontFamily: 'inherit', attributionLogo: false },
-      timeScale: { timeVisible: true, secondsVisible: false },
-      crosshair: { mode: 1 },
+    const { chart, candles, volume } = createCandleChart(container, {
+      volumeTop: 0.78,
+      candlesBottom: 0.26,
+      volumePriceLine: false,
     });
-    this.candles = this.chart.addSeries(CandlestickSeries, {
-      upColor: UP,
-      downColor: DOWN,
-      borderVisible: false,
-      wickUpColor: UP,
-      wickDownColor: DOWN,
-    });
-    this.volume = this.chart.addSeries(HistogramSeries, {
-      priceScaleId: 'volume',
-      priceFormat: { type: 'volume' },
-      lastValueVisible: false,
-      priceLineVisible: false,
-    });
-    this.chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
-    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.26 } });
+    this.chart = chart;
+    this.candles = candles;
+    this.volume = volume;
     this.chart.subscribeCrosshairMove((param) => {
       const hovered = param.time === undefined ? undefined : this.byTime.get(Number(param.time as Time) * 1000);
       this.showLegend(hovered ?? this.last);
@@ -62,23 +38,13 @@ export class TradeChart {
 
   /** Reads the colours of the current theme from the CSS variables. */
   applyTheme(): void {
-    const css = getComputedStyle(document.documentElement);
-    const line = css.getPropertyValue('--grid').trim() || '#1b232d';
-    this.chart.applyOptions({
-      layout: { textColor: css.getPropertyValue('--muted').trim() || '#8b98a9' },
-      grid: { vertLines: { color: line }, horzLines: { color: line } },
-      rightPriceScale: { borderColor: line },
-      timeScale: { borderColor: line },
-    });
+    applyChartTheme(this.chart);
   }
 
   /** Shows the candles; fits the view only when the market or interval changed, so a refresh keeps the user's zoom. */
   show(key: string, candles: TradeCandle[]): void {
     this.last = candles.at(-1);
-    if (this.last) {
-      const decimals = priceDecimals(this.last.close);
-      this.candles.applyOptions({ priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals } });
-    }
+    if (this.last) fitPricePrecision(this.candles, this.last.close);
     this.byTime = new Map(candles.map((c) => [c.time, c]));
     this.candles.setData(candles.map((c) => ({ time: at(c), open: c.open, high: c.high, low: c.low, close: c.close })));
     this.volume.setData(candles.map((c) => ({ time: at(c), value: c.volume, color: c.close >= c.open ? `${UP}80` : `${DOWN}80` })));

@@ -1,5 +1,6 @@
 import type { PriceObservation } from '../../core/records/price.ts';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
+import { hashText, seededRandom } from '../seeded-random.ts';
 
 /** Where each known coin starts, with its yearly volatility, 24 h volume share and supply. */
 const STARTS: Record<string, { price: number; volatility: number; supply: number }> = {
@@ -49,7 +50,7 @@ export class SyntheticProvider implements PriceProvider {
   private readonly now: () => number;
 
   constructor(private readonly options: SyntheticOptions) {
-    this.random = mulberry32(options.seed);
+    this.random = seededRandom(options.seed);
     this.now = options.now ?? Date.now;
   }
 
@@ -84,7 +85,7 @@ export class SyntheticProvider implements PriceProvider {
   private start(symbol: string, ts: number): Walk {
     const known = STARTS[symbol];
     // Unknown coins start between $0.01 and $1 000, drawn from the seed and the symbol.
-    const drawn = 10 ** (-2 + 5 * mulberry32(this.options.seed ^ hash(symbol))());
+    const drawn = 10 ** (-2 + 5 * seededRandom(this.options.seed ^ hashText(symbol))());
     const start = known ?? { price: drawn, volatility: 0.9, supply: 1_000_000_000 };
     const price = start.price * (1 + 0.02 * (this.random() - 0.5));
     const walk = { ...start, price, dayOpen: price, dayStart: ts, lastTs: ts };
@@ -101,22 +102,4 @@ export class SyntheticProvider implements PriceProvider {
 /** Six significant digits is what exchanges quote; it keeps records readable. */
 function round(price: number): number {
   return Number(price.toPrecision(6));
-}
-
-function hash(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-/** A small, fast, seeded generator of numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -4,6 +4,7 @@ import { binanceProtocol } from './venues/binance.ts';
 import { coinbaseProtocol } from './venues/coinbase.ts';
 import { krakenProtocol } from './venues/kraken.ts';
 import { startFakeVenue, type FakeVenue } from './testing/fake-venue.ts';
+import { fakeVenueEnv } from './testing/fake-venue-env.ts';
 
 const PROTOCOLS = { binance: binanceProtocol, coinbase: coinbaseProtocol, kraken: krakenProtocol } as const;
 
@@ -22,7 +23,6 @@ export interface DemoVenues {
  */
 export async function startDemoVenues(symbols: readonly string[], tradesPerSecond: number, log: Logger): Promise<DemoVenues> {
   const venues: FakeVenue[] = [];
-  const env: Record<string, string> = { STREAM_VENUES: VENUES.join(',') };
   try {
     for (const [index, venue] of VENUES.entries()) {
       const fake = await startFakeVenue({
@@ -32,13 +32,11 @@ export async function startDemoVenues(symbols: readonly string[], tradesPerSecon
         seed: Date.now() + index,
       });
       venues.push(fake);
-      env[`${venue.toUpperCase()}_WS_URL`] = fake.wsUrl;
-      env[`${venue.toUpperCase()}_BASE_URL`] = fake.restUrl;
     }
   } catch (error) {
     await Promise.all(venues.map((venue) => venue.close()));
     throw error;
   }
   log.info({ venues: VENUES, symbols, tradesPerSecond }, 'Demo venues trading made-up trades on loopback');
-  return { env, close: async () => void (await Promise.all(venues.map((venue) => venue.close()))) };
+  return { env: fakeVenueEnv(venues), close: async () => void (await Promise.all(venues.map((venue) => venue.close()))) };
 }

@@ -11,13 +11,9 @@ import { loadScraperConfig } from '../config.ts';
 import { loadStreamsConfig } from './config.ts';
 import { startStreams, type Streams } from './start.ts';
 import { startFakeVenue, type FakeVenue, type FakeVenueName } from './testing/fake-venue.ts';
+import { fakeVenueEnv, QUICK_STREAM_ENV, TEST_MARKETS } from './testing/fake-venue-env.ts';
 
-const MARKETS: Record<FakeVenueName, string[]> = {
-  binance: ['BTCUSDT', 'ETHUSDT'],
-  coinbase: ['BTC-USD', 'ETH-USD'],
-  kraken: ['BTC/USD', 'ETH/USD'],
-};
-const VENUE_NAMES = Object.keys(MARKETS) as FakeVenueName[];
+const VENUE_NAMES = Object.keys(TEST_MARKETS) as FakeVenueName[];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,22 +68,7 @@ async function rig(
     venues.set(name, venue);
     after(() => venue.close());
   }
-  const urls: Record<string, string> = {};
-  for (const [name, venue] of venues) {
-    urls[`${name.toUpperCase()}_WS_URL`] = venue.wsUrl;
-    urls[`${name.toUpperCase()}_BASE_URL`] = venue.restUrl;
-  }
-  const settings = {
-    STREAM_VENUES: [...venues.keys()].join(','),
-    STREAM_SYMBOLS: 'BTC,ETH',
-    STREAM_RECONNECT_MIN_MS: '50',
-    STREAM_RECONNECT_MAX_MS: '400',
-    STREAM_REORDER_WINDOW_MS: '300',
-    STREAM_PING_INTERVAL_MS: '200',
-    STREAM_IDLE_TIMEOUT_MS: '1500',
-    ...urls,
-    ...env,
-  };
+  const settings = { ...QUICK_STREAM_ENV, ...fakeVenueEnv(venues.values()), ...env };
   const trades = await follow(bus, 'trades', (value) => Trade.parse(value));
   const gaps = await follow(bus, 'gaps', (value) => Gap.parse(value));
   const deadLetters = await follow(bus, 'prices.dead-letter', (value) => DeadLetter.parse(value));
@@ -113,9 +94,19 @@ async function settle(setup: Rig): Promise<void> {
     venue.setRate(0);
     await until(`${name} connected`, () => connected(setup.streams, name));
     await sleep(100);
-    for (const market of MARKETS[name]) venue.emit(market, 1);
+    for (const market of TEST_MARKETS[name]) venue.emit(market, 1);
   }
-  await sleep(800);
+  // Each market's last trade is on the bus: every hole before it is known.
+  for (const [name, venue] of setup.venues) {
+    for (const market of TEST_MARKETS[name]) {
+      const last = venue.trades(market).at(-1)!.tradeId;
+      await until(`${name} ${market} #${last} published`, () =>
+        setup.trades.some((trade) => trade.venue === name && trade.market === market && trade.trade_id === last),
+      );
+    }
+  }
+  // The reorder window (300 ms) and the refill timer's next tick hand the holes over; then wait for them.
+  await sleep(600);
   await setup.streams.settled();
   await sleep(100);
 }
@@ -123,7 +114,7 @@ async function settle(setup: Rig): Promise<void> {
 /** Per venue and market: the ids in the lake-bound topic and in gaps, against the venue's truth. */
 function check(setup: Rig): void {
   for (const [name, venue] of setup.venues) {
-    for (const market of MARKETS[name]) {
+    for (const market of TEST_MARKETS[name]) {
       const published = setup.trades.filter((trade) => trade.venue === name && trade.market === market).map((trade) => trade.trade_id);
       // A stream starts with the first trade it sees: what the venue made before is not its business.
       const start = Math.min(...published);
@@ -150,7 +141,7 @@ test('every venue: trades arrive once despite duplicates and reordering, with ti
   const fakes = Object.fromEntries(
     VENUE_NAMES.map((venue, index) => [
       venue,
-      { venue, markets: MARKETS[venue], tradesPerSecond: 300, duplicateRate: 0.02, reorderRate: 0.02, seed: index + 1 },
+      { venue, markets: TEST_MARKETS[venue], tradesPerSecond: 300, duplicateRate: 0.02, reorderRate: 0.02, seed: index + 1 },
     ]),
   );
   const setup = await rig(fakes);
@@ -166,7 +157,7 @@ test('every venue: trades arrive once despite duplicates and reordering, with ti
 
 test('killed and silent connections, skipped and burned ids: REST refills what it has, the rest becomes gaps', async () => {
   const fakes = Object.fromEntries(
-    VENUE_NAMES.map((venue, index) => [venue, { venue, markets: MARKETS[venue], tradesPerSecond: 200, seed: 10 + index }]),
+    VENUE_NAMES.map((venue, index) => [venue, { venue, markets: TEST_MARKETS[venue], tradesPerSecond: 200, seed: 10 + index }]),
   );
   const setup = await rig(fakes);
   await until('trades from every venue', () => VENUE_NAMES.every((venue) => setup.trades.some((trade) => trade.venue === venue)));
@@ -174,11 +165,17 @@ test('killed and silent connections, skipped and burned ids: REST refills what i
     await sleep(400);
     for (const venue of setup.venues.values()) venue.killConnections();
   }
-  for (const name of setup.venues.keys()) await until(`${name} reconnected`, () => connected(setup.streams, name));
+  // Reconnected after the third kill: a fourth connection is open (the old socket may still look open for a moment).
+  for (const name of setup.venues.keys()) {
+    await until(`${name} reconnected`, () => {
+      const status = setup.streams.status().venues.find((venue) => venue.venue === name);
+      return status !== undefined && status.connected && status.connections >= 4 && setup.venues.get(name)!.stats().openConnections === 1;
+    });
+  }
   await sleep(100);
   for (const [name, venue] of setup.venues) {
-    venue.skipStream(MARKETS[name][0]!, 25);
-    venue.skipForever(MARKETS[name][1]!, 7);
+    venue.skipStream(TEST_MARKETS[name][0]!, 25);
+    venue.skipForever(TEST_MARKETS[name][1]!, 7);
     venue.sendMalformed('not-json');
     venue.sendMalformed('wrong-shape');
   }
@@ -192,10 +189,10 @@ test('killed and silent connections, skipped and burned ids: REST refills what i
 
   for (const [name] of setup.venues) {
     const venueGaps = setup.gaps.filter((gap) => gap.venue === name);
-    const burned = venueGaps.filter((gap) => gap.market === MARKETS[name][1]).reduce((sum, gap) => sum + gap.missing, 0);
+    const burned = venueGaps.filter((gap) => gap.market === TEST_MARKETS[name][1]).reduce((sum, gap) => sum + gap.missing, 0);
     assert.equal(burned, 7, `${name}: the 7 burned ids are recorded as gaps`);
     assert.ok(
-      venueGaps.every((gap) => gap.market === MARKETS[name][1]),
+      venueGaps.every((gap) => gap.market === TEST_MARKETS[name][1]),
       `${name}: only the burned ids are gaps: ${JSON.stringify(venueGaps)}`,
     );
     assert.ok(
@@ -212,7 +209,7 @@ test('killed and silent connections, skipped and burned ids: REST refills what i
 });
 
 test('a hole older than the REST history is recorded as a gap saying so', async () => {
-  const setup = await rig({ coinbase: { venue: 'coinbase', markets: MARKETS.coinbase, tradesPerSecond: 0, historyLimit: 10 } });
+  const setup = await rig({ coinbase: { venue: 'coinbase', markets: TEST_MARKETS.coinbase, tradesPerSecond: 0, historyLimit: 10 } });
   const venue = setup.venues.get('coinbase')!;
   await until('connected', () => connected(setup.streams, 'coinbase'));
   await sleep(200);
@@ -233,7 +230,7 @@ test('a hole older than the REST history is recorded as a gap saying so', async 
 
 test('a connection is replaced before its age limit with no hole: the new one opens before the old one closes', async () => {
   const fakes = Object.fromEntries(
-    VENUE_NAMES.map((venue, index) => [venue, { venue, markets: MARKETS[venue], tradesPerSecond: 300, seed: 20 + index }]),
+    VENUE_NAMES.map((venue, index) => [venue, { venue, markets: TEST_MARKETS[venue], tradesPerSecond: 300, seed: 20 + index }]),
   );
   // A long idle timeout: on a busy machine a late pong must not pass for a dead connection here.
   const setup = await rig(fakes, { STREAM_MAX_CONNECTION_AGE_MS: '700', STREAM_PING_INTERVAL_MS: '100', STREAM_IDLE_TIMEOUT_MS: '10000' });
@@ -252,7 +249,7 @@ test('a connection is replaced before its age limit with no hole: the new one op
 test('a bus that falls behind pauses reading within the buffer bound, then drops the connection; the missed trades come back from REST', async () => {
   let release: (() => void) | undefined;
   let hold: Promise<void> | undefined;
-  const fakes = { binance: { venue: 'binance' as const, markets: MARKETS.binance, tradesPerSecond: 500, seed: 30 } };
+  const fakes = { binance: { venue: 'binance' as const, markets: TEST_MARKETS.binance, tradesPerSecond: 500, seed: 30 } };
   const setup = await rig(fakes, { STREAM_BUFFER_MAX_MESSAGES: '300', STREAM_STALL_DROP_MS: '600' }, () => hold);
   await until('first trades', () => setup.trades.length > 0);
   hold = new Promise((resolve) => (release = resolve));

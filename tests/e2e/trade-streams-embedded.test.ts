@@ -14,14 +14,10 @@ import type { GapItem, TradeCandle, TradeItem, TradeMarket } from '../../lake-qu
 import { startProcessor } from '../../processor/start.ts';
 import { startScraper } from '../../scraper/start.ts';
 import { startFakeVenue, type FakeTrade, type FakeVenue, type FakeVenueName } from '../../scraper/streams/testing/fake-venue.ts';
+import { fakeVenueEnv, QUICK_STREAM_ENV, TEST_MARKETS } from '../../scraper/streams/testing/fake-venue-env.ts';
 
-const MARKETS: Record<FakeVenueName, string[]> = {
-  binance: ['BTCUSDT', 'ETHUSDT'],
-  coinbase: ['BTC-USD', 'ETH-USD'],
-  kraken: ['BTC/USD', 'ETH/USD'],
-};
-const VENUE_NAMES = Object.keys(MARKETS) as FakeVenueName[];
-const MARKET_LIST = VENUE_NAMES.flatMap((venue) => MARKETS[venue].map((market) => ({ venue, market })));
+const VENUE_NAMES = Object.keys(TEST_MARKETS) as FakeVenueName[];
+const MARKET_LIST = VENUE_NAMES.flatMap((venue) => TEST_MARKETS[venue].map((market) => ({ venue, market })));
 // Ids neither streamed nor kept in REST history: the only gaps the lake may hold. Different
 // counts per venue, so a gap recorded on the wrong venue cannot add up by chance.
 const BURNS: Record<FakeVenueName, { market: string; count: number }> = {
@@ -120,14 +116,9 @@ describe('exchange trade streams through scraper, processor, lake and API on emb
     const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-trade-streams-'));
     cleanups.push(() => rm(lakeDir, { recursive: true, force: true }));
     for (const [index, venue] of VENUE_NAMES.entries()) {
-      const fake = await startFakeVenue({ venue, markets: MARKETS[venue], tradesPerSecond: TRADES_PER_SECOND, seed: 30 + index });
+      const fake = await startFakeVenue({ venue, markets: TEST_MARKETS[venue], tradesPerSecond: TRADES_PER_SECOND, seed: 30 + index });
       venues.set(venue, fake);
       cleanups.push(() => fake.close());
-    }
-    const urls: Record<string, string> = {};
-    for (const [name, venue] of venues) {
-      urls[`${name.toUpperCase()}_WS_URL`] = venue.wsUrl;
-      urls[`${name.toUpperCase()}_BASE_URL`] = venue.restUrl;
     }
     const env: Record<string, string> = {
       PROVIDERS: 'synthetic',
@@ -136,14 +127,8 @@ describe('exchange trade streams through scraper, processor, lake and API on emb
       POLL_INTERVAL_MS: '3600000',
       LAKE_DIR: lakeDir,
       FLUSH_INTERVAL_MS: '500',
-      STREAM_VENUES: VENUE_NAMES.join(','),
-      STREAM_SYMBOLS: 'BTC,ETH',
-      STREAM_RECONNECT_MIN_MS: '50',
-      STREAM_RECONNECT_MAX_MS: '400',
-      STREAM_REORDER_WINDOW_MS: '300',
-      STREAM_PING_INTERVAL_MS: '200',
-      STREAM_IDLE_TIMEOUT_MS: '1500',
-      ...urls,
+      ...QUICK_STREAM_ENV,
+      ...fakeVenueEnv(venues.values()),
     };
     const metrics = new Metrics();
     const adapters: Adapters = await openAdapters(env, silentLogger);
@@ -184,7 +169,7 @@ describe('exchange trade streams through scraper, processor, lake and API on emb
     for (const venue of venues.values()) venue.setRate(0);
     await sleep(300);
     // One last trade per market closes any hole still open at the end of each stream.
-    for (const [name, venue] of venues) for (const market of MARKETS[name]) venue.emit(market, 1);
+    for (const [name, venue] of venues) for (const market of TEST_MARKETS[name]) venue.emit(market, 1);
     await sleep(800);
     scraperStopped = true;
     await scraper.stop();

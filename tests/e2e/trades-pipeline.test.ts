@@ -10,7 +10,8 @@ import { silentLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { gapId, type Gap } from '../../core/records/gap.ts';
 import type { StreamsStatus, VenueStreamStatus } from '../../core/records/status.ts';
-import { tradeId, type Trade, type Venue } from '../../core/records/trade.ts';
+import type { Trade, Venue } from '../../core/records/trade.ts';
+import { tradeRecord } from '../../core/testing/trade-record.ts';
 import { StatusBoard } from '../../core/status-board.ts';
 import { createApp } from '../../lake-query/http/app.ts';
 import { Lake } from '../../lake-query/lake.ts';
@@ -23,20 +24,9 @@ const NOW = Date.parse('2026-03-02T06:00:00Z');
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
+/** A BTC trade; every ninth came from REST history. */
 function trade(venue: Venue, market: string, number: number, ts: number, price: number, qty: number, side: 'buy' | 'sell'): Trade {
-  return {
-    id: tradeId(venue, market, number),
-    ts,
-    symbol: 'BTC',
-    venue,
-    market,
-    price,
-    qty,
-    side,
-    trade_id: number,
-    via: number % 9 === 0 ? 'rest' : 'stream',
-    ingested_at: ts + 25,
-  };
+  return tradeRecord(venue, market, number, ts, price, qty, side, { via: number % 9 === 0 ? 'rest' : 'stream', ingestDelayMs: 25 });
 }
 
 function gap(venue: Venue, market: string, first: number, last: number, fromTs: number): Gap {

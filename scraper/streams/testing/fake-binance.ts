@@ -1,4 +1,5 @@
-import type { HistoryTrade, MarketBook, RestAnswer, StreamTrade, VenueClient, VenueContext, VenueProtocol } from './fake-venue.ts';
+import type { HistoryTrade, MarketBook, StreamTrade } from './market-book.ts';
+import type { RestAnswer, VenueClient, VenueContext, VenueProtocol } from './venue-protocol.ts';
 
 /** A Binance client's streams: combined (`/stream`, wrapped) or raw (`/ws/<stream>`). */
 export interface BinanceClientState {

@@ -1,12 +1,5 @@
-import {
-  isoMicros,
-  type MarketBook,
-  type RestAnswer,
-  type StreamTrade,
-  type VenueClient,
-  type VenueContext,
-  type VenueProtocol,
-} from './fake-venue.ts';
+import type { MarketBook, StreamTrade } from './market-book.ts';
+import { isoMicros, type RestAnswer, type VenueClient, type VenueContext, type VenueProtocol } from './venue-protocol.ts';
 
 const CHANNELS = ['matches', 'ticker', 'heartbeat'] as const;
 type Channel = (typeof CHANNELS)[number];

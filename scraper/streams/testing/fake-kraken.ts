@@ -1,4 +1,5 @@
-import { isoMicros, type FakeTrade, type MarketBook, type VenueClient, type VenueContext, type VenueProtocol } from './fake-venue.ts';
+import type { FakeTrade, MarketBook } from './market-book.ts';
+import { isoMicros, type VenueClient, type VenueContext, type VenueProtocol } from './venue-protocol.ts';
 
 /** A Kraken client's subscriptions: symbols per channel. */
 export interface KrakenClientState {
