@@ -95,13 +95,15 @@ export class VenueConnection {
     }
   }
 
-  /** Closes the connections at once and reconnects: the caller could not keep up with them. */
-  drop(reason: string): void {
+  /**
+   * Closes the connections at once and reconnects: the caller could not keep up with them. Unlike
+   * a connection that fails, this does not call `onDown`: the caller knows why, and says so.
+   */
+  drop(): void {
     const lives = this.lives();
     this.current = undefined;
     this.rotating = undefined;
     for (const live of lives) this.retire(live, 'terminate');
-    this.options.onDown(reason);
     this.scheduleReconnect();
   }
 

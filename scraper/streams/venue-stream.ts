@@ -80,6 +80,8 @@ export class VenueStream {
   private refillTimer: NodeJS.Timeout | undefined;
   private refilling: Promise<void> = Promise.resolve();
   private pausedSince: number | undefined;
+  /** Markets the connection replacing the current one (a rotation) has delivered trades of. */
+  private provenOnReplacement: { id: number; markets: Set<string> } | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
 
@@ -129,9 +131,8 @@ export class VenueStream {
   checkStall(stallDropMs: number): void {
     if (this.pausedSince === undefined || this.now() - this.pausedSince < stallDropMs) return;
     this.pausedSince = this.now();
-    this.log.warn({ stallDropMs }, 'The bus is too far behind; dropping the stream connection (the trades it misses are fetched back)');
-    this.connection.drop('dropped: the bus could not keep up');
-    for (const sequence of this.sequences.values()) sequence.expectHole('backpressure');
+    this.connection.drop();
+    this.down(`dropped: the bus could not keep up for ${stallDropMs} ms`, 'backpressure');
   }
 
   /**
@@ -165,9 +166,6 @@ export class VenueStream {
   settled(): Promise<void> {
     return this.refilling;
   }
-
-  /** Markets the connection replacing the current one (a rotation) has delivered trades of. */
-  private provenOnReplacement: { id: number; markets: Set<string> } | undefined;
 
   private handle(text: string, replacement?: number): void {
     let frame;
@@ -263,6 +261,7 @@ export class VenueStream {
     return { topic: this.options.topics.prices, key: symbol, value: JSON.stringify(valid.value) };
   }
 
+  /** A connection ended (it failed, or it was dropped): the next hole of every market is blamed on `cause`. */
   private down(reason: string, cause: Gap['cause']): void {
     this.noteError(reason);
     this.log.warn({ reason }, 'Stream connection lost; reconnecting (missed trades are fetched back)');
