@@ -10,11 +10,10 @@ import { RateLimiter } from '../rate-limiter.ts';
 import { BoundedPublisher } from './bounded-publisher.ts';
 import type { StreamsConfig } from './config.ts';
 import { VenueStream } from './venue-stream.ts';
-import { binanceHistory, binanceProtocol, BINANCE_MAX_STREAMS } from './venues/binance.ts';
+import { binanceHistory, binanceProtocol } from './venues/binance.ts';
 import { coinbaseHistory, coinbaseProtocol } from './venues/coinbase.ts';
 import { krakenHistory, krakenProtocol } from './venues/kraken.ts';
 import type { StreamProtocol, TradeHistory } from './venues/venue.ts';
-import { LakeError } from '../../core/errors.ts';
 
 /** The running trade streams of every configured venue. */
 export interface Streams {
@@ -69,12 +68,6 @@ export function startStreams(
   // The schema checked every name against VENUES.
   const venues = [...new Set(streams.streamVenues ?? [])] as Venue[];
   if (venues.length === 0) return undefined;
-  if (venues.includes('binance') && streams.streamSymbols.length + 1 > BINANCE_MAX_STREAMS) {
-    throw new LakeError(
-      'CONFIG_INVALID',
-      `Invalid configuration: STREAM_SYMBOLS: Binance allows ${BINANCE_MAX_STREAMS - 1} markets on one connection`,
-    );
-  }
   const streamLog = log.child({ component: 'streams' });
   const instance = `${hostname()}-${process.pid}`;
   const board = new StatusBoard(adapters.cache);
