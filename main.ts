@@ -59,7 +59,7 @@ await runMain(log, async () => {
     await lakeQuery.close();
     await adapters.close();
     const { published, deadLettered } = scraper.status();
-    const { recordsWritten, filesWritten } = processor.status();
-    log.info({ published, deadLettered, recordsWritten, filesWritten }, 'Stopped: everything published is in the lake');
+    const { recordsWritten, commits } = processor.status();
+    log.info({ published, deadLettered, recordsWritten, commits }, 'Stopped: everything published is in the lake');
   });
 });

@@ -20,12 +20,6 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .default('1GB')
     .describe('Memory DuckDB may use for queries (DuckDB `memory_limit`), e.g. `512MB`. Default `1GB`.'),
   duckdbThreads: positiveInt().default(2).describe('Threads DuckDB may use per query (DuckDB `threads`). Default 2.'),
-  duckdbExtensionDir: z
-    .string()
-    .optional()
-    .describe(
-      "DuckDB extension directory holding `v<version>/linux_amd64/httpfs.duckdb_extension`, for reading an S3 lake without internet (`npm run stack -- up` prints one). Default: DuckDB's own (~/.duckdb/extensions), filled by INSTALL httpfs.",
-    ),
   duckdbConnections: positiveInt().default(4).describe('Queries that may run at once; more wait their turn. Default 4.'),
   apiToken: z
     .string()

@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 
 interface Waiter {
   take(connection: DuckDBConnection): void;
@@ -17,8 +17,10 @@ export class ConnectionPool {
     private readonly idle: DuckDBConnection[],
   ) {}
 
-  static async open(instance: DuckDBInstance, size: number): Promise<ConnectionPool> {
-    const connections = await Promise.all(Array.from({ length: size }, () => instance.connect()));
+  /** `size` connections of `source`, each prepared by the `setup` statements (e.g. `USE lake`). */
+  static async open(source: { connect(): Promise<DuckDBConnection> }, size: number, setup: readonly string[] = []): Promise<ConnectionPool> {
+    const connections = await Promise.all(Array.from({ length: size }, () => source.connect()));
+    for (const connection of connections) for (const statement of setup) await connection.run(statement);
     return new ConnectionPool(connections, [...connections]);
   }
 

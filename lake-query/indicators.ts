@@ -1,5 +1,5 @@
 import type { JS } from '@duckdb/node-api';
-import { CANDLE_INTERVALS, dayRange, type CandleInterval, type LakeQueries, type LakeReader } from './queries.ts';
+import { CANDLE_INTERVALS, type CandleInterval, type LakeQueries, type LakeReader } from './queries.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -81,33 +81,29 @@ function stdev(values: number[]): number {
 }
 
 async function change24h(lake: LakeReader, symbol: string, at: number): Promise<number | null> {
-  if (!(await lake.hasFiles('prices'))) return null;
-  const days = dayRange('range', at - 2 * DAY_MS, at);
   const rows = await lake.query(
     `the 24h change of ${symbol}`,
     `SELECT arg_max(price_usd, ts) FILTER (WHERE ts <= epoch_ms($atMs::BIGINT)) AS now_price,
             arg_max(price_usd, ts) FILTER (WHERE ts <= epoch_ms($agoMs::BIGINT)) AS then_price
-       FROM prices WHERE symbol = $symbol AND ${days.sql}`,
-    { symbol, atMs: at, agoMs: at - DAY_MS, ...days.params },
+       FROM prices WHERE symbol = $symbol AND ts > epoch_ms($sinceMs::BIGINT) AND ts <= epoch_ms($atMs::BIGINT)`,
+    { symbol, atMs: at, agoMs: at - DAY_MS, sinceMs: at - 2 * DAY_MS },
   );
   const [now, then] = [numOrNull(rows[0]?.now_price), numOrNull(rows[0]?.then_price)];
   return now === null || then === null || then === 0 ? null : (now / then - 1) * 100;
 }
 
 async function providerSpread(lake: LakeReader, symbol: string, at: number): Promise<ProviderSpread | null> {
-  if (!(await lake.hasFiles('prices'))) return null;
-  const days = dayRange('range', at - DAY_MS, at);
   // The latest minute of this symbol in the lake, then each source's last price within it.
   const rows = await lake.query(
     `the provider spread of ${symbol}`,
     `WITH recent AS (
        SELECT source, ts, price_usd FROM prices
-        WHERE symbol = $symbol AND ts <= epoch_ms($atMs::BIGINT) AND ${days.sql}
+        WHERE symbol = $symbol AND ts <= epoch_ms($atMs::BIGINT) AND ts > epoch_ms($sinceMs::BIGINT)
      ), edge AS (SELECT max(ts) AS newest FROM recent)
      SELECT source, arg_max(price_usd, ts) AS price, epoch_ms(max(ts))::DOUBLE AS ts
        FROM recent, edge WHERE ts > newest - INTERVAL 1 MINUTE
       GROUP BY source ORDER BY source`,
-    { symbol, atMs: at, ...days.params },
+    { symbol, atMs: at, sinceMs: at - DAY_MS },
   );
   if (rows.length === 0) return null;
   const sources = rows.map((row) => ({ source: String(row.source), priceUsd: Number(row.price), ts: Number(row.ts) }));

@@ -1,13 +1,15 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, type JS } from '@duckdb/node-api';
+import type { DuckDBValue, JS } from '@duckdb/node-api';
+import { LAKE, describeLake } from '../core/adapters/ducklake/attach.ts';
+import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { ensureLakeTables } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
-import type { Health } from '../core/ports/health.ts';
+import { LakeError, messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
-import { LakeError, messageOf } from '../core/errors.ts';
-import { LAKE_VIEWS, lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
+import type { Health } from '../core/ports/health.ts';
+import { catalogRef, type CatalogRef } from './catalog-stats.ts';
 import { ConnectionPool, DeadlinePassed, interruptAt } from './connection-pool.ts';
 
-export type { Dataset } from './lake-source.ts';
 export type Row = Record<string, JS>;
 
 export interface LakeOptions {
@@ -15,65 +17,42 @@ export interface LakeOptions {
   memoryLimit: string;
   threads: number;
   connections: number;
-  /** Where DuckDB finds extensions (httpfs for S3) without downloading them. */
-  extensionDirectory?: string;
 }
 
-// A glob that matched nothing, or a file that vanished between listing and reading (compaction).
-const FILES_CHANGED = /No files found that match the pattern|No such file or directory|Cannot open file/i;
-
 /**
- * The lake as DuckDB sees it: one in-memory DuckDB database with the views `prices` and
- * `dead_letters` over the lake's Parquet files. The lake is written while it is read, so:
- * - a dataset without files is an empty view with the right columns, re-checked before each query
- *   until files appear; views re-list their files at every query, so new files are always seen;
+ * The lake as lake-query reads it: one DuckDB with the DuckLake catalog attached read-only as
+ * `lake` (and made the default, so `prices` names `lake.prices`). Every query reads the newest
+ * committed snapshot, so a commit is visible to the next query, whole or not at all.
  * - `query` runs on a pooled connection and is interrupted after `queryTimeoutMs` (`QUERY_TIMEOUT`);
  *   any other failure is a `QUERY_FAILED` that says what was being asked.
  */
 export class Lake {
-  private readonly ready = new Set<Dataset>();
-  private viewsChecked: Promise<void> | undefined;
-
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly admin: DuckDBConnection,
+    private readonly session: LakeSession,
     private readonly pool: ConnectionPool,
-    readonly source: LakeSource,
+    /** Printable place of the lake, for logs and health. */
+    readonly describe: string,
+    /** Where DuckLake's own tables are, for figures the catalog holds (files, rows and bytes per day). */
+    readonly catalog: CatalogRef,
     private readonly options: LakeOptions,
-    private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {}
 
-  /** Opens DuckDB with the memory and thread limits and defines the views. */
+  /**
+   * Opens DuckDB with the memory and thread limits and attaches the lake read-only. A lake that does
+   * not exist yet is created first (its tables, empty), so lake-query can start before any processor.
+   */
   static async open(location: LakeLocation, options: LakeOptions, log: Logger, metrics: Metrics): Promise<Lake> {
-    const source = lakeSource(location);
-    let instance: DuckDBInstance;
+    const creator = await LakeSession.open(location, { readOnly: false, memoryLimit: options.memoryLimit, threads: 1 });
     try {
-      instance = await DuckDBInstance.create(':memory:', {
-        memory_limit: options.memoryLimit,
-        threads: String(options.threads),
-        ...(options.extensionDirectory ? { extension_directory: options.extensionDirectory } : {}),
-      });
-    } catch (cause) {
-      throw new LakeError(
-        'QUERY_FAILED',
-        `opening DuckDB (memory_limit ${options.memoryLimit}, threads ${options.threads}): ${messageOf(cause)}`,
-        { cause },
-      );
+      await ensureLakeTables(await creator.connect());
+    } finally {
+      creator.close();
     }
-    const admin = await instance.connect();
-    try {
-      for (const statement of source.setup) await admin.run(statement);
-    } catch (cause) {
-      admin.closeSync();
-      instance.closeSync();
-      // First line only: the rest can quote the statement, and the S3 secret with it.
-      throw new LakeError('QUERY_FAILED', `preparing DuckDB to read ${source.describe}: ${messageOf(cause).split('\n')[0]}`);
-    }
-    const pool = await ConnectionPool.open(instance, options.connections);
-    const lake = new Lake(instance, admin, pool, source, options, log.child({ component: 'lake' }), metrics);
-    await lake.checkViews();
-    lake.log.info({ lake: source.describe, ready: [...lake.ready] }, 'Opened the lake in DuckDB');
+    const session = await LakeSession.open(location, { readOnly: true, memoryLimit: options.memoryLimit, threads: options.threads });
+    const pool = await ConnectionPool.open(session, options.connections, [`USE ${LAKE}`]);
+    const lake = new Lake(session, pool, describeLake(location), catalogRef(location), options, metrics);
+    log.child({ component: 'lake' }).info({ lake: lake.describe }, 'Opened the lake in DuckDB');
     return lake;
   }
 
@@ -85,12 +64,7 @@ export class Lake {
     const started = performance.now();
     const histogram = this.metrics.histogram('lake_query_duration_seconds', 'Time to answer a lake query', ['outcome']);
     try {
-      const rows = await this.runOnce(what, sql, params).catch(async (error: unknown) => {
-        if (!(error instanceof LakeError) || error.code !== 'QUERY_FAILED' || !FILES_CHANGED.test(error.message)) throw error;
-        // The files moved under us: list again and ask once more.
-        this.ready.clear();
-        return this.runOnce(what, sql, params);
-      });
+      const rows = await this.run(what, sql, params);
       histogram.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
       return rows;
     } catch (error) {
@@ -101,21 +75,14 @@ export class Lake {
     }
   }
 
-  /** True once the dataset has at least one file (as of the last check). */
-  async hasFiles(dataset: Dataset): Promise<boolean> {
-    await this.checkViews();
-    return this.ready.has(dataset);
-  }
-
-  /** DuckDB answers and the lake's folder can be listed. */
+  /** DuckDB answers and the catalog can be read. */
   async health(): Promise<Health> {
     try {
-      const rows = await this.query(
+      const [row] = await this.query(
         'a health check',
-        `SELECT version() AS version, count(*)::INTEGER AS files FROM glob(${sqlString(this.source.glob('prices'))})`,
+        `SELECT version() AS version, max(snapshot_id)::DOUBLE AS snapshot FROM ${LAKE}.snapshots()`,
       );
-      const row = rows[0] ?? {};
-      return { ok: true, detail: `DuckDB ${String(row.version)}, ${String(row.files)} price files in ${this.source.describe}` };
+      return { ok: true, detail: `DuckDB ${String(row?.version)}, lake snapshot ${String(row?.snapshot)} of ${this.describe}` };
     } catch (error) {
       return { ok: false, detail: messageOf(error) };
     }
@@ -123,13 +90,11 @@ export class Lake {
 
   async close(): Promise<void> {
     this.pool.close();
-    this.admin.closeSync();
-    this.instance.closeSync();
+    this.session.close();
   }
 
-  private async runOnce(what: string, sql: string, params: Record<string, DuckDBValue>): Promise<Row[]> {
+  private async run(what: string, sql: string, params: Record<string, DuckDBValue>): Promise<Row[]> {
     const deadline = Date.now() + this.options.queryTimeoutMs;
-    await this.checkViews();
     return this.pool.use(
       deadline,
       async (connection) => {
@@ -144,36 +109,5 @@ export class Lake {
       },
       () => new LakeError('QUERY_TIMEOUT', `${what} waited longer than ${this.options.queryTimeoutMs} ms for a free connection`),
     );
-  }
-
-  /** Makes each dataset's view real once its first file exists. Cheap once every dataset has files. */
-  private checkViews(): Promise<void> {
-    if (this.ready.size === LAKE_VIEWS.length) return Promise.resolve();
-    // One check at a time: concurrent queries share it instead of racing to replace the views.
-    this.viewsChecked ??= this.defineViews().finally(() => {
-      this.viewsChecked = undefined;
-    });
-    return this.viewsChecked;
-  }
-
-  private async defineViews(): Promise<void> {
-    for (const dataset of LAKE_VIEWS) {
-      if (this.ready.has(dataset)) continue;
-      try {
-        const found = await this.admin.runAndReadAll(`SELECT 1 FROM glob(${sqlString(this.source.glob(dataset))}) LIMIT 1`);
-        const hasFiles = found.currentRowCount > 0;
-        await this.admin.run(viewSql(this.source, dataset, hasFiles));
-        if (hasFiles) {
-          this.ready.add(dataset);
-          this.log.info({ dataset }, 'Found the first files of a dataset');
-        }
-      } catch (cause) {
-        throw new LakeError(
-          'QUERY_FAILED',
-          `defining the view ${dataset} over ${this.source.glob(dataset)}: ${messageOf(cause).split('\n')[0]}`,
-          { cause },
-        );
-      }
-    }
   }
 }

@@ -1,12 +1,10 @@
-import { liveFilesFilterSql, liveParquetSql } from '../core/lake-layout.ts';
-import { DATASETS } from '../core/records/topics.ts';
-import type { DuckDBValue, JS } from '@duckdb/node-api';
+import type { JS } from '@duckdb/node-api';
 import { LakeError } from '../core/errors.ts';
+import { partitionStats } from './catalog-stats.ts';
 import type { Lake, Row } from './lake.ts';
 
 /** What the queries need of a `Lake`; tests wrap it, e.g. to EXPLAIN ANALYZE every statement. */
-export type LakeReader = Pick<Lake, 'query' | 'hasFiles' | 'source'>;
-import { sqlString } from './lake-source.ts';
+export type LakeReader = Pick<Lake, 'query' | 'catalog'>;
 
 /** Candle widths, in ms; the HTTP API accepts exactly these names. */
 export const CANDLE_INTERVALS = {
@@ -26,10 +24,9 @@ const BUCKET: Record<CandleInterval, string> = {
   '4h': '4 hours',
   '1d': '1 day',
 };
-const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 
-/** Where candles come from: `auto` uses the rollups when they answer exactly, else the raw prices. */
+/** Where candles come from: `auto` uses the rollups when the range is on whole minutes, else the raw prices. */
 export type CandleSource = 'auto' | 'raw' | 'rollups';
 
 /** The newest observation of one symbol. Times are epoch ms UTC. */
@@ -67,7 +64,7 @@ export interface CandleQuery {
   to: number;
 }
 
-/** One day folder of the prices dataset, from Parquet footers (no data is read). */
+/** One day partition of the prices table, from the catalog (no data is read). */
 export interface PartitionInfo {
   date: string;
   year: number;
@@ -103,9 +100,11 @@ export interface LakeQueries {
 
 /**
  * The queries over a `Lake`. User input only ever reaches DuckDB as bound parameters. Time ranges
- * become conditions on the hive columns year/month/day, so DuckDB opens only the matching day
- * folders. `latest` looks at the newest `latestLookbackDays` day folders (default 7): a symbol
- * silent for longer is not "latest" any more, and the query stays cheap as the lake grows.
+ * become conditions on the event time, which DuckLake matches against each file's partition and
+ * statistics, so only the files of the range are opened. `latest` looks at the `latestLookbackDays`
+ * (default 7) before the newest minute of the rollups: a symbol silent for longer is not "latest".
+ * Candles come from the `candles_1m` rollup (committed with the rows it summarises, so it is
+ * exact) when the range starts and ends on whole minutes, else from the raw prices.
  */
 export function createLakeQueries(
   lake: LakeReader,
@@ -113,52 +112,9 @@ export function createLakeQueries(
 ): LakeQueries {
   const lookbackDays = options.latestLookbackDays ?? 7;
   const candleSource = options.candleSource ?? 'auto';
-  const rollups = () => liveParquetSql(lake.source.root, DATASETS.candles1m);
-
-  /**
-   * True when the `candles_1m` rollups give exactly the raw answer: the range starts and ends on
-   * whole minutes, and in every day it touches the rollups aggregate as many raw rows as the live
-   * raw files hold (a day written before rollups existed, or a raw file whose twin is not stored
-   * yet, sends the query to the raw data). A lake without any rollup file yet makes DuckDB find
-   * no files: the raw data answers then too.
-   */
-  async function rollupsCover(from: number, to: number, days: ReturnType<typeof dayRange>): Promise<boolean> {
-    if (from % MINUTE_MS !== 0 || to % MINUTE_MS !== 0) return false;
-    try {
-      const [row] = await lake.query(
-        'rollup coverage',
-        // Raw rows per day from the Parquet footers of the live files: no raw data is read.
-        `WITH footers AS (SELECT file_name AS filename, num_rows,
-                                 regexp_extract(file_name, 'year=(\\d+)/month=(\\d+)/day=(\\d+)/', ['y', 'm', 'd']) AS p
-                            FROM parquet_file_metadata(${sqlString(lake.source.glob('prices'))})),
-              raw AS (SELECT year, month, day, sum(num_rows)::DOUBLE AS n
-                        FROM (SELECT p.y::INTEGER AS year, p.m::INTEGER AS month, p.d::INTEGER AS day, num_rows
-                                FROM footers WHERE p.y <> '' AND ${liveFilesFilterSql(lake.source.root, DATASETS.prices)})
-                       WHERE ${days.sql} GROUP BY ALL),
-              rolled AS (SELECT year, month, day, sum(raw_rows)::DOUBLE AS n FROM ${rollups()} WHERE ${days.sql} GROUP BY ALL)
-         SELECT count(*)::INTEGER AS gaps FROM raw FULL OUTER JOIN rolled USING (year, month, day) WHERE raw.n IS DISTINCT FROM rolled.n`,
-        days.params,
-      );
-      return num(row?.gaps) === 0;
-    } catch (error) {
-      if (error instanceof LakeError && /No files found/i.test(error.message)) return false;
-      throw error;
-    }
-  }
 
   async function partitions(): Promise<PartitionInfo[]> {
-    if (!(await lake.hasFiles('prices'))) return [];
-    const rows = await lake.query(
-      'the partition list',
-      `SELECT p.y::INTEGER AS year, p.m::INTEGER AS month, p.d::INTEGER AS day, count(*)::INTEGER AS files,
-              sum(num_rows)::DOUBLE AS rows, sum(file_size_bytes)::DOUBLE AS bytes
-         FROM (SELECT file_name AS filename, num_rows, file_size_bytes,
-                      regexp_extract(file_name, 'year=(\\d+)/month=(\\d+)/day=(\\d+)/', ['y', 'm', 'd']) AS p
-                 FROM parquet_file_metadata(${sqlString(lake.source.glob('prices'))}))
-        WHERE p.y <> '' AND ${liveFilesFilterSql(lake.source.root, DATASETS.prices)}
-        GROUP BY ALL
-        ORDER BY year DESC, month DESC, day DESC`,
-    );
+    const rows = await partitionStats(lake, 'prices', 'ts');
     return rows.map((row) => {
       const [year, month, day] = [num(row.year), num(row.month), num(row.day)];
       return { date: isoDay(year, month, day), year, month, day, files: num(row.files), rows: num(row.rows), bytes: num(row.bytes) };
@@ -169,10 +125,6 @@ export function createLakeQueries(
     partitions,
 
     async latest() {
-      if (!(await lake.hasFiles('prices'))) return [];
-      const newest = await newestDay(lake);
-      if (newest === undefined) return [];
-      const since = dayRange('since', newest - lookbackDays * DAY_MS);
       const rows = await lake.query(
         'the latest prices',
         // arg_max over (ts, ingested_at) takes the newest row per symbol in one pass: 1.7x faster
@@ -183,10 +135,10 @@ export function createLakeQueries(
                   'ts': epoch_ms(ts)::DOUBLE, 'ingested_at': epoch_ms(ingested_at)::DOUBLE
                 }, (ts, ingested_at)))
            FROM prices
-          WHERE ${since.sql}
+          WHERE ts >= (SELECT max(minute) FROM candles_1m_partials) - to_days($lookbackDays::INTEGER)
           GROUP BY symbol
           ORDER BY symbol`,
-        since.params,
+        { lookbackDays },
       );
       return rows.map((row) => ({
         symbol: String(row.symbol),
@@ -204,12 +156,11 @@ export function createLakeQueries(
       if (!(interval in CANDLE_INTERVALS))
         throw new LakeError('QUERY_INVALID', `interval: expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`);
       if (!(from < to)) throw new LakeError('QUERY_INVALID', 'from: must be before to');
-      if (!(await lake.hasFiles('prices'))) return [];
-      const days = dayRange('range', from, to - 1);
-      const params = { symbol, fromMs: from, toMs: to, bucket: BUCKET[interval], ...days.params };
+      const params = { symbol, fromMs: from, toMs: to, bucket: BUCKET[interval] };
+      const aligned = from % MINUTE_MS === 0 && to % MINUTE_MS === 0;
+      const fromRollups = candleSource === 'rollups' || (candleSource === 'auto' && aligned);
       // Ties in time (two sources stamping the same instant) are broken by source, in both paths,
       // so open, close and volume never depend on the order DuckDB reads files in.
-      const fromRollups = candleSource === 'rollups' || (candleSource === 'auto' && (await rollupsCover(from, to, days)));
       const rows = fromRollups
         ? await lake.query(
             `candles for ${symbol} (${interval}) from rollups`,
@@ -217,27 +168,20 @@ export function createLakeQueries(
                     arg_min(open, (open_ts, source)) AS open, max(high) AS high, min(low) AS low,
                     arg_max(close, (close_ts, source)) AS close, sum(ticks)::INTEGER AS count,
                     arg_max(volume_24h_usd, (volume_ts, source)) AS volume_24h_usd
-               FROM ${rollups()}
-              WHERE symbol = $symbol AND minute >= epoch_ms($fromMs::BIGINT) AND minute < epoch_ms($toMs::BIGINT) AND ${days.sql}
+               FROM candles_1m_partials
+              WHERE symbol = $symbol AND minute >= epoch_ms($fromMs::BIGINT) AND minute < epoch_ms($toMs::BIGINT)
               GROUP BY 1
               ORDER BY 1`,
             params,
           )
-        : // Group by id first: the bus delivers at least once, so a record may sit in the lake twice.
-          await lake.query(
+        : await lake.query(
             `candles for ${symbol} (${interval})`,
-            `WITH observed AS (
-               SELECT id, any_value(ts) AS ts, any_value(source) AS source, any_value(price_usd) AS price_usd,
-                      any_value(volume_24h_usd) AS volume_24h_usd
-                 FROM prices
-                WHERE symbol = $symbol AND ts >= epoch_ms($fromMs::BIGINT) AND ts < epoch_ms($toMs::BIGINT) AND ${days.sql}
-                GROUP BY id
-             )
-             SELECT epoch_ms(time_bucket(CAST($bucket AS INTERVAL), ts))::DOUBLE AS time,
+            `SELECT epoch_ms(time_bucket(CAST($bucket AS INTERVAL), ts))::DOUBLE AS time,
                     arg_min(price_usd, (ts, source)) AS open, max(price_usd) AS high, min(price_usd) AS low,
                     arg_max(price_usd, (ts, source)) AS close, count(*)::INTEGER AS count,
                     arg_max(volume_24h_usd, (ts, source)) AS volume_24h_usd
-               FROM observed
+               FROM prices
+              WHERE symbol = $symbol AND ts >= epoch_ms($fromMs::BIGINT) AND ts < epoch_ms($toMs::BIGINT)
               GROUP BY 1
               ORDER BY 1`,
             params,
@@ -250,7 +194,6 @@ export function createLakeQueries(
     },
 
     async deadLetterSummary() {
-      if (!(await lake.hasFiles('dead_letters'))) return [];
       const rows = await lake.query(
         'the dead-letter summary',
         `SELECT stage, reason, count(*)::INTEGER AS count, epoch_ms(max("at"))::DOUBLE AS last_at
@@ -265,45 +208,6 @@ export function createLakeQueries(
       return { rows: sum((p) => p.rows), files: sum((p) => p.files), bytes: sum((p) => p.bytes), days: days.length };
     },
   };
-}
-
-/** The newest day folder of the prices dataset as epoch ms of its UTC midnight, from the file list alone. */
-async function newestDay(lake: LakeReader): Promise<number | undefined> {
-  const rows = await lake.query(
-    'the newest day in the lake',
-    `SELECT max(make_date(p.y::INTEGER, p.m::INTEGER, p.d::INTEGER))::VARCHAR AS newest
-       FROM (SELECT regexp_extract(file, 'year=(\\d+)/month=(\\d+)/day=(\\d+)/', ['y', 'm', 'd']) AS p
-               FROM glob(${sqlString(lake.source.glob('prices'))}))
-      WHERE p.y <> ''`,
-  );
-  const newest = rows[0]?.newest;
-  return typeof newest === 'string' ? Date.parse(`${newest}T00:00:00Z`) : undefined;
-}
-
-/**
- * A condition on the hive columns for the days of `fromMs` .. `toMs` (both inclusive), written as
- * plain comparisons on each column: DuckDB prunes folders only for those, not for `make_date(...)`.
- */
-export function dayRange(prefix: string, fromMs: number, toMs?: number): { sql: string; params: Record<string, DuckDBValue> } {
-  const from = new Date(fromMs);
-  const params: Record<string, DuckDBValue> = {
-    [`${prefix}FromY`]: from.getUTCFullYear(),
-    [`${prefix}FromM`]: from.getUTCMonth() + 1,
-    [`${prefix}FromD`]: from.getUTCDate(),
-  };
-  const [y, m, d] = Object.keys(params).map((key) => `$${key}`);
-  let sql = `(year > ${y} OR (year = ${y} AND (month > ${m} OR (month = ${m} AND day >= ${d}))))`;
-  if (toMs !== undefined) {
-    const to = new Date(toMs);
-    Object.assign(params, {
-      [`${prefix}ToY`]: to.getUTCFullYear(),
-      [`${prefix}ToM`]: to.getUTCMonth() + 1,
-      [`${prefix}ToD`]: to.getUTCDate(),
-    });
-    const [ty, tm, td] = [`$${prefix}ToY`, `$${prefix}ToM`, `$${prefix}ToD`];
-    sql += ` AND (year < ${ty} OR (year = ${ty} AND (month < ${tm} OR (month = ${tm} AND day <= ${td}))))`;
-  }
-  return { sql: `(${sql})`, params };
 }
 
 /** The bucket start (epoch ms) and the prices of a candle row, which every candle query selects as time, open, high, low, close. */

@@ -45,7 +45,6 @@ export async function startLakeQuery(
       memoryLimit: config.duckdbMemoryLimit,
       threads: config.duckdbThreads,
       connections: config.duckdbConnections,
-      extensionDirectory: config.duckdbExtensionDir,
     },
     partLog,
     metrics,
@@ -57,7 +56,6 @@ export async function startLakeQuery(
       timeoutMs: config.sqlTimeoutMs,
       memoryLimit: config.sqlMemoryLimit,
       threads: Math.min(2, config.duckdbThreads),
-      extensionDirectory: config.duckdbExtensionDir,
     });
   } catch (error) {
     await lake.close();
@@ -90,7 +88,7 @@ export async function startLakeQuery(
     });
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
-    partLog.info({ url, lake: lake.source.describe }, 'Serving the lake API and dashboard');
+    partLog.info({ url, lake: lake.describe }, 'Serving the lake API and dashboard');
     return {
       url,
       live: live.ready(),

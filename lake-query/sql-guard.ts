@@ -1,18 +1,20 @@
-import { LAKE_VIEWS } from './lake-source.ts';
+import { LAKE } from '../core/adapters/ducklake/attach.ts';
+import { DATASETS } from '../core/datasets/index.ts';
 
 /**
  * The parse-tree check of `POST /api/sql`. DuckDB's `json_serialize_sql` turns the text into its
  * own parse tree (it refuses anything but SELECT statements); this walks every node of it, at any
  * depth (CTEs, subqueries, joins, lateral and scalar subqueries, set operations), and allows only:
- * - table references to the lake views or to a CTE in scope (a bare name, no schema or catalog);
+ * - table references to the lake's tables (bare, or as `lake.name` / `lake.main.name`, at any
+ *   snapshot with `AT (...)`) or to a CTE in scope; never the catalog's own tables;
  * - table functions from a short allow-list of in-memory generators;
  * - scalar functions not on the deny-list of those that reveal the environment.
  * A quoted path such as `FROM '/etc/passwd'` is a table reference to a name that is not a view,
  * so replacement scans (files, URLs) never reach DuckDB's binder.
  */
 
-/** The views user SQL may read: every lake view (a dataset without files is an empty view). */
-export const SQL_VIEWS: readonly string[] = LAKE_VIEWS;
+/** The tables user SQL may read: every dataset of the lake (a rollup by its merged view). */
+export const SQL_VIEWS: readonly string[] = DATASETS.map((dataset) => dataset.name);
 
 /** Table functions that only generate values in memory. */
 export const ALLOWED_TABLE_FUNCTIONS: readonly string[] = ['range', 'generate_series', 'unnest'];
@@ -75,7 +77,10 @@ function checkNode(obj: Record<string, unknown>, scope: ReadonlySet<string>): st
     const name = String(obj.table_name ?? '');
     const schema = String(obj.schema_name ?? '');
     const catalog = String(obj.catalog_name ?? '');
-    if (catalog !== '' || (schema !== '' && schema !== 'main')) {
+    // `lake.prices` parses as schema `lake`; `lake.main.prices` as catalog `lake`, schema `main`.
+    const [c, sc] = [catalog.toLowerCase(), schema.toLowerCase()];
+    const inLake = (c === '' || c === LAKE) && (sc === '' || sc === 'main' || (c === '' && sc === LAKE));
+    if (!inLake) {
       return `table ${[catalog, schema, name].filter(Boolean).join('.')}: only the lake views ${SQL_VIEWS.join(', ')} may be read`;
     }
     if (!SQL_VIEWS.includes(name.toLowerCase()) && !scope.has(name.toLowerCase())) {

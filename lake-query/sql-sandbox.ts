@@ -1,7 +1,8 @@
-import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-api';
+import type { DuckDBConnection, Json } from '@duckdb/node-api';
+import { LAKE, dataPath, describeLake, sqlString } from '../core/adapters/ducklake/attach.ts';
+import { LakeSession } from '../core/adapters/ducklake/session.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
-import { LAKE_VIEWS, lakeSource, sqlString, viewSql, type Dataset, type LakeSource } from './lake-source.ts';
 import { ConnectionPool, DeadlinePassed, interruptAt } from './connection-pool.ts';
 import { checkParseTree } from './sql-guard.ts';
 
@@ -10,7 +11,6 @@ export interface SqlSandboxOptions {
   timeoutMs: number;
   memoryLimit: string;
   threads: number;
-  extensionDirectory?: string;
 }
 
 /** The answer to one user query: column names and types, rows as JSON values, and whether rows were cut. */
@@ -27,53 +27,41 @@ export interface SqlResult {
 export const MAX_SQL_LENGTH = 20_000;
 
 /**
- * Runs user SQL (`POST /api/sql`) on a DuckDB of its own, apart from the dashboard's. Two walls:
- * 1. DuckDB is locked down before any user text arrives: only the lake root may be read
- *    (`allowed_directories`), `enable_external_access = false` (no other file,
- *    no URL, no ATTACH of a file, no INSTALL/LOAD), no extension auto-install or auto-load, nothing
- *    spills to disk, a memory limit, then `lock_configuration = true` so no SET or PRAGMA undoes it.
+ * Runs user SQL (`POST /api/sql`) on a DuckDB of its own, apart from the dashboard's, with the lake
+ * attached read-only. Two walls:
+ * 1. DuckDB is locked down before any user text arrives: only the lake's data path may be read
+ *    (`allowed_directories`), `enable_external_access = false` (no other file, no URL, no ATTACH,
+ *    no INSTALL/LOAD), no extension auto-install or auto-load, nothing spills to disk, a memory
+ *    limit, then `lock_configuration = true` so no SET or PRAGMA undoes it.
  * 2. Each text is parsed first: exactly one statement, of type SELECT, whose parse tree passes
- *    `checkParseTree` (lake views and CTEs only, a few generator table functions, no settings).
+ *    `checkParseTree` (the lake's tables and CTEs only, a few generator table functions, no
+ *    settings, nothing of the catalog's own tables).
  * Rejections are `QUERY_INVALID` errors whose message starts with `sql:` and says why.
  */
 export class SqlSandbox {
-  private readonly ready = new Set<Dataset>();
-
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly admin: DuckDBConnection,
+    private readonly session: LakeSession,
     private readonly pool: ConnectionPool,
-    private readonly source: LakeSource,
     private readonly options: SqlSandboxOptions,
   ) {}
 
   static async open(location: LakeLocation, options: SqlSandboxOptions): Promise<SqlSandbox> {
-    const source = lakeSource(location);
-    const instance = await DuckDBInstance.create(':memory:', {
-      memory_limit: options.memoryLimit,
-      threads: String(options.threads),
-      ...(options.extensionDirectory ? { extension_directory: options.extensionDirectory } : {}),
-    });
-    const admin = await instance.connect();
+    const session = await LakeSession.open(location, { readOnly: true, memoryLimit: options.memoryLimit, threads: options.threads });
     try {
-      for (const statement of source.setup) await admin.run(statement);
-      for (const statement of lockdownSql(source)) await admin.run(statement);
+      const admin = await session.connect();
+      for (const statement of lockdownSql(location)) await admin.run(statement);
+      const pool = await ConnectionPool.open(session, 2, [`USE ${LAKE}`]);
+      return new SqlSandbox(session, pool, options);
     } catch (cause) {
-      admin.closeSync();
-      instance.closeSync();
-      throw new LakeError('QUERY_FAILED', `preparing the SQL sandbox over ${source.describe}: ${messageOf(cause).split('\n')[0]}`);
+      session.close();
+      throw new LakeError('QUERY_FAILED', `preparing the SQL sandbox over ${describeLake(location)}: ${messageOf(cause).split('\n')[0]}`);
     }
-    const pool = await ConnectionPool.open(instance, 2);
-    const sandbox = new SqlSandbox(instance, admin, pool, source, options);
-    await sandbox.defineViews();
-    return sandbox;
   }
 
   /** Checks and runs one query; rejects with `QUERY_INVALID` (refused or failed), or `QUERY_TIMEOUT`. */
   async run(sql: string): Promise<SqlResult> {
     if (sql.length > MAX_SQL_LENGTH) throw refused(`the query is ${sql.length} characters long, at most ${MAX_SQL_LENGTH}`);
     if (sql.includes('\u0000')) throw refused('the query holds a NUL character');
-    await this.defineViews();
     const started = performance.now();
     const deadline = Date.now() + this.options.timeoutMs;
     return this.pool.use(
@@ -106,8 +94,7 @@ export class SqlSandbox {
 
   async close(): Promise<void> {
     this.pool.close();
-    this.admin.closeSync();
-    this.instance.closeSync();
+    this.session.close();
   }
 
   /** Wall 2: one statement, parsed tree allowed, prepared as a SELECT. */
@@ -128,28 +115,16 @@ export class SqlSandbox {
     if (prepared.parameterCount > 0) throw refused('the query has parameters ($1, ?); send literal values');
     return prepared;
   }
-
-  /** Turns an empty view into the real one once its dataset has files (the lake root is readable). */
-  private async defineViews(): Promise<void> {
-    for (const dataset of LAKE_VIEWS) {
-      if (this.ready.has(dataset)) continue;
-      const found = await this.admin.runAndReadAll(`SELECT 1 FROM glob(${sqlString(this.source.glob(dataset))}) LIMIT 1`);
-      const hasFiles = found.currentRowCount > 0;
-      await this.admin.run(viewSql(this.source, dataset, hasFiles));
-      if (hasFiles) this.ready.add(dataset);
-    }
-  }
 }
 
 /** `StatementType.SELECT` of the DuckDB C API. */
 const STATEMENT_TYPE_SELECT = 1;
 
 /** The settings of wall 1, in order; the last one locks them. */
-export function lockdownSql(source: LakeSource): string[] {
-  const root = `${source.describe.replace(/\/+$/, '')}/`;
+export function lockdownSql(lake: LakeLocation): string[] {
   return [
     // A prefix, so it covers a local folder and an s3://bucket/prefix/ alike.
-    `SET allowed_directories = [${sqlString(root)}]`,
+    `SET allowed_directories = [${sqlString(dataPath(lake))}]`,
     `SET temp_directory = ''`,
     'SET enable_external_access = false',
     'SET autoinstall_known_extensions = false',

@@ -1,9 +1,6 @@
 import type { DuckDBValue, JS } from '@duckdb/node-api';
-import { liveParquetSql } from '../core/lake-layout.ts';
-import { DATASETS } from '../core/records/topics.ts';
 import type { Venue } from '../core/records/trade.ts';
-import { VIEW_DEDUPE } from './lake-source.ts';
-import { CANDLE_INTERVALS, candlePrices, dayRange, type CandleInterval, type LakeReader } from './queries.ts';
+import { CANDLE_INTERVALS, candlePrices, type CandleInterval, type LakeReader } from './queries.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -95,7 +92,7 @@ export interface GapQuery {
   limit: number;
 }
 
-/** The questions lake-query answers about exchange trades. Each gives empty results, not errors, while a dataset has no file. */
+/** The questions lake-query answers about exchange trades. Each gives empty results, not errors, on an empty lake. */
 export interface TradeQueries {
   /** Newest first (trade time, then trade id), one row per id. `now` bounds the default look-back. */
   trades(query: TradeQuery, now: number): Promise<TradeItem[]>;
@@ -108,71 +105,55 @@ export interface TradeQueries {
 }
 
 /**
- * The trade queries over a `Lake`. User input reaches DuckDB only as bound parameters; time
- * ranges become conditions on the day folders, so DuckDB opens only those. The trade list without
- * a range reads the day folders of the last `recentDays` days (default 2): the trades dataset is
- * by far the largest, and "the newest trades" are in them unless the streams stopped long ago.
+ * The trade queries over a `Lake`. User input reaches DuckDB only as bound parameters; time ranges
+ * become conditions on the trade time, which DuckLake matches against the files' partitions and
+ * statistics. The trade list without a range reads the last `recentDays` days (default 2): the
+ * trades table is by far the largest, and "the newest trades" are there unless the streams
+ * stopped long ago. Each trade id is in the lake once (the processor deduplicates at commit).
  */
 export function createTradeQueries(lake: LakeReader, options: { recentDays?: number } = {}): TradeQueries {
   const recentMs = (options.recentDays ?? 2) * DAY_MS;
-  const root = lake.source.root;
 
   return {
     async trades(query, now) {
-      if (!(await lake.hasFiles('trades'))) return [];
       const where: string[] = [];
       const params: Record<string, DuckDBValue> = { limit: query.limit };
       filter(where, params, 'symbol', query.symbol);
       filter(where, params, 'venue', query.venue);
       filter(where, params, 'market', query.market);
-      timeRange(where, params, 'ts', query.from, query.to, now - recentMs);
-      // The bus delivers at least once, so a trade may be stored twice (always with the same ts and
-      // trade id). Deduplicating every row read would cost a hash of the whole range: take the
-      // newest rows, deduplicate those, and read further only if duplicates left too few.
-      for (let fetch = query.limit * 2; ; fetch *= 4) {
-        const rows = await lake.query(
-          'the trade list',
-          `SELECT id, epoch_ms(ts)::DOUBLE AS ts, symbol, venue, market, price, qty, side, trade_id::DOUBLE AS trade_id, via, fetched
-             FROM (SELECT *, count(*) OVER () AS fetched
-                     FROM (SELECT * FROM ${liveParquetSql(root, DATASETS.trades)}
-                            WHERE ${where.join(' AND ') || 'true'}
-                            ORDER BY ts DESC, trade_id DESC, id
-                            LIMIT $fetch))
-          QUALIFY row_number() OVER (PARTITION BY id ORDER BY ingested_at) = 1
-            ORDER BY ts DESC, trade_id DESC, id
-            LIMIT $limit`,
-          { ...params, fetch },
-        );
-        const fetched = num(rows[0]?.fetched ?? 0);
-        if (rows.length >= query.limit || fetched < fetch) {
-          return rows.map((row) => ({
-            id: String(row.id),
-            ts: num(row.ts),
-            symbol: String(row.symbol),
-            venue: String(row.venue),
-            market: String(row.market),
-            price: num(row.price),
-            qty: num(row.qty),
-            side: row.side === 'buy' ? 'buy' : 'sell',
-            tradeId: num(row.trade_id),
-            via: row.via === 'rest' ? 'rest' : 'stream',
-          }));
-        }
-      }
+      timeRange(where, params, 'ts', query.from ?? (query.to === undefined ? now - recentMs : undefined), query.to);
+      const rows = await lake.query(
+        'the trade list',
+        `SELECT id, epoch_ms(ts)::DOUBLE AS ts, symbol, venue, market, price, qty, side, trade_id::DOUBLE AS trade_id, via
+           FROM trades
+          WHERE ${where.join(' AND ') || 'true'}
+          ORDER BY ts DESC, trade_id DESC, id
+          LIMIT $limit`,
+        params,
+      );
+      return rows.map((row) => ({
+        id: String(row.id),
+        ts: num(row.ts),
+        symbol: String(row.symbol),
+        venue: String(row.venue),
+        market: String(row.market),
+        price: num(row.price),
+        qty: num(row.qty),
+        side: row.side === 'buy' ? 'buy' : 'sell',
+        tradeId: num(row.trade_id),
+        via: row.via === 'rest' ? 'rest' : 'stream',
+      }));
     },
 
     async markets(now) {
-      if (!(await lake.hasFiles('trade_candles_1m'))) return [];
-      const since = now - DAY_MS;
-      const days = dayRange('since', since);
       const rows = await lake.query(
         'the trade markets of the last 24 hours',
         `SELECT venue, market, symbol, sum(trades)::DOUBLE AS trades, sum(volume) AS volume, epoch_ms(max(last_ts))::DOUBLE AS last_ts
-           FROM ${liveParquetSql(root, DATASETS.tradeCandles1m)}
-          WHERE minute >= epoch_ms($sinceMs::BIGINT) AND ${days.sql}
+           FROM trade_candles_1m_partials
+          WHERE minute >= epoch_ms($sinceMs::BIGINT)
           GROUP BY venue, market, symbol
           ORDER BY trades DESC, venue, market`,
-        { sinceMs: since, ...days.params },
+        { sinceMs: now - DAY_MS },
       );
       return rows.map((row) => ({
         venue: String(row.venue),
@@ -185,8 +166,6 @@ export function createTradeQueries(lake: LakeReader, options: { recentDays?: num
     },
 
     async candles({ venue, market, interval, from, to }) {
-      if (!(await lake.hasFiles('trade_candles_1m'))) return [];
-      const days = dayRange('range', from, to - 1);
       // Buckets in epoch ms: every interval divides a day, so they start on UTC midnight as /api/candles' do.
       const rows = await lake.query(
         `trade candles for ${venue} ${market} (${interval})`,
@@ -194,12 +173,12 @@ export function createTradeQueries(lake: LakeReader, options: { recentDays?: num
                 arg_min(open, open_trade_id) AS open, max(high) AS high, min(low) AS low,
                 arg_max(close, close_trade_id) AS close, sum(volume) AS volume, sum(quote_volume) AS quote_volume,
                 sum(buy_volume) AS buy_volume, sum(trades)::DOUBLE AS trades
-           FROM ${liveParquetSql(root, DATASETS.tradeCandles1m)}
+           FROM trade_candles_1m_partials
           WHERE venue = $venue AND market = $market
-            AND minute >= epoch_ms($fromMs::BIGINT) AND minute < epoch_ms($toMs::BIGINT) AND ${days.sql}
+            AND minute >= epoch_ms($fromMs::BIGINT) AND minute < epoch_ms($toMs::BIGINT)
           GROUP BY 1
           ORDER BY 1`,
-        { venue, market, intervalMs: CANDLE_INTERVALS[interval], fromMs: from, toMs: to, ...days.params },
+        { venue, market, intervalMs: CANDLE_INTERVALS[interval], fromMs: from, toMs: to },
       );
       return rows.map((row) => ({
         ...candlePrices(row),
@@ -211,7 +190,6 @@ export function createTradeQueries(lake: LakeReader, options: { recentDays?: num
     },
 
     async gaps(query) {
-      if (!(await lake.hasFiles('gaps'))) return [];
       const where: string[] = [];
       const params: Record<string, DuckDBValue> = { limit: query.limit };
       filter(where, params, 'venue', query.venue);
@@ -222,9 +200,8 @@ export function createTradeQueries(lake: LakeReader, options: { recentDays?: num
         `SELECT id, venue, market, symbol, first_trade_id::DOUBLE AS first_trade_id, last_trade_id::DOUBLE AS last_trade_id,
                 missing::DOUBLE AS missing, epoch_ms(from_ts)::DOUBLE AS from_ts, epoch_ms(to_ts)::DOUBLE AS to_ts,
                 cause, reason, epoch_ms(detected_at)::DOUBLE AS detected_at
-           FROM ${liveParquetSql(root, DATASETS.gaps)}
+           FROM gaps
           ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-          ${VIEW_DEDUPE.gaps}
           ORDER BY from_ts DESC, id
           LIMIT $limit`,
         params,
@@ -254,17 +231,13 @@ function filter(where: string[], params: Record<string, DuckDBValue>, column: st
   params[column] = value;
 }
 
-/**
- * Conditions on a TIMESTAMP column for `from` (inclusive) .. `to` (exclusive), and on the day
- * folders they touch. Without either bound, `lookbackFrom` (when given) limits the day folders only.
- */
+/** Conditions on a TIMESTAMP column for `from` (inclusive) .. `to` (exclusive). */
 function timeRange(
   where: string[],
   params: Record<string, DuckDBValue>,
   column: string,
   from: number | undefined,
   to: number | undefined,
-  lookbackFrom?: number,
 ): void {
   if (from !== undefined) {
     where.push(`${column} >= epoch_ms($fromMs::BIGINT)`);
@@ -274,15 +247,6 @@ function timeRange(
     where.push(`${column} < epoch_ms($toMs::BIGINT)`);
     params.toMs = to;
   }
-  const folders =
-    from !== undefined || to !== undefined
-      ? dayRange('range', from ?? 0, to === undefined ? undefined : to - 1)
-      : lookbackFrom !== undefined
-        ? dayRange('recent', lookbackFrom)
-        : undefined;
-  if (!folders) return;
-  where.push(folders.sql);
-  Object.assign(params, folders.params);
 }
 
 function num(value: JS | undefined): number {

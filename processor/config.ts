@@ -8,34 +8,54 @@ import { loadAlertRules } from './alerts/rules.ts';
 /** The processor's settings: batching, memory, consumer group and topics, plus where the lake is. */
 export const processorConfigSchema = lakeLocationSchema.extend(topicsConfigSchema.shape).extend({
   flushIntervalMs: positiveInt()
-    .default(5_000)
-    .describe('Longest a record waits in a batch before it is written to the lake, in ms. Default 5000.'),
+    .default(1_000)
+    .describe(
+      'Longest a record waits before it is committed to the lake, in ms: the lake answers for a record about this long after it was published. Default 1000.',
+    ),
   flushMaxRecords: positiveInt()
-    .default(50_000)
-    .describe('Records of one bus partition that fill a batch and write it at once. Default 50000.'),
+    .default(100_000)
+    .describe('Records (of every partition this processor owns) that fill a flush and commit it at once. Default 100000.'),
   maxBufferedBytes: positiveInt()
     .default(64 * 1024 * 1024)
-    .describe('Estimated bytes all batches may hold before the oldest are written and consumption pauses. Default 67108864 (64 MiB).'),
-  compactIntervalMs: z.coerce
+    .describe(
+      'Estimated bytes of consumed records not yet committed (the flush being written and the next one filling); consumption waits above it. Default 67108864 (64 MiB).',
+    ),
+  maintenanceIntervalMs: z.coerce
     .number({ error: 'expected a number' })
     .int()
     .min(0)
     .default(0)
     .describe(
-      'How often the processor compacts the small files of every day folder, in ms; 0 turns it off. Default 0. Enable it on one replica only: two compactors at once are not safe.',
+      'How often this processor runs the lake maintenance of `npm run compact` (merge small files, write inlined rows out, merge rollup partials, expire old snapshots, delete unneeded files), in ms; 0 turns it off. Default 0 (`npm start` turns it on). Several replicas may run it: a pass that loses a race to another is skipped.',
     ),
-  compactTargetBytes: positiveInt()
-    .default(128 * 1024 * 1024)
-    .describe(
-      'Size a compacted Parquet file aims for, in bytes (also `--target-bytes` of `npm run compact`). Default 134217728 (128 MiB).',
-    ),
-  compactGraceMs: z.coerce
+  snapshotRetentionMs: z.coerce
     .number({ error: 'expected a number' })
     .int()
     .min(0)
-    .default(60_000)
+    .default(7 * 24 * 3_600_000)
     .describe(
-      'Time between committing a compaction and deleting its source files, in ms, so readers that listed them finish. Default 60000.',
+      'How long maintenance keeps old snapshots for time travel, in ms; files only older snapshots need are then deleted. Default 604800000 (7 days).',
+    ),
+  fileCleanupGraceMs: z.coerce
+    .number({ error: 'expected a number' })
+    .int()
+    .min(0)
+    .default(3_600_000)
+    .describe(
+      'How long a file replaced by a merge (or left by a failed write) stays before maintenance deletes it, in ms, so readers that planned with it finish. Default 3600000 (1 hour).',
+    ),
+  writerMemoryLimit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$/i, 'expected a size such as 512MB or 1GB')
+    .default('512MB')
+    .describe("Memory the processor's DuckDB may use to stage and commit (DuckDB `memory_limit`). Default `512MB`."),
+  writerThreads: positiveInt().default(2).describe("Threads of the processor's DuckDB. Default 2."),
+  kafkaInstanceId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A stable name of this processor in its consumer group (Kafka static membership): restarted with the same name, it takes its partitions back at once. Give each replica its own. Default: none (a dynamic member).',
     ),
   kafkaGroup: z
     .string()

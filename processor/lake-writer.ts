@@ -1,145 +1,87 @@
-import pRetry from 'p-retry';
-import { LakeError, messageOf } from '../core/errors.ts';
-import type { Logger } from '../core/log.ts';
-import type { ObjectStore } from '../core/ports/object-store.ts';
-import type { Batch, BatchItem } from './batcher.ts';
-import type { AnyDataset } from './datasets.ts';
-import type { FlushJournal } from './flush-journal.ts';
-import type { ParquetEncoder } from './parquet.ts';
-import { partKey, utcDay, type OffsetRange } from './partitioning.ts';
-import { DEFAULT_ROLLUPS, derivedKey, type AnyDerivedDataset } from './rollups.ts';
+import { hostname } from 'node:os';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { readOffsets } from '../core/adapters/ducklake/offsets.ts';
+import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { ensureLakeTables } from '../core/adapters/ducklake/tables.ts';
+import type { LakeLocation } from '../core/adapters/select.ts';
+import type { IngestedDataset } from '../core/datasets/index.ts';
+import type { TopicPartition } from '../core/ports/bus.ts';
+import type { Health } from '../core/ports/health.ts';
+import { commitFlush, type CommitOutcome } from './commit.ts';
+import type { Flush } from './flush-window.ts';
+import { Stager } from './staging.ts';
 
-/** How store writes are retried: capped exponential backoff with jitter. */
-export interface RetryPolicy {
-  retries: number;
-  minTimeoutMs: number;
-  maxTimeoutMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { retries: 5, minTimeoutMs: 200, maxTimeoutMs: 10_000 };
-
-/** Checks a flush makes around its journal entry (the processor's ownership fence). */
-export interface WriteHooks {
-  beforeJournal?: () => void | Promise<void>;
-  beforeFiles?: () => Promise<void>;
-}
-
-/** One object written by a flush (rollup twins are not listed: they hold no records of their own). */
-export interface WrittenFile {
-  key: string;
-  dataset: string;
-  records: number;
-  bytes: number;
+/** How much DuckDB the writer may use. */
+export interface WriterLimits {
+  memoryLimit: string;
+  threads: number;
 }
 
 /**
- * Turns a flushed batch into lake objects: items are grouped by dataset and UTC event day, and
- * each group becomes one Parquet file whose key is fixed by the batch's offset range. The range
- * goes to the flush journal first. Resolves only when every object is stored; each `put` is
- * retried while the error is retryable. Each file of a dataset that has rollups (`candles_1m`
- * for `prices`) gets a twin of the same name in the rollup's folder, stored just before it: a
- * replay rewrites both, so rollups hold every record once, as the raw files do.
+ * The processor's hold on the lake: one read-write DuckDB session with the catalog attached, the
+ * tables ensured at open, and the two lake operations of the flow: where each partition stands
+ * (`offsets`) and `write` (stage -> deduplicate -> commit, one transaction). Calls are serialised:
+ * one commit at a time per processor.
  */
 export class LakeWriter {
-  constructor(
-    private readonly store: ObjectStore,
-    private readonly encoder: ParquetEncoder,
-    private readonly journal: FlushJournal,
-    private readonly log: Logger,
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
-    /** Called when a write attempt failed and will be tried again (the processor pauses meanwhile). */
-    private readonly onRetry: (error: unknown) => void = () => undefined,
-    /** Datasets derived file by file from raw ones (default: the 1-minute candle rollup of prices). */
-    private readonly rollups: readonly AnyDerivedDataset[] = DEFAULT_ROLLUPS,
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly author = `processor ${hostname()}-${process.pid}`;
+
+  private constructor(
+    private readonly session: LakeSession,
+    private readonly connection: DuckDBConnection,
+    private readonly stager: Stager,
   ) {}
 
-  /**
-   * Stores the batch's files. `hooks.beforeJournal` runs before each attempt to record the range
-   * and `hooks.beforeFiles` once between the journal and the files; either may throw to stop.
-   */
-  async write(batch: Batch, hooks: WriteHooks = {}): Promise<WrittenFile[]> {
-    const written: WrittenFile[] = [];
-    const range = `${batch.topic}/${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
-    await this.withRetry(`recording the flush of ${range}`, async () => {
-      await hooks.beforeJournal?.();
-      await this.journal.record(batch);
-    });
-    await hooks.beforeFiles?.();
-    for (const group of groupByFile(batch)) {
-      const rows = group.items.map((item) => item.row);
-      for (const rollup of this.rollups) {
-        if (rollup.from !== group.dataset.folder) continue;
-        const key = derivedKey(group.key, rollup);
-        await this.withRetry(`writing the rollup of ${rows.length} records to ${key}`, async () => {
-          const partials = rollup.derive(rows);
-          await this.store.put(key, await this.encoder.encode(rollup.table, partials, `rollups for ${key}`));
-        });
-      }
-      const what = `${rows.length} records to ${group.key}`;
-      const body = await this.withRetry(`writing ${what}`, async () => {
-        const bytes = await this.encoder.encode(group.dataset.table, rows, `records for ${group.key}`);
-        await this.store.put(group.key, bytes);
-        return bytes;
-      });
-      written.push({ key: group.key, dataset: group.dataset.folder, records: rows.length, bytes: body.byteLength });
-    }
-    return written;
-  }
-
-  private async withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-    let attempts = 0;
+  /** Attaches the lake read-write and makes sure every dataset's table exists. */
+  static async open(lake: LakeLocation, datasets: ReadonlyMap<string, IngestedDataset>, limits: WriterLimits): Promise<LakeWriter> {
+    const session = await LakeSession.open(lake, { readOnly: false, ...limits });
     try {
-      return await pRetry(
-        async () => {
-          attempts += 1;
-          return attempt();
-        },
-        {
-          retries: this.retry.retries,
-          minTimeout: this.retry.minTimeoutMs,
-          maxTimeout: this.retry.maxTimeoutMs,
-          randomize: true,
-          shouldRetry: ({ error }) => error instanceof LakeError && error.retryable,
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (retriesLeft > 0 && error instanceof LakeError && error.retryable) {
-              this.log.warn({ attempt: attemptNumber, retriesLeft, err: messageOf(error) }, `Retrying: ${what}`);
-              this.onRetry(error);
-            }
-          },
-        },
-      );
-    } catch (cause) {
-      throw new LakeError('STORE_WRITE_FAILED', `${what}: gave up after ${attempts} attempts: ${messageOf(cause)}`, {
-        cause,
-        retryable: cause instanceof LakeError ? cause.retryable : false,
-      });
+      const connection = await session.connect();
+      await ensureLakeTables(connection);
+      return new LakeWriter(session, connection, new Stager(connection, datasets));
+    } catch (error) {
+      session.close();
+      throw error;
     }
   }
-}
 
-interface FileGroup {
-  key: string;
-  dataset: AnyDataset;
-  items: BatchItem[];
-}
-
-/** The files of a batch: one per (dataset, UTC day), keyed by the batch's offset range. */
-export function groupByFile(batch: Batch): FileGroup[] {
-  const range: OffsetRange = {
-    topic: batch.topic,
-    partition: batch.partition,
-    firstOffset: batch.firstOffset,
-    lastOffset: batch.lastOffset,
-  };
-  const groups = new Map<string, FileGroup>();
-  for (const item of batch.items) {
-    const key = partKey(item.dataset.folder, utcDay(item.eventTimeMs), range);
-    let group = groups.get(key);
-    if (!group) {
-      group = { key, dataset: item.dataset, items: [] };
-      groups.set(key, group);
-    }
-    group.items.push(item);
+  /** The lake's next offset of each partition (key `topic/partition`); partitions it never held are absent. */
+  offsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    return this.serial(() => readOffsets(this.connection, partitions));
   }
-  return [...groups.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+
+  /** Parses, validates, deduplicates and commits one flush with its offsets; see `commitFlush`. */
+  write(flush: Flush, nowMs: number): Promise<CommitOutcome & { rejected: number }> {
+    return this.serial(async () => {
+      const staged = await this.stager.stage(flush, nowMs);
+      try {
+        const outcome = await commitFlush(this.connection, flush.ranges, staged.datasets, { author: this.author });
+        return { ...outcome, rejected: staged.rejected };
+      } finally {
+        await this.stager.clear(staged);
+      }
+    });
+  }
+
+  /** The catalog answers a read. */
+  async health(): Promise<Health> {
+    try {
+      await this.serial(() => this.connection.run('SELECT count(*) FROM lake.snapshots()'));
+      return { ok: true, detail: 'the lake catalog answers' };
+    } catch (error) {
+      return { ok: false, detail: `the lake catalog does not answer: ${String(error).split('\n')[0]}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.session.close();
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
 }

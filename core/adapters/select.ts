@@ -5,7 +5,14 @@ import type { Cache } from '../ports/cache.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import type { Logger } from '../log.ts';
 import { csvList, loadConfig, positiveInt } from '../config.ts';
-import { lakeLocationSchema, resolveLakeDir, isSyntheticChain } from '../lake-location.ts';
+import {
+  isSyntheticChain,
+  lakeLocationSchema,
+  resolveCatalog,
+  resolveExtensionDir,
+  resolveLakeDir,
+  type CatalogLocation,
+} from '../lake-location.ts';
 import { MemoryBus } from './memory/bus.ts';
 import { MemoryCache } from './memory/cache.ts';
 import { LocalObjectStore } from './local-fs/object-store.ts';
@@ -13,22 +20,34 @@ import { KafkaBus } from './kafka/bus.ts';
 import { S3ObjectStore } from './s3/object-store.ts';
 import { RedisCache } from './redis/cache.ts';
 
-/** Where DuckDB finds the lake: a local folder (absolute path), or an S3 bucket and prefix. */
-export type LakeLocation =
-  | { kind: 'local'; root: string; synthetic: boolean }
-  | {
-      kind: 's3';
-      bucket: string;
-      /** '' or ending in '/' */
-      prefix: string;
-      /** host:port of an S3-compatible endpoint, or undefined for AWS S3 */
-      endpoint: string | undefined;
-      useSsl: boolean;
-      region: string;
-      accessKeyId: string | undefined;
-      secretAccessKey: string | undefined;
-      synthetic: boolean;
-    };
+/** What every kind of lake location has: its DuckLake catalog and where DuckDB loads extensions from. */
+interface LakeCatalogPart {
+  catalog: CatalogLocation;
+  /** DuckDB's extension folder (offline), or undefined: DuckDB's own, filled from the internet. */
+  extensionDir: string | undefined;
+  synthetic: boolean;
+}
+
+/**
+ * Where the lake is: its catalog, and its data path, a local folder (absolute path) or an S3
+ * bucket and prefix.
+ */
+export type LakeLocation = LakeCatalogPart &
+  (
+    | { kind: 'local'; root: string }
+    | {
+        kind: 's3';
+        bucket: string;
+        /** '' or ending in '/' */
+        prefix: string;
+        /** host:port of an S3-compatible endpoint, or undefined for AWS S3 */
+        endpoint: string | undefined;
+        useSsl: boolean;
+        region: string;
+        accessKeyId: string | undefined;
+        secretAccessKey: string | undefined;
+      }
+  );
 
 /** Settings that choose the adapters: each real service is used when its setting is present. */
 export const adapterConfigSchema = lakeLocationSchema.extend({
@@ -86,6 +105,7 @@ export interface Adapters {
 export async function openAdapters(env: Record<string, string | undefined>, log: Logger): Promise<Adapters> {
   const config = loadConfig(adapterConfigSchema, env);
   const synthetic = isSyntheticChain(config.providers);
+  const catalogPart = { catalog: resolveCatalog(config), extensionDir: resolveExtensionDir(config), synthetic };
   const bus: Bus = config.kafkaBrokers
     ? new KafkaBus({
         brokers: config.kafkaBrokers,
@@ -118,12 +138,12 @@ export async function openAdapters(env: Record<string, string | undefined>, log:
       region: config.s3Region,
       accessKeyId: config.awsAccessKeyId,
       secretAccessKey: config.awsSecretAccessKey,
-      synthetic,
+      ...catalogPart,
     };
   } else {
     const root = resolve(resolveLakeDir(config));
     store = new LocalObjectStore(root);
-    lake = { kind: 'local', root, synthetic };
+    lake = { kind: 'local', root, ...catalogPart };
   }
   const description = [
     `bus=${config.kafkaBrokers ? `kafka(${config.kafkaBrokers.join(',')})` : 'memory'}`,

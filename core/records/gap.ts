@@ -31,19 +31,3 @@ export type Gap = z.infer<typeof Gap>;
 export function gapId(venue: string, market: string, firstTradeId: number, lastTradeId: number): string {
   return `${venue}:${market}:${firstTradeId}-${lastTradeId}`;
 }
-
-/** The columns of the `gaps` dataset, in file order, with their DuckDB types. */
-export const GAP_COLUMNS = [
-  ['id', 'VARCHAR'],
-  ['venue', 'VARCHAR'],
-  ['market', 'VARCHAR'],
-  ['symbol', 'VARCHAR'],
-  ['first_trade_id', 'BIGINT'],
-  ['last_trade_id', 'BIGINT'],
-  ['missing', 'BIGINT'],
-  ['from_ts', 'TIMESTAMP'],
-  ['to_ts', 'TIMESTAMP'],
-  ['cause', 'VARCHAR'],
-  ['reason', 'VARCHAR'],
-  ['detected_at', 'TIMESTAMP'],
-] as const satisfies readonly (readonly [keyof Gap, 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE' | 'BIGINT'])[];

@@ -64,20 +64,3 @@ export function describeIssues(error: z.ZodError): string {
     .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
     .join('; ');
 }
-
-/**
- * The columns of the prices dataset as stored in Parquet and read by DuckDB, in file order, with
- * their DuckDB types (times are TIMESTAMP in microseconds, UTC). The processor writes these and
- * lake-query's views read them; `year`, `month` and `day` come from the folder names.
- */
-export const PRICE_COLUMNS = [
-  ['id', 'VARCHAR'],
-  ['ts', 'TIMESTAMP'],
-  ['symbol', 'VARCHAR'],
-  ['source', 'VARCHAR'],
-  ['price_usd', 'DOUBLE'],
-  ['volume_24h_usd', 'DOUBLE'],
-  ['market_cap_usd', 'DOUBLE'],
-  ['change_24h_pct', 'DOUBLE'],
-  ['ingested_at', 'TIMESTAMP'],
-] as const satisfies readonly (readonly [keyof PriceRecord, 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE'])[];

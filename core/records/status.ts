@@ -46,10 +46,13 @@ export const ProcessorStatus = z.object({
   part: z.literal('processor'),
   instance: z.string(),
   updatedAt: z.number(),
+  /** Records committed to the lake (duplicates dropped not counted). */
   recordsWritten: z.number(),
-  filesWritten: z.number(),
-  bytesWritten: z.number(),
+  /** Records dropped at commit because the lake already held their key. */
+  duplicatesDropped: z.number(),
   deadLettered: z.number(),
+  /** Lake transactions committed. */
+  commits: z.number(),
   bufferedRecords: z.number(),
   bufferedBytes: z.number(),
   lastFlushAt: z.number().nullable(),

@@ -9,20 +9,8 @@ export const DEFAULT_TOPICS = {
   gaps: 'gaps',
 } as const;
 
-/** The lake datasets: top-level folders of the lake, each hive-partitioned by event day. */
-export const DATASETS = {
-  prices: 'prices',
-  deadLetter: 'dead-letter',
-  alerts: 'alerts',
-  /** 1-minute OHLCV partials of the prices, one file beside each raw prices file (processor/rollups.ts). */
-  candles1m: 'candles_1m',
-  /** Exchange trades from the venues' streams (and their REST history after a gap). */
-  trades: 'trades',
-  /** Trade ranges that were missed and could not be fetched back. */
-  gaps: 'gaps',
-  /** 1-minute OHLCV partials of the trades, with real volume, one file beside each raw trades file. */
-  tradeCandles1m: 'trade_candles_1m',
-} as const;
+/** Which topic, of the ones every part agrees on. */
+export type TopicKey = keyof typeof DEFAULT_TOPICS;
 
 /** Topic names, shared by every part that publishes or consumes them. */
 export const topicsConfigSchema = z.object({
@@ -50,3 +38,18 @@ export const topicsConfigSchema = z.object({
     .default(DEFAULT_TOPICS.gaps)
     .describe('Bus topic of trade ranges missed and not refilled (JSON `Gap`); stored as the `gaps` dataset. Default `gaps`.'),
 });
+
+/** The configured name of each topic. */
+export type TopicsConfig = z.infer<typeof topicsConfigSchema>;
+
+/** The configured name of one topic. */
+export function topicName(config: TopicsConfig, key: TopicKey): string {
+  const field = {
+    prices: 'kafkaTopic',
+    deadLetter: 'deadLetterTopic',
+    alerts: 'alertsTopic',
+    trades: 'tradesTopic',
+    gaps: 'gapsTopic',
+  } as const satisfies Record<TopicKey, keyof TopicsConfig>;
+  return config[field[key]];
+}

@@ -46,18 +46,3 @@ export function validateTrade(input: unknown): Validated<Trade> {
   }
   return { ok: true, value: trade };
 }
-
-/** The columns of the `trades` dataset, in file order, with their DuckDB types. */
-export const TRADE_COLUMNS = [
-  ['id', 'VARCHAR'],
-  ['ts', 'TIMESTAMP'],
-  ['symbol', 'VARCHAR'],
-  ['venue', 'VARCHAR'],
-  ['market', 'VARCHAR'],
-  ['price', 'DOUBLE'],
-  ['qty', 'DOUBLE'],
-  ['side', 'VARCHAR'],
-  ['trade_id', 'BIGINT'],
-  ['via', 'VARCHAR'],
-  ['ingested_at', 'TIMESTAMP'],
-] as const satisfies readonly (readonly [keyof Trade, 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE' | 'BIGINT'])[];

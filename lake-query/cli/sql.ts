@@ -1,6 +1,6 @@
 /**
- * `npm run sql`: the DuckDB CLI opened on the lake, local or on S3, with the views `prices` and
- * `dead_letters` ready. Arguments after `--` go to the CLI (`npm run sql -- -c "SELECT ..."`);
+ * `npm run sql`: the DuckDB CLI opened on the lake (its DuckLake catalog attached read-only as
+ * `lake` and made the default, so every table is ready: prices, trades, candles_1m, ...). Arguments after `--` go to the CLI (`npm run sql -- -c "SELECT ..."`);
  * `npm run sql -- --print-init` prints the init SQL instead, for any other DuckDB client.
  * The CLI is `DUCKDB_CLI`, else `duckdb` on the PATH.
  */
@@ -17,9 +17,10 @@ import { lakeInitSql } from './init-sql.ts';
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
 
 await runMain(log, async () => {
-  const config = loadLakeQueryConfig(process.env);
+  loadLakeQueryConfig(process.env);
   const adapters = await openAdapters(process.env, log);
-  const init = await lakeInitSql(adapters, config.duckdbExtensionDir).finally(() => adapters.close());
+  const init = lakeInitSql(adapters.lake);
+  await adapters.close();
   const args = process.argv.slice(2);
   if (args.includes('--print-init')) {
     process.stdout.write(init);

@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import type { DuckDBValue } from '@duckdb/node-api';
-import { liveParquetSql } from '../../core/lake-layout.ts';
-import { DATASETS } from '../../core/records/topics.ts';
-import { dayRange, type LakeReader } from '../queries.ts';
-import { sqlString, VIEW_DEDUPE } from '../lake-source.ts';
+import type { LakeReader } from '../queries.ts';
 import { candleParams } from './params.ts';
 
 /** Query parameters of `GET /api/alerts`. */
@@ -36,18 +33,8 @@ export const AlertRow = z.object({
 });
 export type AlertRow = z.infer<typeof AlertRow>;
 
-/**
- * Alerts from the lake's `alerts` dataset, newest first, one row per id (an alert published
- * again after an alerter crash is stored twice). A range becomes conditions on the day folders.
- * An empty lake gives no alerts, not an error.
- */
-export async function queryAlerts(lake: Pick<LakeReader, 'query' | 'source'>, query: AlertQuery): Promise<AlertRow[]> {
-  const root = lake.source.root;
-  const found = await lake.query(
-    'looking for alert files',
-    `SELECT 1 AS found FROM glob(${sqlString(`${root}/${DATASETS.alerts}/**/*.parquet`)}) LIMIT 1`,
-  );
-  if (found.length === 0) return [];
+/** Alerts from the lake's `alerts` table, newest first (each id is in the lake once). */
+export async function queryAlerts(lake: Pick<LakeReader, 'query'>, query: AlertQuery): Promise<AlertRow[]> {
   const where: string[] = [];
   const params: Record<string, DuckDBValue> = { limit: query.limit };
   if (query.symbol) {
@@ -62,18 +49,12 @@ export async function queryAlerts(lake: Pick<LakeReader, 'query' | 'source'>, qu
     where.push('ts < epoch_ms($toMs::BIGINT)');
     params.toMs = query.to;
   }
-  if (query.from !== undefined) {
-    const days = dayRange('range', query.from, query.to === undefined ? undefined : query.to - 1);
-    where.push(days.sql);
-    Object.assign(params, days.params);
-  }
   const rows = await lake.query(
     'the alert list',
     `SELECT id, epoch_ms(ts)::DOUBLE AS ts, rule, type, symbol, source, value, threshold, message,
             epoch_ms(raised_at)::DOUBLE AS raised_at
-       FROM ${liveParquetSql(root, DATASETS.alerts)}
+       FROM alerts
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ${VIEW_DEDUPE.alerts}
       ORDER BY ts DESC, id
       LIMIT $limit`,
     params,

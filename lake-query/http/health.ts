@@ -62,5 +62,5 @@ function describeProcessor(status: ProcessorStatus | undefined): Health {
   if (!status) return { ok: false, detail: 'not reporting: no processor status in the shared cache' };
   if (status.lastError) return { ok: false, detail: status.lastError };
   const lag = Object.values(status.lag).reduce((sum, n) => sum + n, 0);
-  return { ok: true, detail: `${status.recordsWritten} records in ${status.filesWritten} files, lag ${lag}` };
+  return { ok: true, detail: `${status.recordsWritten} records in ${status.commits} commits, lag ${lag}` };
 }

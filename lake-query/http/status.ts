@@ -72,7 +72,7 @@ export async function pipelineReport(
     ok: processor !== null && processor.lastError === null,
     detail: !processor
       ? 'the processor is not reporting (no status in the shared cache)'
-      : (processor.lastError ?? `${processor.recordsWritten} records in ${processor.filesWritten} files, lag ${lag}`),
+      : (processor.lastError ?? `${processor.recordsWritten} records in ${processor.commits} commits, lag ${lag}`),
     processor,
     lag,
     lakeFreshnessMs: newest === null ? null : Math.max(0, now - newest),

@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import { describeIssues, type Validated } from '../records/price.ts';
+import type { TopicKey } from '../records/topics.ts';
+
+/**
+ * The declaration of a lake dataset: one table of the DuckLake catalog, what feeds it and how it
+ * is laid out. Every part derives from these declarations: the processor's subscriptions and
+ * commits, the catalog's tables (`core/adapters/ducklake/tables.ts`), lake-query's queries and
+ * the OpenAPI document. Adding a dataset means adding its declaration to `core/datasets/index.ts`.
+ */
+
+/** The DuckDB types a lake column can have. Times are `TIMESTAMP` in microseconds, UTC by convention. */
+export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'TIMESTAMP' | 'BIGINT';
+
+/** `[name, type]` of one column, in table order. */
+export type ColumnSpec<Name extends string = string> = readonly [name: Name, type: ColumnType];
+
+/** A table fed by one bus topic: each message is one JSON record of `record`. Without `Row`: any dataset. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface IngestedDataset<Row = any> {
+  kind: 'ingested';
+  /** The table's name in the catalog, e.g. `prices`. */
+  name: string;
+  /** One line for people: what a row is. */
+  summary: string;
+  /** Which of the configurable topics feeds it. */
+  topic: TopicKey;
+  /** The contract of one message: the zod schema the scraper validates with too. */
+  record: z.ZodType<Row>;
+  /** The schema plus the rules that tie fields together (an id that must match its parts); never throws. */
+  validate(input: unknown): Validated<Row>;
+  /** Columns in table order, with their DuckDB types; a `TIMESTAMP` is epoch ms in the record. */
+  columns: readonly ColumnSpec<keyof Row & string>[];
+  /** The event time: the table is partitioned by its UTC year, month and day. */
+  eventTime: keyof Row & string;
+  /** Sort order inside a data file: readers skip row groups of other symbols or markets. */
+  sortBy: readonly string[];
+  /**
+   * The column that identifies a record. A record whose key the lake already holds (or that came
+   * twice in one commit) is dropped in the commit that would write it, so every key is in the
+   * table once. Unset: every message is a row (dead letters).
+   */
+  key?: keyof Row & string;
+  /** Data inlining: commits of at most this many rows go to the catalog instead of a Parquet file. */
+  inlineRowLimit: number;
+}
+
+/**
+ * A rollup: partial aggregates of a source dataset's rows, per group and period, inserted in the
+ * same commit as the rows they summarise. Partials of one group merge exactly (`merge`), so the
+ * view of the same name shows one row per group; maintenance merges the stored partials too.
+ */
+export interface Rollup {
+  kind: 'rollup';
+  /** The view readers query, e.g. `candles_1m`; the partials are in the table `<name>_partials`. */
+  name: string;
+  summary: string;
+  /** The dataset whose new rows it summarises. */
+  from: string;
+  /** The width of a period, as a DuckDB interval, e.g. `1 minute`. */
+  period: string;
+  /** The period column (the period's start, a TIMESTAMP): partitions the table by its UTC day. */
+  periodColumn: string;
+  /** The group columns besides the period. */
+  groupBy: readonly string[];
+  /** Columns of the partials table, in order (the view has the same). */
+  columns: readonly ColumnSpec[];
+  /**
+   * The select list of one partial from the source rows of a group and period (the FROM and
+   * GROUP BY are the writer's); `$period` stands for the period's start expression.
+   */
+  derive: readonly string[];
+  /** The select list that merges partials of one group and period into one (the GROUP BY is the caller's). */
+  merge: readonly string[];
+  sortBy: readonly string[];
+  inlineRowLimit: number;
+}
+
+/** Any lake dataset. */
+export type Dataset = IngestedDataset | Rollup;
+
+/** The partials table of a rollup. */
+export function partialsTable(rollup: Rollup): string {
+  return `${rollup.name}_partials`;
+}
+
+/** The validation of a record that has no rule beyond its schema: a failure names the fields. */
+export function validateWith<Row>(schema: z.ZodType<Row>): (input: unknown) => Validated<Row> {
+  return (input) => {
+    const parsed = schema.safeParse(input);
+    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: describeIssues(parsed.error) };
+  };
+}

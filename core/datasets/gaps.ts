@@ -1,0 +1,30 @@
+import { Gap } from '../records/gap.ts';
+import { validateWith, type IngestedDataset } from './dataset.ts';
+
+/** Trade ranges the stream readers missed and could not fetch back, by the time before the hole. */
+export const gaps: IngestedDataset<Gap> = {
+  kind: 'ingested',
+  name: 'gaps',
+  summary: 'trade ids of one market that are not in the lake and could not be fetched back, with why',
+  topic: 'gaps',
+  record: Gap,
+  validate: validateWith(Gap),
+  columns: [
+    ['id', 'VARCHAR'],
+    ['venue', 'VARCHAR'],
+    ['market', 'VARCHAR'],
+    ['symbol', 'VARCHAR'],
+    ['first_trade_id', 'BIGINT'],
+    ['last_trade_id', 'BIGINT'],
+    ['missing', 'BIGINT'],
+    ['from_ts', 'TIMESTAMP'],
+    ['to_ts', 'TIMESTAMP'],
+    ['cause', 'VARCHAR'],
+    ['reason', 'VARCHAR'],
+    ['detected_at', 'TIMESTAMP'],
+  ],
+  eventTime: 'from_ts',
+  sortBy: ['venue', 'market', 'first_trade_id'],
+  key: 'id',
+  inlineRowLimit: 10_000,
+};

@@ -1,0 +1,27 @@
+import { PriceRecord, validatePrice } from '../records/price.ts';
+import type { IngestedDataset } from './dataset.ts';
+
+/** Price observations from the scraper: one row per provider, symbol and event time. */
+export const prices: IngestedDataset<PriceRecord> = {
+  kind: 'ingested',
+  name: 'prices',
+  summary: 'one price observation of one provider: id `source:SYMBOL:event-time-ms`',
+  topic: 'prices',
+  record: PriceRecord,
+  validate: validatePrice,
+  columns: [
+    ['id', 'VARCHAR'],
+    ['ts', 'TIMESTAMP'],
+    ['symbol', 'VARCHAR'],
+    ['source', 'VARCHAR'],
+    ['price_usd', 'DOUBLE'],
+    ['volume_24h_usd', 'DOUBLE'],
+    ['market_cap_usd', 'DOUBLE'],
+    ['change_24h_pct', 'DOUBLE'],
+    ['ingested_at', 'TIMESTAMP'],
+  ],
+  eventTime: 'ts',
+  sortBy: ['symbol', 'ts'],
+  key: 'id',
+  inlineRowLimit: 10_000,
+};

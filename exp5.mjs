@@ -1,0 +1,15 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+const inst = await DuckDBInstance.create(':memory:', { extension_directory: '/tmp/ext' });
+const c = await inst.connect();
+const q = async (s, p) => { try { return (await c.runAndReadAll(s, p)).getRowObjectsJS(); } catch (e) { return 'ERR ' + String(e.message).split('\n')[0]; } };
+await q(`LOAD ducklake; LOAD sqlite_scanner;`);
+await q(`ATTACH 'ducklake:sqlite:/tmp/dl5/lake.sqlite' AS lake (DATA_PATH '/tmp/dl5/')`);
+await q(`CREATE TABLE lake.p (k VARCHAR, n BIGINT)`);
+await q(`CALL lake.set_option('data_inlining_row_limit', 2, table_name => 'p')`);
+for (let i = 0; i < 3; i++) await q(`INSERT INTO lake.p SELECT 'a', i FROM range(${i*3}, ${i*3+3}) t(i)`);
+await q(`INSERT INTO lake.p VALUES ('b', 1)`);
+console.log(await q(`SELECT rowid, * FROM lake.p ORDER BY rowid`));
+await q('BEGIN');
+console.log(await q(`SELECT max(rowid) m FROM lake.p`));
+console.log(await q(`INSERT INTO lake.p SELECT k, sum(n) FROM lake.p GROUP BY k HAVING count(*) > 1`));
+console.log(await q(`SELECT rowid, * FROM lake.p ORDER BY rowid`));
