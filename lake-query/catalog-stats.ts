@@ -36,7 +36,7 @@ export async function partitionStats(reader: CatalogReader, table: string, timeC
   const time = sqlIdent(timeColumn);
   const inlinedDays = inlined.map(
     (row) =>
-      `SELECT year(${time}) AS year, month(${time}) AS month, day(${time}) AS day, 0 AS files, count(*) AS rows, 0 AS bytes
+      `SELECT year(${time}::TIMESTAMP) AS year, month(${time}::TIMESTAMP) AS month, day(${time}::TIMESTAMP) AS day, 0 AS files, count(*) AS rows, 0 AS bytes
          FROM ${m}.${sqlIdent(String(row.table_name))} WHERE end_snapshot IS NULL GROUP BY ALL`,
   );
   const fileDays = `SELECT year, month, day, count(*) AS files, sum(record_count) AS rows, sum(file_size_bytes) AS bytes

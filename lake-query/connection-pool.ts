@@ -18,7 +18,11 @@ export class ConnectionPool {
   ) {}
 
   /** `size` connections of `source`, each prepared by the `setup` statements (e.g. `USE lake`). */
-  static async open(source: { connect(): Promise<DuckDBConnection> }, size: number, setup: readonly string[] = []): Promise<ConnectionPool> {
+  static async open(
+    source: { connect(): Promise<DuckDBConnection> },
+    size: number,
+    setup: readonly string[] = [],
+  ): Promise<ConnectionPool> {
     const connections = await Promise.all(Array.from({ length: size }, () => source.connect()));
     for (const connection of connections) for (const statement of setup) await connection.run(statement);
     return new ConnectionPool(connections, [...connections]);

@@ -1,18 +1,16 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { silentLogger } from '../core/log.ts';
 import { Metrics } from '../core/metrics.ts';
+import { FixtureLake, type FixturePrice } from '../tests/support/fixture-lake.ts';
 import { Lake } from './lake.ts';
 import { createLakeQueries, type LakeReader } from './queries.ts';
-import { FixtureLake, type FixturePrice } from './testing/fixture-lake.ts';
 
 const OPTIONS = { queryTimeoutMs: 10_000, memoryLimit: '256MB', threads: 2, connections: 2 };
 const at = (iso: string) => Date.parse(iso);
 
 async function openLake(fixture: FixtureLake, options = OPTIONS): Promise<Lake> {
-  return Lake.open({ kind: 'local', root: fixture.root, synthetic: false }, options, silentLogger, new Metrics());
+  return Lake.open(fixture.location, options, silentLogger, new Metrics());
 }
 
 describe('lake queries over a fixture lake', () => {
@@ -34,8 +32,9 @@ describe('lake queries over a fixture lake', () => {
       { symbol: 'ETH', ts: at('2026-03-03T12:00:00Z'), price: 11, source: 'kraken', change24hPct: 3 },
     ];
     await fixture.writePrices(prices);
-    // The same record written twice (at-least-once delivery) must not count twice.
+    // The same record delivered twice (at-least-once) is dropped at commit: it counts once.
     await fixture.writePrices([{ symbol: 'BTC', ts: at('2026-03-02T00:00:40Z'), price: 130 }]);
+    await fixture.rows(`CALL ducklake_flush_inlined_data('lake')`);
     await fixture.writeDeadLetters([
       { at: at('2026-03-02T00:00:00Z'), stage: 'scraper', source: 'coingecko', reason: 'price_usd: expected number' },
       { at: at('2026-03-02T00:05:00Z'), stage: 'scraper', source: 'coingecko', reason: 'price_usd: expected number' },
@@ -100,22 +99,26 @@ describe('lake queries over a fixture lake', () => {
     );
   });
 
-  it('lists partitions with files, rows and bytes from the Parquet footers', async () => {
+  it('lists partitions with files, rows and bytes from the catalog', async () => {
     const partitions = await createLakeQueries(lake).partitions();
-    const march2 = join(fixture.root, 'prices/year=2026/month=03/day=02');
-    const bytes = (await stat(join(march2, 'part-p0-o1-o6.parquet'))).size + (await stat(join(march2, 'part-p0-o8-o8.parquet'))).size;
+    const files = await fixture.rows(
+      `SELECT data_file, data_file_size_bytes::DOUBLE AS bytes FROM ducklake_list_files('lake', 'prices') WHERE data_file LIKE '%/month=3/day=2/%'`,
+    );
     assert.deepEqual(
       partitions.map((p) => [p.date, p.files, p.rows]),
       [
         ['2026-03-03', 1, 1],
-        ['2026-03-02', 2, 7],
+        ['2026-03-02', 1, 6],
         ['2026-03-01', 1, 1],
       ],
     );
-    assert.equal(partitions[1]!.bytes, bytes);
+    assert.equal(
+      partitions[1]!.bytes,
+      files.reduce((sum, file) => sum + Number(file.bytes), 0),
+    );
     assert.deepEqual(await createLakeQueries(lake).stats(), {
-      rows: 9,
-      files: 4,
+      rows: 8,
+      files: 3,
       bytes: partitions.reduce((s, p) => s + p.bytes, 0),
       days: 3,
     });
@@ -144,7 +147,7 @@ describe('lake queries over a fixture lake', () => {
 });
 
 describe('partition pruning', () => {
-  it('reads only the files of the requested day and ignores a corrupt file in another day', async () => {
+  it('reads only the files of the requested day', async () => {
     const fixture = await FixtureLake.create();
     const day = (d: number) => `2026-05-${String(d).padStart(2, '0')}`;
     const prices: FixturePrice[] = [];
@@ -152,14 +155,12 @@ describe('partition pruning', () => {
       for (let h = 0; h < 24; h += 6)
         prices.push({ symbol: 'BTC', ts: at(`${day(d)}T${String(h).padStart(2, '0')}:00:00Z`), price: d * 100 + h });
     await fixture.writePrices(prices);
-    const corrupt = join(fixture.root, 'prices/year=2026/month=05/day=03');
-    await writeFile(join(corrupt, 'part-p9-o0-o0.parquet'), 'this is not parquet');
+    await fixture.rows(`CALL ducklake_flush_inlined_data('lake')`);
     const lake = await openLake(fixture);
     try {
       const plans: string[] = [];
       const explaining: LakeReader = {
-        source: lake.source,
-        hasFiles: (dataset) => lake.hasFiles(dataset),
+        catalog: lake.catalog,
         query: async (what, sql, params) => {
           const rows = await lake.query(what, `EXPLAIN ANALYZE ${sql}`, params);
           plans.push(rows.map((row) => String(row.explain_value)).join('\n'));
@@ -167,13 +168,17 @@ describe('partition pruning', () => {
         },
       };
       const range = { symbol: 'BTC', interval: '1h' as const, from: at('2026-05-10T00:00:00Z'), to: at('2026-05-11T00:00:00Z') };
-      await createLakeQueries(explaining).candles(range);
+      await createLakeQueries(explaining, { candleSource: 'raw' }).candles(range);
       assert.match(plans[0]!, /Total Files Read: 1\b/, plans[0]);
 
       const across = { ...range, from: at('2026-05-09T22:00:00Z'), to: at('2026-05-12T00:00:00Z') };
       plans.length = 0;
-      await createLakeQueries(explaining).candles(across);
-      assert.match(plans[0]!, /Total Files Read: 3\b/, plans[0]);
+      // 22:00 of the 9th is after that day's last price (18:00): its file's statistics rule it out too.
+      await createLakeQueries(explaining, { candleSource: 'raw' }).candles(across);
+      assert.match(plans[0]!, /Total Files Read: 2\b/, plans[0]);
+      plans.length = 0;
+      await createLakeQueries(explaining, { candleSource: 'rollups' }).candles(range);
+      assert.match(plans[0]!, /Total Files Read: 1\b/, plans[0]);
 
       const candles = await createLakeQueries(lake).candles(range);
       assert.deepEqual(
@@ -188,9 +193,8 @@ describe('partition pruning', () => {
 });
 
 describe('a lake that starts empty', () => {
-  it('answers empty results, then sees files written after it opened', async () => {
+  it('answers empty results, then sees commits made after it opened', async () => {
     const fixture = await FixtureLake.create();
-    await mkdir(join(fixture.root, 'prices'), { recursive: true });
     const lake = await openLake(fixture);
     try {
       const queries = createLakeQueries(lake);
@@ -199,7 +203,7 @@ describe('a lake that starts empty', () => {
       assert.deepEqual(await queries.partitions(), []);
       assert.deepEqual(await queries.deadLetterSummary(), []);
       assert.deepEqual(await queries.stats(), { rows: 0, files: 0, bytes: 0, days: 0 });
-      assert.deepEqual(await lake.query('the empty view', 'SELECT count(*)::INTEGER AS n FROM prices'), [{ n: 0 }]);
+      assert.deepEqual(await lake.query('the empty table', 'SELECT count(*)::INTEGER AS n FROM prices'), [{ n: 0 }]);
 
       await fixture.writePrices([{ symbol: 'SOL', ts: at('2026-06-01T10:00:00Z'), price: 150 }]);
       assert.deepEqual(
@@ -211,7 +215,7 @@ describe('a lake that starts empty', () => {
         (await queries.latest()).map((p) => [p.symbol, p.priceUsd]),
         [['SOL', 151]],
       );
-      assert.equal((await queries.stats()).files, 2);
+      assert.equal((await queries.stats()).rows, 2);
     } finally {
       await lake.close();
       await fixture.remove();

@@ -4,7 +4,7 @@ import { openAdapters } from '../core/adapters/select.ts';
 import { silentLogger } from '../core/log.ts';
 import { Metrics } from '../core/metrics.ts';
 import { startLakeQuery } from './server.ts';
-import { FixtureLake } from './testing/fixture-lake.ts';
+import { FixtureLake } from '../tests/support/fixture-lake.ts';
 
 describe('lake-query server', () => {
   it('listens on the real port when PORT=0 and answers over HTTP until closed', async () => {

@@ -81,10 +81,10 @@ function checkNode(obj: Record<string, unknown>, scope: ReadonlySet<string>): st
     const [c, sc] = [catalog.toLowerCase(), schema.toLowerCase()];
     const inLake = (c === '' || c === LAKE) && (sc === '' || sc === 'main' || (c === '' && sc === LAKE));
     if (!inLake) {
-      return `table ${[catalog, schema, name].filter(Boolean).join('.')}: only the lake views ${SQL_VIEWS.join(', ')} may be read`;
+      return `table ${[catalog, schema, name].filter(Boolean).join('.')}: only the lake's tables ${SQL_VIEWS.join(', ')} may be read`;
     }
     if (!SQL_VIEWS.includes(name.toLowerCase()) && !scope.has(name.toLowerCase())) {
-      return `table "${name.slice(0, 80)}": only the lake views ${SQL_VIEWS.join(', ')} may be read (no files, URLs or other tables)`;
+      return `table "${name.slice(0, 80)}": only the lake's tables ${SQL_VIEWS.join(', ')} may be read (no files, URLs or other tables)`;
     }
   }
   if (type === 'TABLE_FUNCTION') {

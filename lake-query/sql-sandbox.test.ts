@@ -4,9 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LakeError } from '../core/errors.ts';
-import { lakeSource } from './lake-source.ts';
 import { SqlSandbox, lockdownSql } from './sql-sandbox.ts';
-import { FixtureLake } from './testing/fixture-lake.ts';
+import { FixtureLake } from '../tests/support/fixture-lake.ts';
 
 const T0 = Date.parse('2026-03-02T05:00:00Z');
 
@@ -88,6 +87,18 @@ const HOSTILE: string[] = [
   '',
   '   ',
   '-- only a comment',
+  // The catalog's own tables, functions and connection string.
+  'SELECT * FROM __ducklake_metadata_lake.main.ducklake_data_file',
+  'SELECT * FROM "__ducklake_metadata_lake".main.ducklake_metadata',
+  'SELECT * FROM main.ducklake_snapshot',
+  'SELECT * FROM lake.snapshots()',
+  "SELECT * FROM ducklake_list_files('lake', 'prices')",
+  "SELECT * FROM ducklake_snapshots('lake')",
+  'SELECT * FROM duckdb_databases()',
+  'SELECT path FROM duckdb_databases()',
+  'SELECT * FROM lake.bus_offsets."prices/0"',
+  'SELECT * FROM bus_offsets."prices/0"',
+  'SELECT * FROM imports.files',
 ];
 
 describe('SQL sandbox', () => {
@@ -102,12 +113,10 @@ describe('SQL sandbox', () => {
       { symbol: 'ETH', ts: T0, price: 3_000 },
       { symbol: 'ETH', ts: T0 + 86_400_000, price: 3_100 },
     ]);
+    await fixture.rows(`CALL ducklake_flush_inlined_data('lake')`);
     // A file inside the lake root that is not a lake dataset: not reachable either.
     await writeFile(join(fixture.root, 'secret.csv'), 'password\nhunter2\n');
-    sandbox = await SqlSandbox.open(
-      { kind: 'local', root: fixture.root, synthetic: false },
-      { maxRows: 3, timeoutMs: 2_000, memoryLimit: '128MB', threads: 1 },
-    );
+    sandbox = await SqlSandbox.open(fixture.location, { maxRows: 3, timeoutMs: 2_000, memoryLimit: '128MB', threads: 1 });
   });
 
   after(async () => {
@@ -136,7 +145,7 @@ describe('SQL sandbox', () => {
 
   it('says why a query is refused', async () => {
     await assert.rejects(sandbox.run("SELECT * FROM read_text('/etc/passwd')"), /table function read_text\(\): not allowed/);
-    await assert.rejects(sandbox.run("SELECT * FROM '/etc/passwd'"), /table "\/etc\/passwd": only the lake views/);
+    await assert.rejects(sandbox.run("SELECT * FROM '/etc/passwd'"), /table "\/etc\/passwd": only the lake's tables/);
     await assert.rejects(sandbox.run('SELECT 1; SELECT 2'), /exactly one statement, got 2/);
     await assert.rejects(sandbox.run("COPY (SELECT 1) TO '/tmp/x'"), /only SELECT and WITH queries are allowed/);
   });
@@ -185,7 +194,7 @@ describe('SQL sandbox', () => {
     const instance = await DuckDBInstance.create(':memory:');
     const db = await instance.connect();
     try {
-      for (const statement of lockdownSql(lakeSource({ kind: 'local', root: fixture.root, synthetic: false }))) await db.run(statement);
+      for (const statement of lockdownSql(fixture.location)) await db.run(statement);
       for (const sql of [
         "SELECT * FROM read_text('/etc/passwd')",
         "SELECT * FROM '/etc/passwd'",
@@ -199,7 +208,7 @@ describe('SQL sandbox', () => {
       ]) {
         await assert.rejects(db.run(sql), /Permission Error|disabled|locked|does not exist/, sql);
       }
-      const inside = await db.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM glob('${fixture.root}/prices/**/*.parquet')`);
+      const inside = await db.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM glob('${fixture.root}/main/prices/**/*.parquet')`);
       assert.ok((inside.getRowObjectsJS()[0]!.n as number) > 0, 'the lake root stays readable');
     } finally {
       db.closeSync();

@@ -69,7 +69,7 @@ export async function commitFlush(
         if (statement.fenced && result.rowsChanged !== 1) fenced.push(statement.fenced);
       } catch (error) {
         // A first commit of a partition whose offsets table exists: another writer committed it first.
-        const tp = ranges.find((range) => range.from === undefined && statement.sql.includes(sqlString(partitionKey(range.tp))))?.tp;
+        const tp = ranges.find((range) => range.from === undefined && statement.sql.includes(sqlIdent(partitionKey(range.tp))))?.tp;
         if (tp && /already exists/i.test(messageOf(error))) {
           fenced.push(tp);
           break;
@@ -118,8 +118,9 @@ async function dedupe(connection: DuckDBConnection, part: StagedDataset): Promis
   }
   const key = sqlIdent(dataset.key);
   const time = sqlIdent(dataset.eventTime);
-  const range = (await connection.runAndReadAll(`SELECT min(${time})::VARCHAR AS lo, max(${time})::VARCHAR AS hi FROM ${part.table}`))
-    .getRowObjectsJS()[0]!;
+  const range = (
+    await connection.runAndReadAll(`SELECT min(${time})::VARCHAR AS lo, max(${time})::VARCHAR AS hi FROM ${part.table}`)
+  ).getRowObjectsJS()[0]!;
   await connection.run(
     `CREATE OR REPLACE TABLE ${table} AS
        SELECT ${columns} FROM ${part.table} AS s

@@ -45,9 +45,7 @@ export async function importOldLake(
   await connection.run(`CREATE SCHEMA IF NOT EXISTS ${LAKE}.imports`);
   await connection.run(`CREATE TABLE IF NOT EXISTS ${IMPORTED} (dataset VARCHAR, file VARCHAR, rows BIGINT, imported_at TIMESTAMP)`);
   const report: ImportReport = { filesRead: 0, filesSkipped: 0, rows: {}, duplicates: {} };
-  const done = new Set(
-    (await connection.runAndReadAll(`SELECT file FROM ${IMPORTED}`)).getRowObjectsJS().map((row) => String(row.file)),
-  );
+  const done = new Set((await connection.runAndReadAll(`SELECT file FROM ${IMPORTED}`)).getRowObjectsJS().map((row) => String(row.file)));
   for (const [folder, dataset] of OLD_FOLDERS) {
     const files = await liveFiles(old.store, folder);
     const days = new Map<string, string[]>();
@@ -69,9 +67,13 @@ export async function importOldLake(
       );
       const staged = Number((await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${table}`)).getRowObjectsJS()[0]!.n);
       const record = `INSERT INTO ${IMPORTED} VALUES ${keys.map((key) => `(${sqlString(dataset.name)}, ${sqlString(key)}, NULL, now()::TIMESTAMP)`).join(', ')}`;
-      const outcome = await commitFlush(connection, [], [{ dataset, table, rows: staged }], { author: 'import', message: `importing ${day}` }, [
-        record,
-      ]);
+      const outcome = await commitFlush(
+        connection,
+        [],
+        [{ dataset, table, rows: staged }],
+        { author: 'import', message: `importing ${day}` },
+        [record],
+      );
       if (!outcome.ok) continue;
       for (const write of outcome.writes) {
         report.rows[write.dataset] = (report.rows[write.dataset] ?? 0) + write.rows;

@@ -26,11 +26,7 @@ export function scheduleMaintenance(lake: LakeLocation, schedule: MaintenanceSch
       try {
         session = await LakeSession.open(lake, { readOnly: false, memoryLimit: schedule.writerMemoryLimit, threads: 1 });
         const started = performance.now();
-        const report = await maintainLake(
-          await session.connect(),
-          { ...schedule, rollupsSinceMs: Date.now() - 2 * 86_400_000 },
-          mlog,
-        );
+        const report = await maintainLake(await session.connect(), { ...schedule, rollupsSinceMs: Date.now() - 2 * 86_400_000 }, mlog);
         mlog.info({ ...report, ms: Math.round(performance.now() - started) }, 'Maintained the lake');
       } catch (error) {
         mlog.warn({ err: messageOf(error) }, 'The maintenance pass failed; the next one tries again');

@@ -85,7 +85,9 @@ export async function maintainLake(
     ).length;
   });
   await step('deleting replaced files', async () => {
-    report.filesDeleted += (await rows(`SELECT * FROM ducklake_cleanup_old_files(${sqlString(LAKE)}, older_than => now() - ${grace})`)).length;
+    report.filesDeleted += (
+      await rows(`SELECT * FROM ducklake_cleanup_old_files(${sqlString(LAKE)}, older_than => now() - ${grace})`)
+    ).length;
   });
   await step('deleting orphaned files', async () => {
     report.filesDeleted += (

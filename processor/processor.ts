@@ -121,7 +121,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
       window.start(tp, offset);
       if (offset !== undefined) starts.set(`${tp.topic}:${tp.partition}`, offset);
     }
-    log.info({ partitions: partitions.map(keyOf), offsets: Object.fromEntries(offsets) }, 'Partitions assigned; starting at the lake offsets');
+    log.info(
+      { partitions: partitions.map(keyOf), offsets: Object.fromEntries(offsets) },
+      'Partitions assigned; starting at the lake offsets',
+    );
     return starts;
   }
 
@@ -184,20 +187,32 @@ export function createProcessor(options: ProcessorOptions): Processor {
           'Failed to commit a flush; trying again (consumption pauses at the memory cap meanwhile)',
         );
         await new Promise((resolve) => setTimeout(resolve, waitMs));
-        // Partitions taken from us meanwhile belong to their next owner now.
+        // Partitions taken from us meanwhile belong to their next owner now; partitions another
+        // writer committed meanwhile (the failure may have been that conflict) are read again.
         pending = { ...pending, ranges: pending.ranges.filter((range) => window.owns(range.tp)) };
+        pending = await rewind(pending, await moved(pending).catch(() => []));
       }
     }
   }
 
+  /** The partitions of a flush whose lake offset is no longer where the flush starts. */
+  async function moved(pending: Flush): Promise<TopicPartition[]> {
+    const offsets = await writer!.offsets(pending.ranges.map((range) => range.tp));
+    return pending.ranges.filter((range) => offsets.get(keyOf(range.tp)) !== range.from).map((range) => range.tp);
+  }
+
   /** Fenced partitions moved under us: restart them at the lake's offset, and write the rest again. */
   async function rewind(pending: Flush, fenced: TopicPartition[]): Promise<Flush> {
+    if (fenced.length === 0) return pending;
     const offsets = await writer!.offsets(fenced);
     for (const tp of fenced) {
       const offset = offsets.get(keyOf(tp));
       window.reset(tp, offset);
       if (offset !== undefined) consumer?.seek(tp, offset);
-      log.warn({ partition: keyOf(tp), lakeOffset: offset }, 'Another writer committed this partition; reading it again from the lake offset');
+      log.warn(
+        { partition: keyOf(tp), lakeOffset: offset },
+        'Another writer committed this partition; reading it again from the lake offset',
+      );
     }
     const moved = new Set(fenced.map(keyOf));
     const ranges = pending.ranges.filter((range) => !moved.has(keyOf(range.tp)));

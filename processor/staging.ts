@@ -81,10 +81,7 @@ export class Stager {
       for (let start = 0; start < rows.length; start += VECTOR_SIZE) {
         const slice = rows.slice(start, start + VECTOR_SIZE) as Record<string, DuckDBValue>[];
         const chunk = DuckDBDataChunk.create(types, slice.length);
-        chunk.setColumns([
-          ...dataset.columns.map(([name]) => slice.map((row) => row[name] ?? null)),
-          slice.map((_, i) => start + i),
-        ]);
+        chunk.setColumns([...dataset.columns.map(([name]) => slice.map((row) => row[name] ?? null)), slice.map((_, i) => start + i)]);
         appender.appendDataChunk(chunk);
       }
       appender.flushSync();

@@ -25,9 +25,13 @@ export async function startProcessor(
   const processor = createProcessor({ bus: adapters.bus, lake: adapters.lake, cache: adapters.cache, config, log, metrics });
   await processor.start();
   const maintenance =
-    config.maintenanceIntervalMs > 0 ? scheduleMaintenance(adapters.lake, { ...config, intervalMs: config.maintenanceIntervalMs }, log) : undefined;
+    config.maintenanceIntervalMs > 0
+      ? scheduleMaintenance(adapters.lake, { ...config, intervalMs: config.maintenanceIntervalMs }, log)
+      : undefined;
   const alerter =
-    rules.length > 0 ? createAlerter({ bus: adapters.bus, store: adapters.store, cache: adapters.cache, rules, config, log, metrics }) : undefined;
+    rules.length > 0
+      ? createAlerter({ bus: adapters.bus, store: adapters.store, cache: adapters.cache, rules, config, log, metrics })
+      : undefined;
   try {
     await alerter?.start();
   } catch (error) {

@@ -10,7 +10,7 @@ import { StatusBoard } from '../../core/status-board.ts';
 import type { ScraperStatus } from '../../core/records/status.ts';
 import { Lake } from '../lake.ts';
 import { createLakeQueries } from '../queries.ts';
-import { FixtureLake } from '../testing/fixture-lake.ts';
+import { FixtureLake } from '../../tests/support/fixture-lake.ts';
 import { createApp } from './app.ts';
 import { NOT_BUILT_MESSAGE } from './static.ts';
 
@@ -32,7 +32,7 @@ describe('lake-query HTTP API', () => {
       { symbol: 'ETH', ts: Date.parse('2026-03-02T05:01:00Z'), price: 3000, change24hPct: -1.5 },
     ]);
     lake = await Lake.open(
-      { kind: 'local', root: fixture.root, synthetic: true },
+      { ...fixture.location, synthetic: true },
       { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 },
       silentLogger,
       metrics,
@@ -215,7 +215,7 @@ describe('lake-query HTTP API', () => {
 
   it('answers 504 with a clear message when a query times out', async () => {
     const quick = await Lake.open(
-      { kind: 'local', root: fixture.root, synthetic: false },
+      fixture.location,
       { queryTimeoutMs: 100, memoryLimit: '256MB', threads: 1, connections: 1 },
       silentLogger,
       new Metrics(),

@@ -10,7 +10,7 @@ import { Lake } from '../lake.ts';
 import { createLakeQueries } from '../queries.ts';
 import { SqlSandbox } from '../sql-sandbox.ts';
 import { LiveFeed } from '../live-feed.ts';
-import { FixtureLake } from '../testing/fixture-lake.ts';
+import { FixtureLake } from '../../tests/support/fixture-lake.ts';
 import { createApp, type AppDeps } from './app.ts';
 
 const NOW = Date.parse('2026-03-02T06:00:00Z');
@@ -35,7 +35,7 @@ describe('lake-query API: indicators, SQL, live stream, token and CORS', () => {
       { symbol: 'BTC', ts: NOW - 20_000, price: last, source: 'c' },
     );
     await fixture.writePrices(prices);
-    const location = { kind: 'local' as const, root: fixture.root, synthetic: false };
+    const location = fixture.location;
     lake = await Lake.open(location, { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 }, silentLogger, metrics);
     sql = await SqlSandbox.open(location, { maxRows: 100, timeoutMs: 2_000, memoryLimit: '128MB', threads: 1 });
     const live = new LiveFeed(bus, 'prices', 'test-live', silentLogger, metrics);

@@ -5,9 +5,9 @@ import { silentLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { StatusBoard } from '../../core/status-board.ts';
 import { Lake } from '../lake.ts';
-import { LAKE_VIEWS, VIEW_COLUMNS } from '../lake-source.ts';
+import { DATASETS } from '../../core/datasets/index.ts';
 import { createLakeQueries } from '../queries.ts';
-import { FixtureLake } from '../testing/fixture-lake.ts';
+import { FixtureLake } from '../../tests/support/fixture-lake.ts';
 import { createApp, type AppDeps } from './app.ts';
 
 const NOW = Date.parse('2026-03-02T06:00:00Z');
@@ -21,7 +21,7 @@ describe('the exchange-trade routes on a lake without trades yet', () => {
     fixture = await FixtureLake.create();
     await fixture.writePrices([{ symbol: 'BTC', ts: NOW - 60_000, price: 100 }]);
     lake = await Lake.open(
-      { kind: 'local', root: fixture.root, synthetic: false },
+      fixture.location,
       { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 },
       silentLogger,
       new Metrics(),
@@ -44,7 +44,7 @@ describe('the exchange-trade routes on a lake without trades yet', () => {
     await fixture.remove();
   });
 
-  it('answers empty lists, not errors, while the datasets have no file', async () => {
+  it('answers empty lists, not errors, while the tables are empty', async () => {
     const app = createApp(deps);
     const answers: [string, unknown][] = [
       ['/api/trades', { trades: [] }],
@@ -60,13 +60,13 @@ describe('the exchange-trade routes on a lake without trades yet', () => {
     }
   });
 
-  it('defines every lake view, empty ones with their typed columns', async () => {
-    for (const view of LAKE_VIEWS) {
-      const columns = await lake.query(`the columns of ${view}`, `SELECT column_name, column_type FROM (DESCRIBE ${view})`);
+  it('holds every dataset as declared, empty ones with their typed columns', async () => {
+    for (const dataset of DATASETS) {
+      const columns = await lake.query(`the columns of ${dataset.name}`, `SELECT column_name, column_type FROM (DESCRIBE ${dataset.name})`);
       assert.deepEqual(
         columns.map((column) => [column.column_name, column.column_type]),
-        VIEW_COLUMNS[view].map(([name, type]) => [name, type]),
-        view,
+        dataset.columns.map(([name, type]) => [name, type]),
+        dataset.name,
       );
     }
     const [row] = await lake.query('counting', 'SELECT (SELECT count(*) FROM trades)::INTEGER + (SELECT count(*) FROM gaps)::INTEGER AS n');

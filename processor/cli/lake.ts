@@ -48,18 +48,18 @@ await runMain(log, async () => {
   const [command, ...rest] = positionals;
   const config = loadProcessorConfig(process.env);
   const adapters = await openAdapters(process.env, log);
-  const session = await LakeSession.open(adapters.lake, { readOnly: false, memoryLimit: config.writerMemoryLimit, threads: config.writerThreads });
+  const session = await LakeSession.open(adapters.lake, {
+    readOnly: false,
+    memoryLimit: config.writerMemoryLimit,
+    threads: config.writerThreads,
+  });
   try {
     const connection = await session.connect();
     await ensureLakeTables(connection);
     if (command === 'init') {
       process.stdout.write(`The lake is ready: ${describeLake(adapters.lake)}\n`);
     } else if (command === 'compact') {
-      const report = await maintainLake(
-        connection,
-        { ...config, rollupsSinceMs: values.all ? 0 : Date.now() - 2 * 86_400_000 },
-        log,
-      );
+      const report = await maintainLake(connection, { ...config, rollupsSinceMs: values.all ? 0 : Date.now() - 2 * 86_400_000 }, log);
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       if (report.failures.length > 0) process.exitCode = 1;
     } else if (command === 'import') {

@@ -1,29 +1,35 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { LakeSession } from '../../core/adapters/ducklake/session.ts';
+import type { LakeLocation } from '../../core/adapters/select.ts';
+import { EMBEDDED_CATALOG_FILE, resolveExtensionDir } from '../../core/lake-location.ts';
 import { toPriceRecord, type PriceRecord } from '../../core/records/price.ts';
 
-/** A temporary lake folder for one test, removed by `cleanup`. */
-export async function tempLake(): Promise<{ root: string; cleanup(): Promise<void> }> {
+/** A DuckLake lake in a temporary folder for one test (SQLite catalog, local files), removed by `cleanup`. */
+export async function tempLake(): Promise<{ root: string; location: LakeLocation; cleanup(): Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'processor-test-'));
-  return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
+  const location: LakeLocation = {
+    kind: 'local',
+    root,
+    catalog: { kind: 'sqlite', path: join(root, EMBEDDED_CATALOG_FILE) },
+    extensionDir: resolveExtensionDir({ duckdbExtensionDir: process.env.DUCKDB_EXTENSION_DIR }),
+    synthetic: false,
+  };
+  return { root, location, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
-/** Reads a lake folder back with DuckDB, as lake-query would; for tests only. */
-export async function openLakeReader(root: string) {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
+/** Reads a lake as any DuckDB that attaches its catalog read-only would; for tests only. */
+export async function openLakeReader(location: LakeLocation) {
+  const session = await LakeSession.open(location, { readOnly: true, threads: 1 });
+  const connection = await session.connect();
+  await connection.run('USE lake');
   return {
-    /** `read_parquet` of every file of a dataset, with the hive columns. */
-    dataset: (folder: string) => `read_parquet('${join(root, folder)}/**/*.parquet', hive_partitioning=true)`,
-    file: (key: string) => `'${join(root, ...key.split('/'))}'`,
     async rows(sql: string): Promise<Record<string, unknown>[]> {
       return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
     },
     close(): void {
-      connection.closeSync();
-      instance.closeSync();
+      session.close();
     },
   };
 }
