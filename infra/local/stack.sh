@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local service stack of cryptolake without Docker: Kafka (KRaft, one node),
 # MinIO, Redis and PostgreSQL (the lake's catalog) as plain processes, plus the
-# DuckDB CLI with httpfs.
+# DuckDB CLI with the httpfs, ducklake, postgres_scanner and sqlite_scanner extensions.
 #
 #   bash infra/local/stack.sh up                  install what is missing, start, wait for health
 #   bash infra/local/stack.sh down [--purge]      stop all; --purge also deletes the data
