@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test files given as folders or files (default: every part), with Node's test runner.
-# Node 20's runner takes no globs, so the files are found here.
+# The files are found here and handed to the runner by name: a folder or a single file can be given,
+# and node_modules is never searched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 roots=("$@")

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The local service stack of cryptolake without Docker: Kafka (KRaft, one node),
 # MinIO, Redis and PostgreSQL (the lake's catalog) as plain processes, plus the
-# DuckDB CLI with httpfs.
+# DuckDB CLI with the httpfs, ducklake, postgres_scanner and sqlite_scanner extensions.
 #
 #   bash infra/local/stack.sh up                  install what is missing, start, wait for health
 #   bash infra/local/stack.sh down [--purge]      stop all; --purge also deletes the data
 #   bash infra/local/stack.sh status              one line per service
 #   bash infra/local/stack.sh start-service|stop-service|restart-service kafka|minio|redis|postgres
+#   bash infra/local/stack.sh --help              this text
 #
-# `up` prints only NAME=value lines on stdout, for `eval "$(bash infra/local/stack.sh up)"`;
-# progress and errors go to stderr. It is idempotent: running, healthy services are left alone.
+# `up` prints only `export NAME=value` lines on stdout, so that one line sets up a shell:
+#   eval "$(npm run -s stack -- up)"
+# Progress and errors go to stderr. `up` is idempotent: running, healthy services are left alone.
+# A wrong command, flag or service name exits with status 2.
 #
 # Environment:
 #   CRYPTOLAKE_CACHE  downloads, builds, venv     (default ~/.cache/cryptolake)
@@ -33,10 +36,25 @@ source "$INFRA_DIR/lib/postgres.sh"
 # shellcheck source=lib/duckdb.sh
 source "$INFRA_DIR/lib/duckdb.sh"
 
-# usage : prints the help on stderr and exits 2.
+# usage : prints the help (the comment at the top of this file) on stdout and exits 0.
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "${BASH_SOURCE[0]}"
+  exit 0
+}
+
+# bad_usage MESSAGE : prints MESSAGE and where the help is, as one line on stderr; exits 2.
+bad_usage() {
+  printf 'stack.sh: %s (see --help)\n' "$1" >&2
   exit 2
+}
+
+# no_more_args COMMAND [ARG...] : exits with bad_usage if COMMAND was given any argument.
+no_more_args() {
+  [[ $# -gt 1 ]] || return 0
+  if [[ "$2" == -* ]]; then
+    bad_usage "unknown flag '$2' for $1"
+  fi
+  bad_usage "unexpected argument '$2' for $1"
 }
 
 # take_lock : only one invocation of this script changes the stack at a time
@@ -63,7 +81,7 @@ install_all() {
   fi
 }
 
-# print_env : the connection settings, as NAME=value lines on stdout.
+# print_env : the connection settings, as `export NAME=value` lines on stdout.
 print_env() {
   env_line KAFKA_BROKERS "127.0.0.1:$KAFKA_PORT"
   env_line S3_ENDPOINT "http://127.0.0.1:$MINIO_PORT"
@@ -92,7 +110,6 @@ cmd_up() {
 # cmd_down [--purge] : no service runs; with --purge the state folder is gone too.
 cmd_down() {
   local service purge="${1:-}"
-  [[ -z "$purge" || "$purge" == --purge ]] || usage
   for service in "${SERVICES[@]}"; do "${service}_stop"; done
   if [[ -n "$purge" ]]; then
     case "$STATE_DIR" in
@@ -115,18 +132,15 @@ cmd_status() {
   done
 }
 
-# check_service NAME : exits with usage unless NAME is one of the services.
+# check_service NAME : exits with bad_usage unless NAME is one of the services.
 check_service() {
-  [[ " ${SERVICES[*]} " == *" ${1:-} "* ]] || {
-    printf 'unknown service %s (expected one of: %s)\n' "'${1:-}'" "${SERVICES[*]}" >&2
-    exit 2
-  }
+  [[ -n "${1:-}" ]] || bad_usage "no service given, expected one of: ${SERVICES[*]}"
+  [[ " ${SERVICES[*]} " == *" $1 "* ]] || bad_usage "unknown service '$1', expected one of: ${SERVICES[*]}"
 }
 
 # service_command ACTION NAME : start, stop or restart one service; a start
 # waits until the service is healthy.
 service_command() {
-  check_service "$2"
   take_lock
   case "$1" in
     start) "$2_start" ;;
@@ -139,15 +153,31 @@ service_command() {
 # main COMMAND ARGS... : dispatches to the subcommands above. (No `a && b`
 # chains: bash ignores `set -e` inside functions called on the left of &&.)
 main() {
-  local command="${1:-}"
+  local command="${1:-}" arg
+  for arg in "$@"; do
+    case "$arg" in -h | --help | help) usage ;; esac
+  done
   shift || true
+  case "$command" in
+    up | status) no_more_args "$command" "$@" ;;
+    down)
+      [[ -z "${1:-}" || "$1" == --purge ]] || bad_usage "unknown flag '$1' for down, which takes only --purge"
+      no_more_args "$command" "${@:2}"
+      ;;
+    start-service | stop-service | restart-service)
+      check_service "${1:-}"
+      no_more_args "$command" "${@:2}"
+      ;;
+    "") bad_usage "no command given" ;;
+    -*) bad_usage "unknown flag '$command'" ;;
+    *) bad_usage "unknown command '$command'" ;;
+  esac
   ensure_dirs
   case "$command" in
     up) take_lock; cmd_up ;;
     down) take_lock; cmd_down "$@" ;;
     status) cmd_status ;;
-    start-service | stop-service | restart-service) service_command "${command%-service}" "${1:-}" ;;
-    *) usage ;;
+    *) service_command "${command%-service}" "$1" ;;
   esac
 }
 

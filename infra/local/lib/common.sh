@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared settings and helpers for infra/local/stack.sh.
 # Sourced, never run. Everything human-readable goes to stderr: stdout is
-# reserved for the NAME=value lines of `up` and the table of `status`.
+# reserved for the `export NAME=value` lines of `up`, the table of `status` and the help.
 
 # Folders. Nothing the stack writes lands inside the repository.
 CACHE_DIR="${CRYPTOLAKE_CACHE:-$HOME/.cache/cryptolake}"   # downloads, builds, venv
@@ -171,12 +171,12 @@ with_progress() {
   log "$label: done in $((SECONDS - start))s"
 }
 
-# env_line NAME VALUE : prints NAME=VALUE on stdout, the value in single quotes
-# if it holds characters that an eval would otherwise interpret (a space, say).
+# env_line NAME VALUE : prints `export NAME=VALUE` on stdout, the value in single
+# quotes if it holds characters that an eval would otherwise interpret (a space, say).
 env_line() {
   if [[ "$2" =~ ^[A-Za-z0-9_./:@%+=,*-]*$ ]]; then
-    printf '%s=%s\n' "$1" "$2"
+    printf 'export %s=%s\n' "$1" "$2"
   else
-    printf "%s='%s'\n" "$1" "${2//\'/\'\\\'\'}"
+    printf "export %s='%s'\n" "$1" "${2//\'/\'\\\'\'}"
   fi
 }
