@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { openAdapters, type Adapters } from '../../core/adapters/select.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { LakeSession } from '../../core/adapters/ducklake/session.ts';
+import { openAdapters, type Adapters, type LakeLocation } from '../../core/adapters/select.ts';
+import { prices } from '../../core/datasets/index.ts';
 import { silentLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { waitFor } from '../../core/testing/wait.ts';
@@ -46,90 +48,69 @@ export async function runPipeline(env: Record<string, string>, minPolls: number)
   };
 }
 
-/** DuckDB set up to read `adapters.lake`, local or S3 (httpfs from DUCKDB_EXTENSION_DIR). */
-export async function lakeReader(
-  adapters: Adapters,
-  extensionDir?: string,
-): Promise<{ db: DuckDBConnection; root: string; close(): void }> {
-  const instance = await DuckDBInstance.create(':memory:', extensionDir ? { extension_directory: extensionDir } : {});
-  const db = await instance.connect();
-  const lake = adapters.lake;
-  let root: string;
-  if (lake.kind === 's3') {
-    await db.run('LOAD httpfs');
-    await db.run(
-      `CREATE SECRET (TYPE s3, KEY_ID '${lake.accessKeyId}', SECRET '${lake.secretAccessKey}', ENDPOINT '${lake.endpoint}', URL_STYLE 'path', USE_SSL ${lake.useSsl}, REGION '${lake.region}')`,
-    );
-    root = `s3://${lake.bucket}/${lake.prefix}`.replace(/\/$/, '');
-  } else {
-    root = lake.root;
-  }
-  return {
-    db,
-    root,
-    close() {
-      db.closeSync();
-      instance.closeSync();
-    },
-  };
+/**
+ * A fresh DuckDB that attaches the lake's catalog read-only, as any DuckDB client following the
+ * README would (`npm run sql -- --print-init`): it checks the lake through DuckLake itself, not
+ * through the project's queries.
+ */
+export async function lakeReader(lake: LakeLocation): Promise<{ db: DuckDBConnection; close(): void }> {
+  const session = await LakeSession.open(lake, { readOnly: true, threads: 2 });
+  const db = await session.connect();
+  await db.run('USE lake');
+  return { db, close: () => session.close() };
 }
 
 /**
- * The checks a user would make on the lake after a run: every published record is there exactly
- * once, under `prices/year=YYYY/month=MM/day=DD/` matching its UTC event day, Snappy-compressed,
+ * The checks a user would make on the lake after a run: every published record is in `prices`
+ * exactly once, each data file sits in the partition folder of its rows' UTC day, Snappy-compressed,
  * with the record's columns and types; and the API serves the same data.
  */
-export async function assertLakeHoldsRun(run: PipelineRun, extensionDir?: string): Promise<{ rows: number; files: number }> {
-  const { db, root, close } = await lakeReader(run.adapters, extensionDir);
+export async function assertLakeHoldsRun(run: PipelineRun): Promise<{ rows: number; files: number }> {
+  const { db, close } = await lakeReader(run.adapters.lake);
+  const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS();
   try {
-    const glob = `${root}/prices/**/*.parquet`;
-    const [totals] = (
-      await db.runAndReadAll(
-        `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids, count(DISTINCT filename)::INTEGER AS files
-           FROM read_parquet('${glob}', filename = true)`,
-      )
-    ).getRowObjectsJS();
+    await flushInlined(run.adapters.lake);
+    const [totals] = await rows(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM prices`);
     assert.equal(totals!.n, run.published, 'rows in the lake = records published');
     assert.equal(totals!.ids, run.published, 'each record once');
 
-    const misplaced = (
-      await db.runAndReadAll(
-        `SELECT filename FROM read_parquet('${glob}', filename = true)
-          WHERE NOT regexp_matches(filename, '/prices/year=\\d{4}/month=\\d{2}/day=\\d{2}/[^/]+\\.parquet$')
-             OR NOT contains(filename, strftime(ts, '/prices/year=%Y/month=%m/day=%d/'))
-          LIMIT 5`,
-      )
-    ).getRowObjectsJS();
-    assert.deepEqual(misplaced, [], 'every file sits in the day folder of its rows');
-
-    const codecs = (await db.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${glob}')`)).getRowObjectsJS();
+    const files = (await rows(`SELECT data_file FROM ducklake_list_files('lake', 'prices')`)).map((row) => String(row.data_file));
+    assert.ok(files.length > 0, 'the rows are in data files');
+    const list = files.map((file) => `'${file}'`).join(', ');
+    const misplaced = await rows(
+      `SELECT filename FROM read_parquet([${list}], filename = true)
+        WHERE NOT regexp_matches(filename, '/main/prices/year=\\d{4}/month=\\d{1,2}/day=\\d{1,2}/[^/]+\\.parquet$')
+           OR NOT contains(filename, '/year=' || year(ts) || '/month=' || month(ts) || '/day=' || day(ts) || '/')
+        LIMIT 5`,
+    );
+    assert.deepEqual(misplaced, [], 'every file sits in the day partition of its rows');
+    const codecs = await rows(`SELECT DISTINCT compression FROM parquet_metadata([${list}])`);
     assert.deepEqual(
       codecs.map((row) => row.compression),
       ['SNAPPY'],
     );
-
-    const columns = (await db.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${glob}', hive_partitioning = false)`)).getRowObjectsJS();
+    const columns = await rows(`DESCRIBE SELECT * FROM read_parquet([${list}])`);
     assert.deepEqual(
       columns.map((row) => `${row.column_name} ${row.column_type}`),
-      [
-        'id VARCHAR',
-        'ts TIMESTAMP',
-        'symbol VARCHAR',
-        'source VARCHAR',
-        'price_usd DOUBLE',
-        'volume_24h_usd DOUBLE',
-        'market_cap_usd DOUBLE',
-        'change_24h_pct DOUBLE',
-        'ingested_at TIMESTAMP',
-      ],
+      prices.columns.map(([name, type]) => `${name} ${type}`),
     );
 
     const latest = (await (await fetch(`${run.apiUrl}/api/latest`)).json()) as { prices: { symbol: string }[] };
     assert.deepEqual(latest.prices.map((price) => price.symbol).sort(), [...run.symbols].sort(), '/api/latest has every symbol');
     const partitions = (await (await fetch(`${run.apiUrl}/api/partitions`)).json()) as { totals: { rows: number; files: number } };
     assert.equal(partitions.totals.rows, run.published, '/api/partitions counts every row');
-    return { rows: totals!.n as number, files: totals!.files as number };
+    return { rows: totals!.n as number, files: files.length };
   } finally {
     close();
+  }
+}
+
+/** Writes the rows still inlined in the catalog out to data files, as maintenance does. */
+export async function flushInlined(lake: LakeLocation): Promise<void> {
+  const writer = await LakeSession.open(lake, { readOnly: false, threads: 1 });
+  try {
+    await (await writer.connect()).run(`CALL ducklake_flush_inlined_data('lake')`);
+  } finally {
+    writer.close();
   }
 }

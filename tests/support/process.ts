@@ -13,8 +13,8 @@ export interface PartProcess {
 }
 
 /** Starts an entry point (`main.ts`, `processor/main.ts`, ...) as `npm start` or `npm run <part>` would. */
-export function startPart(entry: string, env: Record<string, string>): PartProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+export function startPart(entry: string, env: Record<string, string>, args: readonly string[] = []): PartProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

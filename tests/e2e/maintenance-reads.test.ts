@@ -1,0 +1,75 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LakeSession } from '../../core/adapters/ducklake/session.ts';
+import { silentLogger } from '../../core/log.ts';
+import { waitFor } from '../../core/testing/wait.ts';
+import { lakeInitSql } from '../../lake-query/cli/init-sql.ts';
+import { maintainLake } from '../../processor/maintenance.ts';
+import { runPipeline } from '../support/pipeline.ts';
+import { startPart } from '../support/process.ts';
+
+async function apiCount(apiUrl: string): Promise<{ n: number; ids: number; partitionRows: number }> {
+  const response = await fetch(`${apiUrl}/api/sql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sql: 'SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM prices' }),
+  });
+  const body = (await response.json()) as { rows: [number, number][] };
+  const [n, ids] = body.rows[0]!;
+  const partitions = (await (await fetch(`${apiUrl}/api/partitions`)).json()) as { totals: { rows: number } };
+  return { n, ids, partitionRows: partitions.totals.rows };
+}
+
+describe('reading the lake while maintenance rewrites it', () => {
+  it('shows every record once, to lake-query and to another process that attaches the catalog, through merges, expiry and cleanup', async () => {
+    const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-maintenance-'));
+    // Many small commits: inlined rows, many partials and small files for maintenance to fold.
+    const run = await runPipeline(
+      { PROVIDERS: 'synthetic', SYMBOLS: 'BTC,ETH', POLL_INTERVAL_MS: '20', FLUSH_INTERVAL_MS: '50', FLUSH_MAX_RECORDS: '10', LAKE_DIR: lakeDir },
+      60,
+    );
+    const init = join(lakeDir, 'reader-init.sql');
+    await writeFile(init, lakeInitSql(run.adapters.lake));
+    const reader = startPart('tests/support/external-reader.ts', {}, [init, '150']);
+    const writer = await LakeSession.open(run.adapters.lake, { readOnly: false, threads: 1 });
+    try {
+      const published = run.published;
+      assert.deepEqual(await apiCount(run.apiUrl), { n: published, ids: published, partitionRows: published });
+      await waitFor(() => reader.logs.length >= 3, 30_000, 'the external reader answering');
+
+      const connection = await writer.connect();
+      const totals = { merged: 0, flushed: 0, files: 0, expired: 0, deleted: 0 };
+      // Again and again: every snapshot but the newest expires at once; replaced files go after 2 s.
+      for (let pass = 0; pass < 6; pass += 1) {
+        const report = await maintainLake(connection, { snapshotRetentionMs: 0, fileCleanupGraceMs: 2_000, rollupsSinceMs: 0 }, silentLogger);
+        assert.deepEqual(report.failures, [], `pass ${pass}`);
+        totals.merged += report.rollupGroupsMerged;
+        totals.flushed += report.inlinedRowsFlushed;
+        totals.files += report.filesMerged;
+        totals.expired += report.snapshotsExpired;
+        totals.deleted += report.filesDeleted;
+        assert.deepEqual(await apiCount(run.apiUrl), { n: published, ids: published, partitionRows: published }, `pass ${pass}`);
+        await new Promise((resolve) => setTimeout(resolve, 700));
+      }
+      assert.ok(totals.flushed > 0 && totals.merged > 0 && totals.expired > 0 && totals.deleted > 0, JSON.stringify(totals));
+      const samples = reader.logs.length;
+      await waitFor(() => reader.logs.length >= samples + 3, 30_000, 'more samples after the last pass');
+      const expected = { prices: published, price_ids: published, ticks: published, dead_letters: 0, trades: 0, trade_ids: 0 };
+      for (const sample of reader.logs) assert.deepEqual(sample, expected, 'every sample of the external reader');
+      assert.ok(reader.logs.length >= 20, `${reader.logs.length} samples`);
+
+      // A plain glob over the data folder holds every row in files now, and nothing twice after the cleanup.
+      const [glob] = (
+        await connection.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${lakeDir}/main/prices/**/*.parquet')`)
+      ).getRowObjectsJS();
+      assert.equal(glob!.n, published);
+    } finally {
+      reader.kill('SIGKILL');
+      writer.close();
+      await run.close();
+    }
+  });
+});
