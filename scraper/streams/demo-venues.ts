@@ -1,10 +1,10 @@
 import type { Logger } from '../../core/log.ts';
 import { VENUES, type Venue } from '../../core/records/trade.ts';
-import { binanceProtocol } from './venues/binance.ts';
-import { coinbaseProtocol } from './venues/coinbase.ts';
-import { krakenProtocol } from './venues/kraken.ts';
-import { startFakeVenue, type FakeVenue } from './testing/fake-venue.ts';
-import { fakeVenueEnv } from './testing/fake-venue-env.ts';
+import { binanceProtocol } from './venues/binance/client.ts';
+import { coinbaseProtocol } from './venues/coinbase/client.ts';
+import { krakenProtocol } from './venues/kraken/client.ts';
+import { startFakeVenue, type FakeVenue } from './venues/fake-venue.ts';
+import { fakeVenueEnv } from './venues/fake-venue-env.ts';
 
 const PROTOCOLS = { binance: binanceProtocol, coinbase: coinbaseProtocol, kraken: krakenProtocol } as const;
 
@@ -16,7 +16,7 @@ export interface DemoVenues {
 }
 
 /**
- * Starts the three fake venues the tests use (`testing/fake-venue.ts`: each speaks its venue's
+ * Starts the three fake venues (`venues/fake-venue.ts` with `venues/<venue>/fake.ts`: each speaks its venue's
  * WebSocket and REST protocol) on loopback, trading `symbols` at `tradesPerSecond` per market, so
  * `npm run demo` shows trade streams, candles with volume and refills without the internet. Their
  * trades are made up: the demo writes them to the synthetic lake only.

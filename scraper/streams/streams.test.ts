@@ -10,8 +10,9 @@ import { Trade } from '../../core/records/trade.ts';
 import { loadScraperConfig } from '../config.ts';
 import { loadStreamsConfig } from './config.ts';
 import { startStreams, type Streams } from './start.ts';
-import { startFakeVenue, type FakeVenue, type FakeVenueName } from './testing/fake-venue.ts';
-import { fakeVenueEnv, QUICK_STREAM_ENV, TEST_MARKETS } from './testing/fake-venue-env.ts';
+import { startFakeVenue, type FakeVenue, type FakeVenueName } from './venues/fake-venue.ts';
+import { fakeVenueEnv } from './venues/fake-venue-env.ts';
+import { QUICK_STREAM_ENV, TEST_MARKETS } from './testing/quick-streams.ts';
 
 const VENUE_NAMES = Object.keys(TEST_MARKETS) as FakeVenueName[];
 

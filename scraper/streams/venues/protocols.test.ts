@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binanceProtocol } from './binance.ts';
-import { coinbaseProtocol } from './coinbase.ts';
-import { krakenProtocol, restPair } from './kraken.ts';
+import { binanceProtocol } from './binance/client.ts';
+import { coinbaseProtocol } from './coinbase/client.ts';
+import { krakenProtocol, restPair } from './kraken/client.ts';
 import { fixture } from '../../testing/shared.ts';
 
 const reference = (name: string): unknown => JSON.parse(fixture(name));

@@ -1,5 +1,5 @@
-import type { MarketBook, StreamTrade } from './market-book.ts';
-import { isoMicros, type RestAnswer, type VenueClient, type VenueContext, type VenueProtocol } from './venue-protocol.ts';
+import type { MarketBook, StreamTrade } from '../fake-market.ts';
+import { isoMicros, type RestAnswer, type VenueClient, type VenueContext, type VenueProtocol } from '../fake-protocol.ts';
 
 const CHANNELS = ['matches', 'ticker', 'heartbeat'] as const;
 type Channel = (typeof CHANNELS)[number];
@@ -20,7 +20,7 @@ const TICKER_INTERVAL_MS = 1_000;
  * does each ticker). `ticker` at most every second per product, `heartbeat` every `pingIntervalMs`. REST
  * `GET /products/<id>/trades` pages newest first with `after`/`before` cursors and `CB-BEFORE`/`CB-AFTER` headers.
  */
-export function coinbaseProtocol(context: VenueContext<CoinbaseClientState>): VenueProtocol<CoinbaseClientState> {
+export function fakeCoinbase(context: VenueContext<CoinbaseClientState>): VenueProtocol<CoinbaseClientState> {
   const tickedTradeId = new Map<string, number>();
   let lastTickerAt = 0;
   let lastHeartbeatAt = 0;

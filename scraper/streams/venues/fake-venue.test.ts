@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { startFakeVenue, type FakeVenue } from './fake-venue.ts';
-import { binance, coinbase, kraken, streamedIds, withVenue, type Driver } from './venue-drivers.ts';
-import { eventually, getJson, range, type Session } from './venue-session.ts';
+import { binance, coinbase, kraken, streamedIds, withVenue, type Driver } from '../testing/venue-drivers.ts';
+import { eventually, getJson, range, type Session } from '../testing/venue-session.ts';
 
 for (const driver of [binance, coinbase, kraken]) {
   const [market = '', other = ''] = driver.markets;

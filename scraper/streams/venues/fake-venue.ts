@@ -1,13 +1,13 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { binanceProtocol } from './fake-binance.ts';
-import { coinbaseProtocol } from './fake-coinbase.ts';
-import { krakenProtocol } from './fake-kraken.ts';
-import { FakeMarket, type FakeTrade, type StreamTrade } from './market-book.ts';
-import type { ProtocolFactory, RestAnswer, VenueClient, VenueContext } from './venue-protocol.ts';
+import { fakeBinance } from './binance/fake.ts';
+import { fakeCoinbase } from './coinbase/fake.ts';
+import { fakeKraken } from './kraken/fake.ts';
+import { FakeMarket, type FakeTrade, type StreamTrade } from './fake-market.ts';
+import type { ProtocolFactory, RestAnswer, VenueClient, VenueContext } from './fake-protocol.ts';
 
-export type { FakeTrade } from './market-book.ts';
+export type { FakeTrade } from './fake-market.ts';
 
 /** The exchanges a fake venue can play. */
 export type FakeVenueName = 'binance' | 'coinbase' | 'kraken';
@@ -82,11 +82,11 @@ export interface FakeVenue {
 export function startFakeVenue(options: FakeVenueOptions): Promise<FakeVenue> {
   switch (options.venue) {
     case 'binance':
-      return startEngine(options, 20_000, binanceProtocol);
+      return startEngine(options, 20_000, fakeBinance);
     case 'coinbase':
-      return startEngine(options, 1_000, coinbaseProtocol);
+      return startEngine(options, 1_000, fakeCoinbase);
     case 'kraken':
-      return startEngine(options, 1_000, krakenProtocol);
+      return startEngine(options, 1_000, fakeKraken);
   }
 }
 

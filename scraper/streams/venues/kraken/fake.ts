@@ -1,5 +1,5 @@
-import type { FakeTrade, MarketBook } from './market-book.ts';
-import { isoMicros, type VenueClient, type VenueContext, type VenueProtocol } from './venue-protocol.ts';
+import type { FakeTrade, MarketBook } from '../fake-market.ts';
+import { isoMicros, type VenueClient, type VenueContext, type VenueProtocol } from '../fake-protocol.ts';
 
 /** A Kraken client's subscriptions: symbols per channel. */
 export interface KrakenClientState {
@@ -24,7 +24,7 @@ interface Request {
  * `GET /0/public/Trades?pair=&since=&count=` pages by time (strictly after `since`, seconds or nanoseconds) and
  * answers errors with HTTP 200 and an `error` list, as Kraken does.
  */
-export function krakenProtocol(context: VenueContext<KrakenClientState>): VenueProtocol<KrakenClientState> {
+export function fakeKraken(context: VenueContext<KrakenClientState>): VenueProtocol<KrakenClientState> {
   const tickedTradeId = new Map<string, number>();
   let lastTickerAt = 0;
   let lastHeartbeatAt = 0;
