@@ -62,7 +62,9 @@ export const scraperConfigSchema = lakeLocationSchema
       .number({ error: 'expected a number' })
       .int('expected a whole number')
       .optional()
-      .describe('Seed of the synthetic random walk; the same seed gives the same prices. Default: random, logged at start.'),
+      .describe(
+        'Seed of the synthetic market: one random walk per coin, which the synthetic provider and the demo venues quote; the same seed and clock give the same prices. Default: random, logged at start.',
+      ),
     coingeckoBaseUrl: baseUrl('CoinGecko', 'https://api.coingecko.com'),
     coingeckoApiKey: apiKey('CoinGecko', 'demo key on api.coingecko.com, pro key on pro-api.coingecko.com; optional'),
     coincapBaseUrl: baseUrl('CoinCap', 'https://rest.coincap.io'),

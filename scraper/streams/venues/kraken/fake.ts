@@ -34,18 +34,19 @@ export function fakeKraken(context: VenueContext<KrakenClientState>): VenueProto
     context.send(client, JSON.stringify({ ...body, time_in: isoMicros(timeIn), time_out: isoMicros(Date.now()) }));
   const tickerData = (book: MarketBook) => {
     const change = book.price - book.open;
+    const tick = 10 ** -book.decimals;
     return {
       symbol: book.name,
-      bid: round(book.price - 0.1, 1),
+      bid: round(book.price - tick, book.decimals),
       bid_qty: 0.5,
-      ask: round(book.price + 0.1, 1),
+      ask: round(book.price + tick, book.decimals),
       ask_qty: 0.5,
       last: book.price,
       volume: round(book.volume, 8),
-      vwap: book.volume > 0 ? round(book.quoteVolume / book.volume, 2) : book.price,
+      vwap: book.volume > 0 ? round(book.quoteVolume / book.volume, book.decimals) : book.price,
       low: book.low,
       high: book.high,
-      change: round(change, 2),
+      change: round(change, book.decimals),
       change_pct: round((change / book.open) * 100, 2),
     };
   };
@@ -141,7 +142,7 @@ export function fakeKraken(context: VenueContext<KrakenClientState>): VenueProto
       for (let i = from; i < Math.min(history.end, from + count); i++) {
         const trade = history.at(i);
         rows.push([
-          trade.price.toFixed(5),
+          trade.price.toFixed(Math.max(5, book.decimals)),
           trade.qty.toFixed(8),
           trade.ts / 1_000,
           trade.takerSide === 'buy' ? 'b' : 's',
