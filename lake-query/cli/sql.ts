@@ -1,27 +1,50 @@
 /**
- * `npm run sql`: the DuckDB CLI opened on the lake, local or on S3, with the views `prices` and
- * `dead_letters` ready. Arguments after `--` go to the CLI (`npm run sql -- -c "SELECT ..."`);
- * `npm run sql -- --print-init` prints the init SQL instead, for any other DuckDB client.
+ * `npm run sql`: the DuckDB CLI opened on the lake, local or on S3, with every view of the lake
+ * ready. Arguments after `--` go to the CLI (`npm run sql -- -c "SELECT ..."`), but for its own
+ * `--print-init` (print the init SQL instead, for any other DuckDB client) and `--help`.
  * The CLI is `DUCKDB_CLI`, else `duckdb` on the PATH.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readCommand, type CommandSpec } from '../../core/cli.ts';
+import { LakeError } from '../../core/errors.ts';
 import { createLogger } from '../../core/log.ts';
 import { openAdapters } from '../../core/adapters/select.ts';
 import { runMain } from '../../core/process.ts';
 import { loadLakeQueryConfig } from '../config.ts';
 import { lakeInitSql } from './init-sql.ts';
 
+/** The command line of `npm run sql`: its `--help` is generated from it. */
+const SQL = {
+  name: 'sql',
+  usage: 'npm run sql -- [--print-init] [DuckDB CLI arguments]',
+  description:
+    'Opens the DuckDB CLI on the lake (LAKE_DIR, or S3_BUCKET and friends, as the services read it)\n' +
+    'with the views of the lake ready: prices, trades, candles_1m and the others the API serves.',
+  flags: {
+    'print-init': {
+      type: 'boolean',
+      description: 'print the init SQL (views, and S3 access for a bucket lake) instead, for any DuckDB client',
+    },
+  },
+  passThrough: 'the DuckDB CLI (-c "SELECT ...", -json, -readonly, ...; its own help is -help)',
+  notes:
+    'Examples:\n' +
+    '  npm run sql -- -c "SELECT symbol, count(*) FROM prices GROUP BY 1"\n' +
+    '  npm run sql -- --print-init > lake.sql && duckdb -init lake.sql\n\n' +
+    'The CLI is DUCKDB_CLI, else duckdb on the PATH (pip install duckdb-cli==1.5.5).',
+} satisfies CommandSpec;
+
+const { flags, rest } = readCommand(SQL);
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
 
 await runMain(log, async () => {
   const config = loadLakeQueryConfig(process.env);
   const adapters = await openAdapters(process.env, log);
   const init = await lakeInitSql(adapters, config.duckdbExtensionDir).finally(() => adapters.close());
-  const args = process.argv.slice(2);
-  if (args.includes('--print-init')) {
+  if (flags['print-init']) {
     process.stdout.write(init);
     return;
   }
@@ -30,11 +53,13 @@ await runMain(log, async () => {
   // The init file can hold the S3 secret: readable by this user only, deleted after the session.
   writeFileSync(initFile, init, { mode: 0o600 });
   const cli = process.env.DUCKDB_CLI ?? 'duckdb';
-  const result = spawnSync(cli, ['-init', initFile, ...args], { stdio: 'inherit' });
+  const result = spawnSync(cli, ['-init', initFile, ...rest], { stdio: 'inherit' });
   rmSync(folder, { recursive: true, force: true });
   if (result.error) {
-    throw new Error(
-      `could not run the DuckDB CLI '${cli}': ${result.error.message}. Install it (pip install duckdb-cli==1.5.5) or set DUCKDB_CLI.`,
+    // A setting to fix, said in one line: no log, no stack trace.
+    throw new LakeError(
+      'CONFIG_INVALID',
+      `sql: could not run the DuckDB CLI '${cli}': ${result.error.message}. Install it (pip install duckdb-cli==1.5.5) or set DUCKDB_CLI.`,
     );
   }
   process.exitCode = result.status ?? 1;
