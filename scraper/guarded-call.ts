@@ -216,9 +216,5 @@ export function createProviderGuard(deps: GuardDeps): ProviderGuard {
     );
   });
 
-  return {
-    call: (provider, symbols, signal, context) =>
-      provider.kind === 'live' ? isolated(provider, symbols, signal, context) : call(provider, symbols, signal, context),
-    circuitState: (name) => breakerOf(name).state,
-  };
+  return { call: isolated, circuitState: (name) => breakerOf(name).state };
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { symbolsById } from '../symbols.ts';
 import { binanceTickerWeight, type RequestPlan } from './plan.ts';
-import { endpoint, getJson, mapItems, numeric, parseEnvelope, ProviderHttpError, type LiveProviderOptions } from './http.ts';
+import { endpoint, errorBody, getJson, mapItems, numeric, parseEnvelope, ProviderHttpError, type LiveProviderOptions } from './http.ts';
 
 const ErrorBody = z.object({ code: z.number(), msg: z.string() });
 /** Binance's error code for a symbol it does not list. */
@@ -68,14 +68,8 @@ export class BinanceProvider implements PriceProvider {
 
 /** Binance's HTTP 400 `{"code": -1121, "msg": "Invalid symbol."}` as an unlisted-symbol refusal (which pair, it does not say). */
 function invalidSymbol(error: unknown): ProviderHttpError | undefined {
-  if (!(error instanceof ProviderHttpError) || error.status !== 400 || typeof error.payload !== 'string') return undefined;
-  let body: z.infer<typeof ErrorBody>;
-  try {
-    body = ErrorBody.parse(JSON.parse(error.payload));
-  } catch {
-    return undefined;
-  }
-  if (body.code !== INVALID_SYMBOL) return undefined;
+  const body = errorBody(error, 400, ErrorBody);
+  if (body?.code !== INVALID_SYMBOL) return undefined;
   return new ProviderHttpError('PROVIDER_HTTP', `binance ticker/24hr answered HTTP 400 ${body.code} ${body.msg}`, {
     status: 400,
     retryable: false,

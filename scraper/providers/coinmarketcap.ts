@@ -2,7 +2,17 @@ import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { providerIds } from '../symbols.ts';
 import type { RequestPlan } from './plan.ts';
-import { endpoint, getJson, isoTime, mapItems, numeric, parseEnvelope, ProviderHttpError, type LiveProviderOptions } from './http.ts';
+import {
+  endpoint,
+  errorBody,
+  getJson,
+  isoTime,
+  mapItems,
+  numeric,
+  parseEnvelope,
+  ProviderHttpError,
+  type LiveProviderOptions,
+} from './http.ts';
 
 const Coin = z.object({
   symbol: z.string(),
@@ -110,13 +120,7 @@ function namedSymbols(message: string | null | undefined, wanted: Map<string, st
 
 /** CMC's HTTP 400 whose status names invalid symbols, as an unlisted-symbol refusal naming them. */
 function invalidSymbols(error: unknown, wanted: Map<string, string>): ProviderHttpError | undefined {
-  if (!(error instanceof ProviderHttpError) || error.status !== 400 || typeof error.payload !== 'string') return undefined;
-  let message: string | null | undefined;
-  try {
-    message = Envelope.parse(JSON.parse(error.payload)).status.error_message;
-  } catch {
-    return undefined;
-  }
+  const message = errorBody(error, 400, Envelope)?.status.error_message;
   const unlisted = namedSymbols(message, wanted);
   if (!unlisted) return undefined;
   return new ProviderHttpError('PROVIDER_HTTP', `coinmarketcap quotes/latest answered HTTP 400: ${message ?? ''}`, {

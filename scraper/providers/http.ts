@@ -40,6 +40,17 @@ export class ProviderHttpError extends LakeError {
   }
 }
 
+/** The body of an HTTP `status` error parsed with `schema` (a provider's documented error body), or `undefined`. */
+export function errorBody<T>(error: unknown, status: number, schema: z.ZodType<T>): T | undefined {
+  if (!(error instanceof ProviderHttpError) || error.status !== status || typeof error.payload !== 'string') return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(error.payload));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when `error` is a provider's refusal of a request for naming a symbol it does not list. */
 export function isUnlistedRefusal(error: unknown): error is ProviderHttpError & { unlisted: string[] } {
   return error instanceof ProviderHttpError && error.unlisted !== undefined;

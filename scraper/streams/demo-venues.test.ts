@@ -9,25 +9,11 @@ import { Trade } from '../../core/records/trade.ts';
 import { waitFor } from '../../core/testing/wait.ts';
 import { startScraper } from '../start.ts';
 import { startDemoVenues } from './demo-venues.ts';
+import { follow } from './testing/follow.ts';
 import { QUICK_STREAM_ENV } from './testing/quick-streams.ts';
 
 const SYMBOLS = ['BTC', 'ETH'];
 const VENUES = ['binance', 'coinbase', 'kraken'];
-
-/** Every message published on `topic` of the memory bus from now on, parsed. */
-async function follow<T>(bus: MemoryBus, topic: string, parse: (value: unknown) => T): Promise<T[]> {
-  const seen: T[] = [];
-  const subscription = await bus.subscribe({
-    topic,
-    group: `demo-test-${topic}`,
-    async onBatch(batch) {
-      for (const message of batch.messages) seen.push(parse(JSON.parse(message.value)));
-      await subscription.commit(batch.partition, batch.messages.at(-1)!.offset + 1);
-    },
-  });
-  after(() => subscription.close());
-  return seen;
-}
 
 describe('npm run demo', () => {
   it("shows one market: the synthetic provider's prices and every demo venue's trades of a symbol stay within 1 % of each other", async () => {

@@ -75,7 +75,7 @@ export class FakeMarket implements MarketBook, TradeHistory {
   readonly name: string;
   readonly history: TradeHistory = this;
   readonly decimals: number;
-  /** Seeded draws for the stream's faults (duplicates, swaps), apart from the price walk's. */
+  /** Seeded draws for the stream's faults (duplicates, swaps), apart from the sizes' and sides'. */
   readonly faultRandom: () => number;
   sequence = 0;
   /** Trades handed to the stream (the engine counts them). */
