@@ -7,27 +7,50 @@
  * On the in-memory bus (no KAFKA_BROKERS) it runs a processor in this process and waits until
  * everything is written; on Kafka it publishes, and the running processors write the lake.
  */
-import { parseArgs } from 'node:util';
+import { accessSync, constants, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readCommand, type CommandSpec } from './core/cli.ts';
 import { createLogger } from './core/log.ts';
 import { Metrics } from './core/metrics.ts';
 import { openAdapters } from './core/adapters/select.ts';
-import { LakeError } from './core/errors.ts';
 import { runMain } from './core/process.ts';
 import { loadProcessorConfig } from './processor/config.ts';
 import { startProcessor } from './processor/start.ts';
 import { backfillFile, type BackfillProgress, type BackfillSummary } from './scraper/backfill.ts';
 
+/** The command line of `npm run backfill`: its `--help` is generated from it. */
+const BACKFILL = {
+  name: 'backfill',
+  usage: 'npm run backfill -- [--source NAME] [--symbol SYM] <file>...',
+  description:
+    'Imports history files (NDJSON, CSV with named columns, or the candle layouts of Binance, Kraken,\n' +
+    'CryptoDataDownload and others) into the lake through the bus and the processor, one file per\n' +
+    'event day. A file imported before is skipped; an interrupted import resumes.',
+  flags: {
+    source: {
+      type: 'string',
+      value: 'NAME',
+      pattern: { regex: /^[a-z0-9-]{1,40}$/, expected: 'a lower-case name of letters, digits and dashes' },
+      description: "the records' source (default: the first two words of the file name, e.g. kraken-btcusdc)",
+    },
+    symbol: {
+      type: 'string',
+      value: 'SYM',
+      pattern: { regex: /^[A-Za-z0-9]{1,20}$/, expected: 'a ticker such as BTC' },
+      description: "the symbol of rows that name none (default: the file name's, BTCUSDT_1m.csv -> BTC)",
+    },
+  },
+  operands: [{ name: 'file', description: 'a history file to import', many: true, check: unreadable }],
+  notes:
+    'On the in-memory bus (no KAFKA_BROKERS) a processor runs in this process and the command returns\n' +
+    'when the lake is written; with KAFKA_BROKERS it publishes and the running processors write.\n' +
+    'The lake is LAKE_DIR, or S3_BUCKET and friends, as for every part.',
+} satisfies CommandSpec;
+
+const { flags, operands: files } = readCommand(BACKFILL);
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
 
 await runMain(log, async () => {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { source: { type: 'string' }, symbol: { type: 'string' } },
-  });
-  if (positionals.length === 0) {
-    throw new LakeError('CONFIG_INVALID', 'usage: npm run backfill -- [--source NAME] [--symbol SYM] <file>...');
-  }
   const env = process.env;
   const config = loadProcessorConfig(env);
   const adapters = await openAdapters(env, log);
@@ -36,15 +59,15 @@ await runMain(log, async () => {
   const summaries: BackfillSummary[] = [];
   const started = Date.now();
   try {
-    for (const file of positionals) {
+    for (const file of files) {
       summaries.push(
         await backfillFile(file, {
           bus: adapters.bus,
           store: adapters.store,
           pricesTopic: config.kafkaTopic,
           deadLetterTopic: config.deadLetterTopic,
-          source: values.source ?? sourceFromFileName(file),
-          symbol: values.symbol,
+          source: flags.source ?? sourceFromFileName(file),
+          symbol: flags.symbol?.toUpperCase(),
           log,
           onProgress: progressBar(),
         }),
@@ -65,6 +88,18 @@ await runMain(log, async () => {
     inProcess ? adapters.description : `${adapters.description} (the running processors write the lake)`,
   );
 });
+
+/** Why `file` cannot be imported (missing, a folder, not readable), or `undefined` when it can be read. */
+function unreadable(file: string): string | undefined {
+  try {
+    if (!statSync(file).isFile()) return 'not a file';
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : (error as Error).message;
+  }
+}
 
 /**
  * The default `source` of a file's records: the first two words of its name, e.g.

@@ -43,9 +43,13 @@ await runMain(log, async () => {
         'CONFIG_INVALID',
         'Invalid configuration: STREAM_DEMO_VENUES=true needs PROVIDERS=synthetic: made-up trades must not mix with live data in one lake',
       );
-    demo = await startDemoVenues(streamsConfig.streamSymbols, streamsConfig.streamDemoTradesPerSecond, log.child({ part: 'demo' }));
+    demo = await startDemoVenues(
+      { symbols: streamsConfig.streamSymbols, tradesPerSecond: streamsConfig.streamDemoTradesPerSecond, seed: scraperConfig.syntheticSeed },
+      log.child({ part: 'demo' }),
+    );
   }
-  const scraper = await startScraper(adapters, { ...env, ...demo?.env }, log.child({ part: 'scraper' }), metrics);
+  // The demo's venues and its synthetic provider quote one made-up market, so prices and trades agree.
+  const scraper = await startScraper(adapters, { ...env, ...demo?.env }, log.child({ part: 'scraper' }), metrics, { world: demo?.world });
   log.info(
     { url: lakeQuery.url, adapters: adapters.description, synthetic: adapters.lake.synthetic },
     `cryptolake is running: open ${lakeQuery.url}`,

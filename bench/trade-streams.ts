@@ -4,7 +4,7 @@
  *   npx tsx bench/trade-streams.ts [--rate 20000] [--seconds 60] [--kill-every 10] [--quick]
  *   (--quick = 5000 trades/s for 20 s, connections killed every 5 s)
  *
- * Three fake venues (scraper/streams/testing: Binance, Coinbase, Kraken, 4 markets each) in this
+ * Three fake venues (scraper/streams/venues/: Binance, Coinbase, Kraken, 4 markets each) in this
  * process make `--rate` trades per second in total; the scraper (`scraper/main.ts`, trade streams
  * only matter here) and the processor (`processor/main.ts`) run as real processes on Kafka and
  * MinIO. Every `--kill-every` seconds each venue resets every connection (TCP reset, no close), so
@@ -25,8 +25,8 @@ import { parseArgs } from 'node:util';
 import { KafkaBus } from '../core/adapters/kafka/bus.ts';
 import { silentLogger } from '../core/log.ts';
 import { stack, type StackEnv } from '../tests/support/stack.ts';
-import { startFakeVenue, type FakeVenue, type FakeVenueName } from '../scraper/streams/testing/fake-venue.ts';
-import { fakeVenueEnv } from '../scraper/streams/testing/fake-venue-env.ts';
+import { startFakeVenue, type FakeVenue, type FakeVenueName } from '../scraper/streams/venues/fake-venue.ts';
+import { fakeVenueEnv } from '../scraper/streams/venues/fake-venue-env.ts';
 import {
   ROOT,
   cpuSeconds,

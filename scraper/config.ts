@@ -62,7 +62,9 @@ export const scraperConfigSchema = lakeLocationSchema
       .number({ error: 'expected a number' })
       .int('expected a whole number')
       .optional()
-      .describe('Seed of the synthetic random walk; the same seed gives the same prices. Default: random, logged at start.'),
+      .describe(
+        'Seed of the synthetic market: one random walk per coin, which the synthetic provider and the demo venues quote; the same seed and clock give the same prices. Default: random, logged at start.',
+      ),
     coingeckoBaseUrl: baseUrl('CoinGecko', 'https://api.coingecko.com'),
     coingeckoApiKey: apiKey('CoinGecko', 'demo key on api.coingecko.com, pro key on pro-api.coingecko.com; optional'),
     coincapBaseUrl: baseUrl('CoinCap', 'https://rest.coincap.io'),
@@ -110,6 +112,11 @@ export const scraperConfigSchema = lakeLocationSchema
     bannedPauseMs: positiveInt()
       .default(120_000)
       .describe('How long a provider is left alone after a 418 ban without Retry-After, ms. Default 120000.'),
+    unlistedSymbolTtlMs: positiveInt()
+      .default(3_600_000)
+      .describe(
+        'How long a symbol a provider refused as not listed (Binance -1121 Invalid symbol, Kraken EQuery:Unknown asset pair, a CoinMarketCap invalid symbol) is asked of the next provider without asking that one, while its other symbols are still asked of it, ms. Default 3600000 (1 h).',
+      ),
     sharedCacheRetryMs: positiveInt()
       .default(5_000)
       .describe(
@@ -176,6 +183,7 @@ export function guardSettings(config: ScraperConfig): GuardSettings {
     cacheLockWaitMs: config.cacheLockWaitMs,
     rateLimitedPauseMs: config.rateLimitedPauseMs,
     bannedPauseMs: config.bannedPauseMs,
+    unlistedTtlMs: config.unlistedSymbolTtlMs,
   };
 }
 

@@ -11,6 +11,11 @@ export interface CallNotes {
   upstream: number;
   /** True when the answer came from the shared cache. */
   cacheHit: boolean;
+  /**
+   * Symbols the call left out of its answer on purpose, and why (`unlisted: ...` for a symbol the
+   * provider does not list); the chain gives that reason when it hands them to the next provider.
+   */
+  leftOut: Map<string, string>;
 }
 
 /** What the chain tells a call: when it must be over (epoch ms, chain clock), and where to note what it did. */
@@ -112,7 +117,7 @@ export class ProviderChain {
       const left = deadline - this.now();
       const context: CallContext = {
         deadline: next === null ? deadline : this.now() + Math.floor(left / 2),
-        notes: { upstream: 0, cacheHit: false },
+        notes: { upstream: 0, cacheHit: false, leftOut: new Map() },
       };
       let answer: ProviderResult;
       try {
@@ -135,7 +140,14 @@ export class ProviderChain {
         });
         stats.failuresByKind[kind] = (stats.failuresByKind[kind] ?? 0) + 1;
         result.attempts.push({ provider: provider.name, symbols: remaining, outcome: kind, latencyMs, served: 0, error: message });
-        this.fallBack(result, stats, remaining, provider.name, next, () => `${kind}: ${message}`);
+        this.fallBack(
+          result,
+          stats,
+          remaining,
+          provider.name,
+          next,
+          (symbol) => context.notes.leftOut.get(symbol) ?? `${kind}: ${message}`,
+        );
         continue;
       }
       this.note(stats, context.notes);
@@ -169,7 +181,8 @@ export class ProviderChain {
       const missed = provider.kind === 'replay' ? [] : remaining.filter((symbol) => !served.has(symbol));
       this.fallBack(result, stats, missed, provider.name, next, (symbol) => {
         const reason = invalid.get(symbol);
-        return reason ? `invalid: ${reason}` : 'missing: not in the answer';
+        if (reason) return `invalid: ${reason}`;
+        return context.notes.leftOut.get(symbol) ?? 'missing: not in the answer';
       });
       remaining = missed;
     }

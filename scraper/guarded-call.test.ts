@@ -207,7 +207,8 @@ describe('guarded provider calls', () => {
   it('falls back without retrying when CoinMarketCap or Kraken put a final error in an HTTP 200 body', async () => {
     const { h } = await setup(['coinmarketcap', 'kraken', 'binance'], {
       [CMC]: { body: fixture('coinmarketcap_error_status_only.json') },
-      [KRAKEN]: { body: fixture('kraken_error_unknown_pair.json') },
+      // An unknown pair is searched for instead (unlisted-symbols.test.ts); this is another final error Kraken documents.
+      [KRAKEN]: { body: { error: ['EGeneral:Invalid arguments'] } },
       [BINANCE]: { body: bodies.binance(['BTC', 'ETH']) },
     });
     await h.scraper.pollOnce();

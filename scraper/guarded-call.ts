@@ -6,10 +6,11 @@ import type { PriceProvider, ProviderResult } from '../core/ports/provider.ts';
 import { retryWithinBudget, type RetryPolicy } from '../core/retry.ts';
 import { CircuitBreaker, type CircuitSettings, type CircuitState } from './circuit-breaker.ts';
 import { callProvider, ProviderSkipped, type CallContext, type ProviderCall } from './fallback.ts';
-import { ProviderHttpError } from './providers/http.ts';
+import { isUnlistedRefusal, ProviderHttpError } from './providers/http.ts';
 import { planOf, type RequestPlan } from './providers/plan.ts';
 import { RateLimiter, type RateBudget } from './rate-limiter.ts';
 import { SharedAnswers, type Outcome } from './shared-answers.ts';
+import { isolateUnlisted, UnlistedSymbols } from './unlisted-symbols.ts';
 
 /** Everything the guard is tuned by; `scraper/config.ts` holds the defaults. */
 export interface GuardSettings {
@@ -25,6 +26,8 @@ export interface GuardSettings {
   rateLimitedPauseMs: number;
   /** Pause after a 418 ban that gave no Retry-After, ms. */
   bannedPauseMs: number;
+  /** How long a symbol a provider refused as unlisted is asked of the next provider only, ms. */
+  unlistedTtlMs: number;
 }
 
 /** What the guard is built from. `cache` should never reject (see `FailoverCache`). */
@@ -48,7 +51,9 @@ const RESERVE_MS = 100;
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /**
- * Wraps every live provider call in, from the outside in: the shared answer cache (a cached
+ * Wraps every live provider call in, from the outside in: the unlisted-symbol isolation (symbols
+ * a provider refused as unknown are not asked for `unlistedTtlMs`, and a request refused for one
+ * is asked again without it, see `unlisted-symbols.ts`), the shared answer cache (a cached
  * answer costs nothing and is served even while the circuit is open), the circuit breaker,
  * the cross-replica lock (one replica asks, the others wait for its answer), then retries
  * (p-retry, jittered, only retryable errors, inside the call's deadline), each attempt taking
@@ -73,6 +78,7 @@ export function createProviderGuard(deps: GuardDeps): ProviderGuard {
     ]),
     circuit: metrics.gauge('scraper_circuit_state', 'Circuit of each provider: 0 closed, 1 half-open, 2 open.', ['provider']),
     circuitSkips: metrics.counter('scraper_circuit_skips_total', 'Calls skipped because the circuit was open.', ['provider']),
+    unlisted: metrics.counter('scraper_unlisted_symbols_total', 'Symbols a provider refused as not listed, each time found.', ['provider']),
   };
   const breakers = new Map<string, CircuitBreaker>();
   const limiters = new Map<string, RateLimiter>();
@@ -193,11 +199,22 @@ export function createProviderGuard(deps: GuardDeps): ProviderGuard {
         breaker.release();
         throw error;
       }
-      breaker.failure(messageOf(error));
+      // A refusal of an unknown symbol is the provider answering as documented, not the provider failing.
+      if (isUnlistedRefusal(error)) breaker.success();
+      else breaker.failure(messageOf(error));
       if (!signal.aborted) await answers.store(plan.key, { error });
       throw error;
     }
   };
 
-  return { call, circuitState: (name) => breakerOf(name).state };
+  const unlisted = new UnlistedSymbols(settings.unlistedTtlMs, now);
+  const isolated = isolateUnlisted(call, unlisted, (provider, symbol, why) => {
+    m.unlisted.inc({ provider });
+    log.info(
+      { provider, symbol, forMs: settings.unlistedTtlMs, answer: why },
+      `${provider} does not list ${symbol}: its other symbols are asked without it, and ${symbol} goes to the next provider`,
+    );
+  });
+
+  return { call: isolated, circuitState: (name) => breakerOf(name).state };
 }

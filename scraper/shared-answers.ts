@@ -15,6 +15,7 @@ const StoredError = z.object({
   status: z.number().optional(),
   retryAfterMs: z.number().optional(),
   payload: z.unknown().optional(),
+  unlisted: z.array(z.string()).optional(),
 });
 const Stored = z.union([
   z.object({
@@ -118,5 +119,6 @@ function toStored(error: unknown): z.infer<typeof StoredError> {
     ...(http?.status !== undefined ? { status: http.status } : {}),
     ...(http?.retryAfterMs !== undefined ? { retryAfterMs: http.retryAfterMs } : {}),
     ...(http?.payload !== undefined ? { payload: http.payload } : {}),
+    ...(http?.unlisted !== undefined ? { unlisted: http.unlisted } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { guardSettings, loadScraperConfig } from './config.ts';
 import { FailoverCache } from './failover-cache.ts';
 import { createProviderGuard } from './guarded-call.ts';
 import { createProviders } from './providers/index.ts';
+import type { SyntheticWorld } from './synthetic-world.ts';
 import { createScraper, type Scraper } from './scraper.ts';
 import { loadStreamsConfig } from './streams/config.ts';
 import { startStreams } from './streams/start.ts';
@@ -17,16 +18,19 @@ import { startStreams } from './streams/start.ts';
  * process alone when Redis goes away. The returned scraper's `stop()` waits for the poll in
  * flight and closes the providers, but not the adapters, which belong to the caller. With
  * `STREAM_VENUES` set, the exchanges' trade streams (`streams/`) run beside the polls and stop first.
+ * `shared.world` is the made-up market of `npm run demo`: the synthetic provider quotes it, so its
+ * prices follow the same walk as the demo venues' trades.
  */
 export async function startScraper(
   adapters: Pick<Adapters, 'bus' | 'cache'>,
   env: Record<string, string | undefined>,
   log: Logger,
   metrics: Metrics,
+  shared: { world?: SyntheticWorld | undefined } = {},
 ): Promise<Scraper> {
   const config = loadScraperConfig(env);
   const streamsConfig = loadStreamsConfig(env);
-  const providers = createProviders(config, { log });
+  const providers = createProviders(config, { log, world: shared.world });
   const degraded = metrics.gauge('scraper_shared_cache_degraded', '1 while the shared cache is unreachable and this process caches alone.');
   const cache = new FailoverCache(adapters.cache, {
     retryAfterMs: config.sharedCacheRetryMs,

@@ -4,7 +4,8 @@ import { SYMBOL_TABLE, type TableIds } from './symbol-table.ts';
  * How each provider names a coin; the ids are in `symbol-table.ts`. A provider without an entry
  * for a symbol does not ask for it (the symbol falls back to the next provider): Binance and
  * Kraken reject a whole multi-symbol request when one name is unknown, so names are never
- * guessed for them. Coinbase and CoinMarketCap take the ticker itself, so any symbol works there.
+ * guessed for them (a pair they stop listing is found and left out: `unlisted-symbols.ts`).
+ * Coinbase and CoinMarketCap take the ticker itself, so any symbol works there.
  */
 export interface ProviderIds extends TableIds {
   /** Coinbase Exchange product id. */

@@ -2,7 +2,17 @@ import { z } from 'zod';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
 import { providerIds } from '../symbols.ts';
 import type { RequestPlan } from './plan.ts';
-import { endpoint, getJson, isoTime, mapItems, numeric, parseEnvelope, ProviderHttpError, type LiveProviderOptions } from './http.ts';
+import {
+  endpoint,
+  errorBody,
+  getJson,
+  isoTime,
+  mapItems,
+  numeric,
+  parseEnvelope,
+  ProviderHttpError,
+  type LiveProviderOptions,
+} from './http.ts';
 
 const Coin = z.object({
   symbol: z.string(),
@@ -30,6 +40,9 @@ const RATE_LIMIT_CODES = new Set([1008, 1009, 1010, 1011]);
  * answer HTTP 200 with an error in `status.error_code`, so that is checked on every answer.
  * When several coins share a ticker, the best-ranked one is taken. Event time is
  * `quote.USD.last_updated`. The listings endpoint's body (an array in `data`) maps the same way.
+ * It asks with `skip_invalid=true`, so a ticker CMC does not know is left out of the answer rather
+ * than failing the batch; should CMC still refuse a batch for naming them (HTTP 400, `Invalid value
+ * for "symbol": "XYZ"`), that is an unlisted-symbol refusal naming them, asked again without them.
  */
 export class CoinMarketCapProvider implements PriceProvider {
   readonly name = 'coinmarketcap';
@@ -47,13 +60,16 @@ export class CoinMarketCapProvider implements PriceProvider {
     const { url, wanted } = this.request(symbols);
     if (!url) return { observations: [], rejects: [] };
     const headers: Record<string, string> = this.options.apiKey ? { 'X-CMC_PRO_API_KEY': this.options.apiKey } : {};
-    const body = await getJson({ provider: this.name, url, headers, timeoutMs: this.options.timeoutMs, signal });
+    const body = await getJson({ provider: this.name, url, headers, timeoutMs: this.options.timeoutMs, signal }).catch((error: unknown) => {
+      throw invalidSymbols(error, wanted) ?? error;
+    });
     const envelope = parseEnvelope(this.name, 'quotes/latest', Envelope, body);
     const code = Number(envelope.status.error_code);
     if (code !== 0) {
       const message = `${this.name} quotes/latest answered error_code ${code}: ${envelope.status.error_message ?? ''}`;
       throw new ProviderHttpError(RATE_LIMIT_CODES.has(code) ? 'PROVIDER_RATE_LIMITED' : 'PROVIDER_HTTP', message, {
         retryable: RATE_LIMIT_CODES.has(code),
+        unlisted: namedSymbols(envelope.status.error_message, wanted),
       });
     }
     const data = envelope.data ?? [];
@@ -82,6 +98,7 @@ export class CoinMarketCapProvider implements PriceProvider {
     const url = endpoint(this.options.baseUrl, '/v2/cryptocurrency/quotes/latest');
     url.searchParams.set('symbol', [...wanted.keys()].join(','));
     url.searchParams.set('convert', 'USD');
+    url.searchParams.set('skip_invalid', 'true');
     return { url, wanted };
   }
 }
@@ -92,4 +109,24 @@ function bestRanked(coins: unknown[]): unknown {
     return typeof value === 'number' ? value : Number.POSITIVE_INFINITY;
   };
   return [...coins].sort((a, b) => rank(a) - rank(b))[0];
+}
+
+/** The symbols of `Invalid value(s) for "symbol": "A,B"` that were asked, or `undefined` when the message names none. */
+function namedSymbols(message: string | null | undefined, wanted: Map<string, string>): string[] | undefined {
+  const listed = /Invalid values? for "symbol": "([^"]*)"/i.exec(message ?? '')?.[1];
+  const named = (listed ?? '').split(',').flatMap((ticker) => wanted.get(ticker.trim().toUpperCase()) ?? []);
+  return named.length > 0 ? named : undefined;
+}
+
+/** CMC's HTTP 400 whose status names invalid symbols, as an unlisted-symbol refusal naming them. */
+function invalidSymbols(error: unknown, wanted: Map<string, string>): ProviderHttpError | undefined {
+  const message = errorBody(error, 400, Envelope)?.status.error_message;
+  const unlisted = namedSymbols(message, wanted);
+  if (!unlisted) return undefined;
+  return new ProviderHttpError('PROVIDER_HTTP', `coinmarketcap quotes/latest answered HTTP 400: ${message ?? ''}`, {
+    status: 400,
+    retryable: false,
+    cause: error,
+    unlisted,
+  });
 }

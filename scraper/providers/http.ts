@@ -3,25 +3,57 @@ import { LakeError, type ErrorCode } from '../../core/errors.ts';
 import { describeIssues, type PriceObservation } from '../../core/records/price.ts';
 import type { ProviderResult } from '../../core/ports/provider.ts';
 
+/** What a `ProviderHttpError` may carry besides its code and message. */
+export interface ProviderHttpErrorOptions {
+  status?: number;
+  retryAfterMs?: number;
+  retryable?: boolean;
+  cause?: unknown;
+  payload?: unknown;
+  unlisted?: string[];
+}
+
 /** A provider failure that came with an HTTP answer: its status and, for 429/418, how long to back off. */
 export class ProviderHttpError extends LakeError {
   readonly status: number | undefined;
   /** The server's `Retry-After`, in ms, when it sent one. */
   readonly retryAfterMs: number | undefined;
-  /** For PROVIDER_RESPONSE_INVALID: the body as received (text or parsed JSON), for the dead-letter path. */
+  /**
+   * The body as received: for PROVIDER_RESPONSE_INVALID the text or parsed JSON, for the dead-letter
+   * path; for an HTTP error status the text, for providers that read their documented error bodies.
+   */
   readonly payload: unknown;
+  /**
+   * Set when the provider refused the whole request because it does not list some symbol of it:
+   * the symbols it named, or `[]` when it did not say which (Binance -1121, Kraken `EQuery:Unknown
+   * asset pair`). The guard then asks again without them (`unlisted-symbols.ts`).
+   */
+  readonly unlisted: string[] | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { status?: number; retryAfterMs?: number; retryable?: boolean; cause?: unknown; payload?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: ProviderHttpErrorOptions = {}) {
     super(code, message, options);
     this.name = 'ProviderHttpError';
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.payload = options.payload;
+    this.unlisted = options.unlisted;
   }
+}
+
+/** The body of an HTTP `status` error parsed with `schema` (a provider's documented error body), or `undefined`. */
+export function errorBody<T>(error: unknown, status: number, schema: z.ZodType<T>): T | undefined {
+  if (!(error instanceof ProviderHttpError) || error.status !== status || typeof error.payload !== 'string') return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(error.payload));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `error` is a provider's refusal of a request for naming a symbol it does not list. */
+export function isUnlistedRefusal(error: unknown): error is ProviderHttpError & { unlisted: string[] } {
+  return error instanceof ProviderHttpError && error.unlisted !== undefined;
 }
 
 /** One GET to a provider. */
@@ -76,7 +108,7 @@ function httpError(what: string, response: Response, text: string): ProviderHttp
   const message = `${what} answered HTTP ${status}: ${snippet(text)}`;
   if (status === 429) return new ProviderHttpError('PROVIDER_RATE_LIMITED', message, { status, retryAfterMs });
   if (status === 418) return new ProviderHttpError('PROVIDER_BANNED', message, { status, retryAfterMs });
-  return new ProviderHttpError('PROVIDER_HTTP', message, { status, retryAfterMs, retryable: status >= 500 });
+  return new ProviderHttpError('PROVIDER_HTTP', message, { status, retryAfterMs, retryable: status >= 500, payload: text });
 }
 
 /** `Retry-After` as seconds or an HTTP date, in ms from now; `undefined` if absent or unreadable. */

@@ -10,11 +10,16 @@ import { CoinMarketCapProvider } from './coinmarketcap.ts';
 import { KrakenProvider } from './kraken.ts';
 import { ReplayProvider } from './replay.ts';
 import { SyntheticProvider } from './synthetic.ts';
+import { SyntheticWorld } from '../synthetic-world.ts';
 
-/** What providers take from the process: the clock, and a logger for the few start-up facts. */
+/**
+ * What providers take from the process: the clock, a logger for the few start-up facts, and the
+ * made-up market the synthetic provider quotes when the demo venues trade it too.
+ */
 export interface ProviderDeps {
   now?: () => number;
   log?: Logger;
+  world?: SyntheticWorld | undefined;
 }
 
 /**
@@ -48,9 +53,9 @@ export function createProviders(config: ScraperConfig, deps: ProviderDeps = {}):
           now,
         });
       case 'synthetic': {
-        const seed = config.syntheticSeed ?? Math.floor(Math.random() * 2 ** 31);
-        deps.log?.info({ seed }, 'Synthetic prices: set SYNTHETIC_SEED to this seed to get the same walk again');
-        return new SyntheticProvider({ seed, now });
+        const world = deps.world ?? new SyntheticWorld(config.syntheticSeed ?? Math.floor(Math.random() * 2 ** 31));
+        deps.log?.info({ seed: world.seed }, 'Synthetic prices: set SYNTHETIC_SEED to this seed to get the same walk again');
+        return new SyntheticProvider({ seed: world.seed, world, now });
       }
       default:
         throw new LakeError('CONFIG_INVALID', `unknown provider ${name}`);

@@ -11,13 +11,17 @@ const Ticker = z.object({
   p: z.tuple([numeric, numeric]).optional(),
 });
 const Envelope = z.object({ error: z.array(z.string()), result: z.record(z.string(), z.unknown()).optional() });
+/** Kraken's error for a pair it does not know. */
+const UNKNOWN_PAIR = 'EQuery:Unknown asset pair';
 
 /**
  * Kraken `/0/public/Ticker?pair=XBTUSD,...`. Kraken reports errors in the `error` array with
  * HTTP 200, and names pairs its own way (`XXBTZUSD`), mapped back through the symbol table.
  * Its ticker carries no time, so the event time is the local clock when the answer arrived.
  * Volume is the rolling 24 h base volume times the 24 h VWAP, an estimate in USD. The 24 h
- * change is left empty: Kraken's `o` is today's UTC open, not the price 24 h ago.
+ * change is left empty: Kraken's `o` is today's UTC open, not the price 24 h ago. A request naming
+ * one pair Kraken does not know is refused whole (`EQuery:Unknown asset pair`, without saying
+ * which): that is thrown as an unlisted-symbol refusal, so the guard asks again without the culprit.
  */
 export class KrakenProvider implements PriceProvider {
   readonly name = 'kraken';
@@ -41,6 +45,9 @@ export class KrakenProvider implements PriceProvider {
     const receivedAt = this.now();
     const envelope = parseEnvelope(this.name, 'Ticker', Envelope, body);
     const errors = envelope.error.filter((message) => message.startsWith('E'));
+    if (errors.some((message) => message.startsWith(UNKNOWN_PAIR))) {
+      throw new ProviderHttpError('PROVIDER_HTTP', `kraken Ticker answered error ${errors.join('; ')}`, { retryable: false, unlisted: [] });
+    }
     if (errors.length > 0) throw krakenError(errors);
     if (!envelope.result)
       throw new ProviderHttpError('PROVIDER_RESPONSE_INVALID', `${this.name} Ticker: no result and no error`, { payload: body });

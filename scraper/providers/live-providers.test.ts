@@ -8,6 +8,7 @@ import { CoinMarketCapProvider } from './coinmarketcap.ts';
 import { BinanceProvider } from './binance.ts';
 import { KrakenProvider } from './kraken.ts';
 import { CoinbaseProvider } from './coinbase.ts';
+import { isUnlistedRefusal } from './http.ts';
 
 const signal = new AbortController().signal;
 let server: FakeProvider;
@@ -152,6 +153,24 @@ describe('binance', () => {
     ]);
   });
 
+  it('reads the documented HTTP 400 -1121 of a batch as a refusal for a pair it does not list, without saying which', async () => {
+    server.route('/api/v3/ticker/24hr', { status: 400, body: fixture('binance_error_body.json') });
+    await assert.rejects(new BinanceProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC', 'ETH'], signal), (error) => {
+      assert.ok(isUnlistedRefusal(error));
+      assert.deepEqual([error.unlisted, error.status, error.retryable], [[], 400, false]);
+      assert.match(error.message, /-1121 Invalid symbol\./);
+      return true;
+    });
+  });
+
+  it('keeps other HTTP 400s as plain failures', async () => {
+    server.route('/api/v3/ticker/24hr', { status: 400, body: { code: -1100, msg: "Illegal characters found in parameter 'symbols'." } });
+    await assert.rejects(new BinanceProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal), (error) => {
+      assert.ok(!isUnlistedRefusal(error));
+      return true;
+    });
+  });
+
   it('ignores pairs it did not ask for, such as the documented BNBBTC', async () => {
     server.route('/api/v3/ticker/24hr', { body: fixture('binance_ticker_24hr_mini_array.json') });
     const result = await new BinanceProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal);
@@ -173,12 +192,14 @@ describe('kraken', () => {
     assert.ok(Math.abs(btc!.volume_24h_usd! - 4412.73601799 * 30689.13205) < 1e-3);
   });
 
-  it('fails on an error array sent with HTTP 200', async () => {
+  it('fails on an error array sent with HTTP 200, an unknown pair as a refusal that does not say which', async () => {
     server.route('/0/public/Ticker', { body: fixture('kraken_error_unknown_pair.json') });
-    await assert.rejects(
-      new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC'], signal),
-      /EQuery:Unknown asset pair/,
-    );
+    await assert.rejects(new KrakenProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 }).fetch(['BTC', 'ETH'], signal), (error) => {
+      assert.ok(isUnlistedRefusal(error));
+      assert.deepEqual([error.unlisted, error.retryable], [[], false]);
+      assert.match(error.message, /EQuery:Unknown asset pair/);
+      return true;
+    });
   });
 
   it('reads a rate-limit error as PROVIDER_RATE_LIMITED', async () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { booleanFlag, csvList, loadConfig, positiveInt } from '../../core/config.ts';
 import { VENUES } from '../../core/records/trade.ts';
-import { BINANCE_MAX_STREAMS } from './venues/binance.ts';
+import { BINANCE_MAX_STREAMS } from './venues/binance/client.ts';
 
 const wsUrl = (name: string, url: string, path: string) =>
   z

@@ -1,27 +1,43 @@
 import type { Logger } from '../../core/log.ts';
 import { VENUES, type Venue } from '../../core/records/trade.ts';
-import { binanceProtocol } from './venues/binance.ts';
-import { coinbaseProtocol } from './venues/coinbase.ts';
-import { krakenProtocol } from './venues/kraken.ts';
-import { startFakeVenue, type FakeVenue } from './testing/fake-venue.ts';
-import { fakeVenueEnv } from './testing/fake-venue-env.ts';
+import { SyntheticWorld } from '../synthetic-world.ts';
+import { binanceProtocol } from './venues/binance/client.ts';
+import { coinbaseProtocol } from './venues/coinbase/client.ts';
+import { krakenProtocol } from './venues/kraken/client.ts';
+import { startFakeVenue, type FakeVenue } from './venues/fake-venue.ts';
+import { fakeVenueEnv } from './venues/fake-venue-env.ts';
 
 const PROTOCOLS = { binance: binanceProtocol, coinbase: coinbaseProtocol, kraken: krakenProtocol } as const;
 
-/** Local made-up venues and the settings that point the trade streams at them. */
+/** What the demo venues trade: which coins, how fast, and the seed of the one made-up market. */
+export interface DemoVenueOptions {
+  symbols: readonly string[];
+  /** Trades per second per market. */
+  tradesPerSecond: number;
+  /** Seed of the synthetic world (`SYNTHETIC_SEED`). Default: drawn now, and logged. */
+  seed?: number | undefined;
+}
+
+/** Local made-up venues, the world they trade and the settings that point the trade streams at them. */
 export interface DemoVenues {
   /** `STREAM_VENUES` and each venue's `*_WS_URL` and `*_BASE_URL`, to lay over the environment. */
   env: Record<string, string>;
+  /** The made-up market the venues trade: hand it to the synthetic provider so that its prices follow the same walk. */
+  world: SyntheticWorld;
   close(): Promise<void>;
 }
 
 /**
- * Starts the three fake venues the tests use (`testing/fake-venue.ts`: each speaks its venue's
+ * Starts the three fake venues (`venues/fake-venue.ts` with `venues/<venue>/fake.ts`: each speaks its venue's
  * WebSocket and REST protocol) on loopback, trading `symbols` at `tradesPerSecond` per market, so
- * `npm run demo` shows trade streams, candles with volume and refills without the internet. Their
+ * `npm run demo` shows trade streams, candles with volume and refills without the internet. All of
+ * them trade one `SyntheticWorld`, each with its own few basis points of difference; the returned
+ * world is the one the synthetic provider must quote, so the demo's prices and trades agree. Their
  * trades are made up: the demo writes them to the synthetic lake only.
  */
-export async function startDemoVenues(symbols: readonly string[], tradesPerSecond: number, log: Logger): Promise<DemoVenues> {
+export async function startDemoVenues(options: DemoVenueOptions, log: Logger): Promise<DemoVenues> {
+  const world = new SyntheticWorld(options.seed ?? Math.floor(Math.random() * 2 ** 31));
+  const { symbols, tradesPerSecond } = options;
   const venues: FakeVenue[] = [];
   try {
     for (const [index, venue] of VENUES.entries()) {
@@ -29,7 +45,8 @@ export async function startDemoVenues(symbols: readonly string[], tradesPerSecon
         venue,
         markets: symbols.map((symbol) => PROTOCOLS[venue as Venue].market(symbol)),
         tradesPerSecond,
-        seed: Date.now() + index,
+        seed: world.seed + index,
+        world,
       });
       venues.push(fake);
     }
@@ -37,6 +54,10 @@ export async function startDemoVenues(symbols: readonly string[], tradesPerSecon
     await Promise.all(venues.map((venue) => venue.close()));
     throw error;
   }
-  log.info({ venues: VENUES, symbols, tradesPerSecond }, 'Demo venues trading made-up trades on loopback');
-  return { env: fakeVenueEnv(venues), close: async () => void (await Promise.all(venues.map((venue) => venue.close()))) };
+  log.info({ venues: VENUES, symbols, tradesPerSecond, seed: world.seed }, 'Demo venues trading made-up trades on loopback');
+  return {
+    env: fakeVenueEnv(venues),
+    world,
+    close: async () => void (await Promise.all(venues.map((venue) => venue.close()))),
+  };
 }

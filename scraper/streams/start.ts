@@ -10,9 +10,9 @@ import { RateLimiter } from '../rate-limiter.ts';
 import { BoundedPublisher } from './bounded-publisher.ts';
 import type { StreamsConfig } from './config.ts';
 import { VenueStream } from './venue-stream.ts';
-import { binanceHistory, binanceProtocol } from './venues/binance.ts';
-import { coinbaseHistory, coinbaseProtocol } from './venues/coinbase.ts';
-import { krakenHistory, krakenProtocol } from './venues/kraken.ts';
+import { binanceHistory, binanceProtocol } from './venues/binance/client.ts';
+import { coinbaseHistory, coinbaseProtocol } from './venues/coinbase/client.ts';
+import { krakenHistory, krakenProtocol } from './venues/kraken/client.ts';
 import type { StreamProtocol, TradeHistory } from './venues/venue.ts';
 
 /** The running trade streams of every configured venue. */

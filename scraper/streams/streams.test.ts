@@ -10,8 +10,10 @@ import { Trade } from '../../core/records/trade.ts';
 import { loadScraperConfig } from '../config.ts';
 import { loadStreamsConfig } from './config.ts';
 import { startStreams, type Streams } from './start.ts';
-import { startFakeVenue, type FakeVenue, type FakeVenueName } from './testing/fake-venue.ts';
-import { fakeVenueEnv, QUICK_STREAM_ENV, TEST_MARKETS } from './testing/fake-venue-env.ts';
+import { startFakeVenue, type FakeVenue, type FakeVenueName } from './venues/fake-venue.ts';
+import { fakeVenueEnv } from './venues/fake-venue-env.ts';
+import { follow } from './testing/follow.ts';
+import { QUICK_STREAM_ENV, TEST_MARKETS } from './testing/quick-streams.ts';
 
 const VENUE_NAMES = Object.keys(TEST_MARKETS) as FakeVenueName[];
 
@@ -23,21 +25,6 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
-}
-
-/** Everything published on a topic of the memory bus, parsed. */
-async function follow<T>(bus: MemoryBus, topic: string, parse: (value: unknown) => T): Promise<T[]> {
-  const seen: T[] = [];
-  const subscription = await bus.subscribe({
-    topic,
-    group: `test-${topic}`,
-    async onBatch(batch) {
-      for (const message of batch.messages) seen.push(parse(JSON.parse(message.value)));
-      await subscription.commit(batch.partition, batch.messages.at(-1)!.offset + 1);
-    },
-  });
-  after(() => subscription.close());
-  return seen;
 }
 
 interface Rig {

@@ -43,6 +43,7 @@ export function testGuardSettings(overrides: Partial<GuardSettings> = {}): Guard
     cacheLockWaitMs: 500,
     rateLimitedPauseMs: 60_000,
     bannedPauseMs: 120_000,
+    unlistedTtlMs: 3_600_000,
     ...overrides,
   };
 }

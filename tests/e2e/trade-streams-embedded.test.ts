@@ -13,8 +13,9 @@ import { startLakeQuery } from '../../lake-query/server.ts';
 import type { GapItem, TradeCandle, TradeItem, TradeMarket } from '../../lake-query/trade-queries.ts';
 import { startProcessor } from '../../processor/start.ts';
 import { startScraper } from '../../scraper/start.ts';
-import { startFakeVenue, type FakeTrade, type FakeVenue, type FakeVenueName } from '../../scraper/streams/testing/fake-venue.ts';
-import { fakeVenueEnv, QUICK_STREAM_ENV, TEST_MARKETS } from '../../scraper/streams/testing/fake-venue-env.ts';
+import { startFakeVenue, type FakeTrade, type FakeVenue, type FakeVenueName } from '../../scraper/streams/venues/fake-venue.ts';
+import { fakeVenueEnv } from '../../scraper/streams/venues/fake-venue-env.ts';
+import { QUICK_STREAM_ENV, TEST_MARKETS } from '../../scraper/streams/testing/quick-streams.ts';
 
 const VENUE_NAMES = Object.keys(TEST_MARKETS) as FakeVenueName[];
 const MARKET_LIST = VENUE_NAMES.flatMap((venue) => TEST_MARKETS[venue].map((market) => ({ venue, market })));

@@ -1,6 +1,6 @@
-import type { FakeTrade } from './market-book.ts';
-import { startFakeVenue, type FakeVenue, type FakeVenueName, type FakeVenueOptions } from './fake-venue.ts';
-import { TEST_MARKETS } from './fake-venue-env.ts';
+import type { FakeTrade } from '../venues/fake-market.ts';
+import { startFakeVenue, type FakeVenue, type FakeVenueName, type FakeVenueOptions } from '../venues/fake-venue.ts';
+import { TEST_MARKETS } from './quick-streams.ts';
 import { eventually, getJson, Session } from './venue-session.ts';
 
 // The trade messages as the venues document them.

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { binanceProtocol } from './binance.ts';
-import { coinbaseProtocol } from './coinbase.ts';
-import { krakenProtocol, restPair } from './kraken.ts';
+import { binanceProtocol } from './binance/client.ts';
+import { coinbaseProtocol } from './coinbase/client.ts';
+import { krakenProtocol, restPair } from './kraken/client.ts';
+import { fixture } from '../../testing/shared.ts';
 
-const reference = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../../../../shared/reference/provider-responses/${name}`, import.meta.url), 'utf8'));
+const reference = (name: string): unknown => JSON.parse(fixture(name));
 
 test('binance: one combined connection for every market and the all-market mini ticker', () => {
   assert.equal(

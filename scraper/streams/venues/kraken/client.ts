@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { endpoint, getJson, isoTime, numeric, parseEnvelope } from '../../providers/http.ts';
-import { krakenError } from '../../providers/kraken.ts';
-import { providerIds } from '../../symbols.ts';
-import type { Frame, HistoryRange, StreamProtocol, TradeHistory, VenueTrade } from './venue.ts';
+import { endpoint, getJson, isoTime, numeric, parseEnvelope } from '../../../providers/http.ts';
+import { krakenError } from '../../../providers/kraken.ts';
+import { providerIds } from '../../../symbols.ts';
+import type { Frame, HistoryRange, StreamProtocol, TradeHistory, VenueTrade } from '../venue.ts';
 
 const Trade = z.object({
   symbol: z.string(),

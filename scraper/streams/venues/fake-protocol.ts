@@ -1,4 +1,4 @@
-import type { MarketBook, StreamTrade } from './market-book.ts';
+import type { MarketBook, StreamTrade } from './fake-market.ts';
 
 /** A connected client as a protocol sees it. `state` is the protocol's own (its subscriptions). */
 export interface VenueClient<S> {

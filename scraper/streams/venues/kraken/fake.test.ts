@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FakeTrade } from './market-book.ts';
-import { kraken, withVenue } from './venue-drivers.ts';
-import { eventually, getJson, range, Session, type Msg } from './venue-session.ts';
+import type { FakeTrade } from '../fake-market.ts';
+import { kraken, withVenue } from '../../testing/venue-drivers.ts';
+import { eventually, getJson, range, Session, type Msg } from '../../testing/venue-session.ts';
 
 describe('fake kraken protocol', () => {
   it('greets with status, acks one subscribe per symbol, refuses unknown pairs, answers ping', async () => {

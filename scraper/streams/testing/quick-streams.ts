@@ -1,4 +1,4 @@
-import type { FakeVenue, FakeVenueName } from './fake-venue.ts';
+import type { FakeVenueName } from '../venues/fake-venue.ts';
 
 /** The markets the stream tests trade: BTC and ETH against the dollar, in each venue's own names. */
 export const TEST_MARKETS: Record<FakeVenueName, string[]> = {
@@ -19,17 +19,3 @@ export const QUICK_STREAM_ENV: Readonly<Record<string, string>> = {
   STREAM_PING_INTERVAL_MS: '200',
   STREAM_IDLE_TIMEOUT_MS: '1500',
 };
-
-/**
- * The variables that point the trade streams at running fake venues: `STREAM_VENUES` (in the order
- * given) and each venue's `*_WS_URL` and `*_BASE_URL`, to lay over the environment.
- */
-export function fakeVenueEnv(fakes: Iterable<FakeVenue>): Record<string, string> {
-  const list = [...fakes];
-  const env: Record<string, string> = { STREAM_VENUES: list.map((fake) => fake.venue).join(',') };
-  for (const fake of list) {
-    env[`${fake.venue.toUpperCase()}_WS_URL`] = fake.wsUrl;
-    env[`${fake.venue.toUpperCase()}_BASE_URL`] = fake.restUrl;
-  }
-  return env;
-}

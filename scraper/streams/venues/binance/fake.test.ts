@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binance, withVenue } from './venue-drivers.ts';
-import { eventually, getJson, Session, type Msg } from './venue-session.ts';
+import { binance, withVenue } from '../../testing/venue-drivers.ts';
+import { eventually, getJson, Session, type Msg } from '../../testing/venue-session.ts';
 
 describe('fake binance protocol', () => {
   it('refuses unknown stream names with HTTP 400 and unknown paths with 404', async () => {

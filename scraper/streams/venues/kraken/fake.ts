@@ -1,5 +1,5 @@
-import type { FakeTrade, MarketBook } from './market-book.ts';
-import { isoMicros, type VenueClient, type VenueContext, type VenueProtocol } from './venue-protocol.ts';
+import type { FakeTrade, MarketBook } from '../fake-market.ts';
+import { isoMicros, type VenueClient, type VenueContext, type VenueProtocol } from '../fake-protocol.ts';
 
 /** A Kraken client's subscriptions: symbols per channel. */
 export interface KrakenClientState {
@@ -24,7 +24,7 @@ interface Request {
  * `GET /0/public/Trades?pair=&since=&count=` pages by time (strictly after `since`, seconds or nanoseconds) and
  * answers errors with HTTP 200 and an `error` list, as Kraken does.
  */
-export function krakenProtocol(context: VenueContext<KrakenClientState>): VenueProtocol<KrakenClientState> {
+export function fakeKraken(context: VenueContext<KrakenClientState>): VenueProtocol<KrakenClientState> {
   const tickedTradeId = new Map<string, number>();
   let lastTickerAt = 0;
   let lastHeartbeatAt = 0;
@@ -34,18 +34,19 @@ export function krakenProtocol(context: VenueContext<KrakenClientState>): VenueP
     context.send(client, JSON.stringify({ ...body, time_in: isoMicros(timeIn), time_out: isoMicros(Date.now()) }));
   const tickerData = (book: MarketBook) => {
     const change = book.price - book.open;
+    const tick = 10 ** -book.decimals;
     return {
       symbol: book.name,
-      bid: round(book.price - 0.1, 1),
+      bid: round(book.price - tick, book.decimals),
       bid_qty: 0.5,
-      ask: round(book.price + 0.1, 1),
+      ask: round(book.price + tick, book.decimals),
       ask_qty: 0.5,
       last: book.price,
       volume: round(book.volume, 8),
-      vwap: book.volume > 0 ? round(book.quoteVolume / book.volume, 2) : book.price,
+      vwap: book.volume > 0 ? round(book.quoteVolume / book.volume, book.decimals) : book.price,
       low: book.low,
       high: book.high,
-      change: round(change, 2),
+      change: round(change, book.decimals),
       change_pct: round((change / book.open) * 100, 2),
     };
   };
@@ -141,7 +142,7 @@ export function krakenProtocol(context: VenueContext<KrakenClientState>): VenueP
       for (let i = from; i < Math.min(history.end, from + count); i++) {
         const trade = history.at(i);
         rows.push([
-          trade.price.toFixed(5),
+          trade.price.toFixed(Math.max(5, book.decimals)),
           trade.qty.toFixed(8),
           trade.ts / 1_000,
           trade.takerSide === 'buy' ? 'b' : 's',

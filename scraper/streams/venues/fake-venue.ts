@@ -1,13 +1,15 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { binanceProtocol } from './fake-binance.ts';
-import { coinbaseProtocol } from './fake-coinbase.ts';
-import { krakenProtocol } from './fake-kraken.ts';
-import { FakeMarket, type FakeTrade, type StreamTrade } from './market-book.ts';
-import type { ProtocolFactory, RestAnswer, VenueClient, VenueContext } from './venue-protocol.ts';
+import { fakeBinance } from './binance/fake.ts';
+import { fakeCoinbase } from './coinbase/fake.ts';
+import { fakeKraken } from './kraken/fake.ts';
+import { normaliseSymbol } from '../../symbols.ts';
+import { SyntheticWorld } from '../../synthetic-world.ts';
+import { FakeMarket, type FakeTrade, type StreamTrade } from './fake-market.ts';
+import type { ProtocolFactory, RestAnswer, VenueClient, VenueContext } from './fake-protocol.ts';
 
-export type { FakeTrade } from './market-book.ts';
+export type { FakeTrade } from './fake-market.ts';
 
 /** The exchanges a fake venue can play. */
 export type FakeVenueName = 'binance' | 'coinbase' | 'kraken';
@@ -29,8 +31,13 @@ export interface FakeVenueOptions {
   reorderRate?: number;
   /** Max REST requests per second before answering 429 (venue's documented error body). Default unlimited. */
   restRequestsPerSecond?: number;
-  /** Seed of the price random walk and the faults, for repeatable runs. Default 1. */
+  /** Seed of trade sizes, sides and faults (and of the world when none is given), for repeatable runs. Default 1. */
   seed?: number;
+  /**
+   * The made-up market whose walk the venue trades, seen through the venue's own basis and noise: share one with
+   * the synthetic provider and the other venues so that they all tell one story. Default: a world of its own from `seed`.
+   */
+  world?: SyntheticWorld;
   /**
    * Interval of the venue's protocol pings/heartbeats in ms (binance: ws ping frames; kraken: heartbeat
    * messages; coinbase: its `heartbeat` channel). Default binance 20000, kraken and coinbase 1000.
@@ -82,11 +89,11 @@ export interface FakeVenue {
 export function startFakeVenue(options: FakeVenueOptions): Promise<FakeVenue> {
   switch (options.venue) {
     case 'binance':
-      return startEngine(options, 20_000, binanceProtocol);
+      return startEngine(options, 20_000, fakeBinance);
     case 'coinbase':
-      return startEngine(options, 1_000, coinbaseProtocol);
+      return startEngine(options, 1_000, fakeCoinbase);
     case 'kraken':
-      return startEngine(options, 1_000, krakenProtocol);
+      return startEngine(options, 1_000, fakeKraken);
   }
 }
 
@@ -104,8 +111,15 @@ interface Client<S> extends VenueClient<S> {
 
 async function startEngine<S>(options: FakeVenueOptions, defaultPingMs: number, factory: ProtocolFactory<S>): Promise<FakeVenue> {
   const settings = checkOptions(options);
+  const source = (options.world ?? new SyntheticWorld(settings.seed)).source(options.venue);
+  const openedAt = Date.now();
   const markets = new Map(
-    options.markets.map((name) => [name, new FakeMarket(name, settings.seed, settings.firstTradeId, settings.historyLimit)]),
+    options.markets.map((name) => {
+      const symbol = normaliseSymbol(name) ?? name;
+      const quote = (ts: number) => source.price(symbol, ts);
+      const { seed, firstTradeId, historyLimit } = settings;
+      return [name, new FakeMarket({ name, quote, openedAt, seed, firstTradeId, historyLimit })];
+    }),
   );
   const clients = new Set<Client<S>>();
   const counts = { connectionsAccepted: 0, restRequests: 0, rest429: 0, slowConsumers: 0 };

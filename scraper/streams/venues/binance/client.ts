@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { providerIds } from '../../symbols.ts';
-import { endpoint, getJson, numeric, parseEnvelope } from '../../providers/http.ts';
-import type { Frame, HistoryRange, StreamProtocol, TradeHistory, VenueTicker, VenueTrade } from './venue.ts';
+import { providerIds } from '../../../symbols.ts';
+import { endpoint, getJson, numeric, parseEnvelope } from '../../../providers/http.ts';
+import type { Frame, HistoryRange, StreamProtocol, TradeHistory, VenueTicker, VenueTrade } from '../venue.ts';
 
 const TradeEvent = z.object({
   e: z.literal('trade'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { endpoint, getJson, isoTime, numeric, parseEnvelope } from '../../providers/http.ts';
-import type { Frame, HistoryRange, StreamProtocol, TradeHistory, VenueTrade } from './venue.ts';
+import { endpoint, getJson, isoTime, numeric, parseEnvelope } from '../../../providers/http.ts';
+import type { Frame, HistoryRange, StreamProtocol, TradeHistory, VenueTrade } from '../venue.ts';
 
 const Match = z.object({
   type: z.enum(['match', 'last_match']),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { coinbase, withVenue } from './venue-drivers.ts';
-import { eventually, getJson, range, Session, type Msg } from './venue-session.ts';
+import { coinbase, withVenue } from '../../testing/venue-drivers.ts';
+import { eventually, getJson, range, Session, type Msg } from '../../testing/venue-session.ts';
 
 describe('fake coinbase protocol', () => {
   it('acknowledges channel objects, sends last_match first, then matches in sequence with the maker side', async () => {

@@ -34,6 +34,8 @@ export interface TradeHistory {
 export interface MarketBook {
   readonly name: string;
   readonly history: TradeHistory;
+  /** Decimals of the market's prices (its tick is 10^-decimals): 2 for BTC, more for cheaper coins. */
+  readonly decimals: number;
   /** The last trade's price, or the starting price before any trade. */
   readonly price: number;
   readonly open: number;
@@ -49,14 +51,31 @@ export interface MarketBook {
 
 const round = (value: number, decimals: number) => Math.round(value * 10 ** decimals) / 10 ** decimals;
 
+/** What a fake market is made of. */
+export interface FakeMarketOptions {
+  /** The venue's name of the market: `BTCUSDT`, `BTC-USD`, `BTC/USD`. */
+  name: string;
+  /** The price the venue quotes at a time (epoch ms): its view of the synthetic world. */
+  quote: (ts: number) => number;
+  /** Seed of sizes, sides and the stream's faults. */
+  seed: number;
+  firstTradeId: number;
+  historyLimit: number;
+  /** When the market opens, epoch ms: its first quote sets the ticker's open. */
+  openedAt: number;
+}
+
 /**
- * One market's trades in typed-array columns (~45 bytes a trade, so a long benchmark fits in memory), its price
- * walk and running ticker. Every trade is kept for `all()`; REST history is the newest `historyLimit` of them.
- * Prices and faults are drawn from `seed` and the market's name, so a run with one seed repeats.
+ * One market's trades in typed-array columns (~45 bytes a trade, so a long benchmark fits in memory) and its
+ * running ticker. Each trade is priced by `quote` at its time, rounded to the market's tick; sizes, sides and
+ * faults are drawn from `seed` and the market's name, so a run with one seed and world repeats. Every trade is
+ * kept for `all()`; REST history is the newest `historyLimit` of them.
  */
 export class FakeMarket implements MarketBook, TradeHistory {
+  readonly name: string;
   readonly history: TradeHistory = this;
-  /** Seeded draws for the stream's faults (duplicates, swaps), apart from the price walk's. */
+  readonly decimals: number;
+  /** Seeded draws for the stream's faults (duplicates, swaps), apart from the sizes' and sides'. */
   readonly faultRandom: () => number;
   sequence = 0;
   /** Trades handed to the stream (the engine counts them). */
@@ -78,21 +97,25 @@ export class FakeMarket implements MarketBook, TradeHistory {
   private qtys = new Float64Array(1024);
   private sells = new Uint8Array(1024);
   private nextId: number;
-  private walk = 0;
-  private readonly base: number;
-  private readonly priceRandom: () => number;
+  private readonly historyLimit: number;
+  private readonly quote: (ts: number) => number;
+  private readonly random: () => number;
+  /** The unit of trade sizes: sizes run from 0.0001 to 2 lots. */
+  private readonly lot: number;
 
-  constructor(
-    readonly name: string,
-    seed: number,
-    firstTradeId: number,
-    private readonly historyLimit: number,
-  ) {
-    this.priceRandom = seededRandom(seed ^ hashText(name));
-    this.faultRandom = seededRandom(seed ^ hashText(`faults:${name}`));
-    this.base = /^(BTC|XBT)/i.test(name) ? 60_000 : 3_000;
-    this.price = this.open = this.high = this.low = this.base;
-    this.nextId = firstTradeId;
+  constructor(options: FakeMarketOptions) {
+    this.name = options.name;
+    this.quote = options.quote;
+    this.historyLimit = options.historyLimit;
+    this.random = seededRandom(options.seed ^ hashText(options.name));
+    this.faultRandom = seededRandom(options.seed ^ hashText(`faults:${options.name}`));
+    const first = options.quote(options.openedAt);
+    // About seven significant digits, as exchanges tick: 0.01 for BTC, 0.0000001 for a $0.20 coin.
+    this.decimals = Math.min(8, Math.max(2, 6 - Math.floor(Math.log10(first))));
+    this.price = this.open = this.high = this.low = round(first, this.decimals);
+    // Sizes of a few tens of thousands of dollars at most, whatever the coin costs: up to 2 BTC, 20 ETH, 200 000 DOGE.
+    this.lot = 10 ** Math.round(Math.log10(50_000 / first));
+    this.nextId = options.firstTradeId;
   }
 
   get start(): number {
@@ -105,18 +128,15 @@ export class FakeMarket implements MarketBook, TradeHistory {
 
   /** Makes the next trade, stamped `now` (or later, to keep stamps in order), and keeps it. */
   make(now: number): StreamTrade {
-    const random = this.priceRandom;
-    const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    // Mean-reverting log walk: lively at any rate, never far from the base price.
-    this.walk = this.walk * 0.9999 + 0.00005 * gaussian;
-    const price = round(this.base * Math.exp(this.walk), 2);
-    const qty = Math.min(1.99999999, Math.max(0.00010001, round(0.0001 + 1.9998 * random() ** 3, 8)));
+    const random = this.random;
+    const qty = round(this.lot * Math.min(1.99999999, Math.max(0.00010001, 0.0001 + 1.9998 * random() ** 3)), 8);
     const takerSide = random() < 0.5 ? 'buy' : 'sell';
     const previous = this.size - 1;
     const lastTs = previous >= 0 ? (this.times[previous] as number) : Number.NEGATIVE_INFINITY;
     let ts = Math.max(now, lastTs);
     let subMs = ts === lastTs ? (this.subMs[previous] as number) + 1 : 0;
     if (subMs > 999_999) [ts, subMs] = [ts + 1, 0];
+    const price = round(this.quote(ts), this.decimals);
     const trade: StreamTrade = { tradeId: this.nextId, ts, price, qty, takerSide, sequence: (this.sequence += 1) };
     this.nextId += 1;
     this.append(trade, subMs);

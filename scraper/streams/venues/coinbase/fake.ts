@@ -1,5 +1,5 @@
-import type { MarketBook, StreamTrade } from './market-book.ts';
-import { isoMicros, type RestAnswer, type VenueClient, type VenueContext, type VenueProtocol } from './venue-protocol.ts';
+import type { MarketBook, StreamTrade } from '../fake-market.ts';
+import { isoMicros, type RestAnswer, type VenueClient, type VenueContext, type VenueProtocol } from '../fake-protocol.ts';
 
 const CHANNELS = ['matches', 'ticker', 'heartbeat'] as const;
 type Channel = (typeof CHANNELS)[number];
@@ -20,7 +20,7 @@ const TICKER_INTERVAL_MS = 1_000;
  * does each ticker). `ticker` at most every second per product, `heartbeat` every `pingIntervalMs`. REST
  * `GET /products/<id>/trades` pages newest first with `after`/`before` cursors and `CB-BEFORE`/`CB-AFTER` headers.
  */
-export function coinbaseProtocol(context: VenueContext<CoinbaseClientState>): VenueProtocol<CoinbaseClientState> {
+export function fakeCoinbase(context: VenueContext<CoinbaseClientState>): VenueProtocol<CoinbaseClientState> {
   const tickedTradeId = new Map<string, number>();
   let lastTickerAt = 0;
   let lastHeartbeatAt = 0;
@@ -53,8 +53,8 @@ export function coinbaseProtocol(context: VenueContext<CoinbaseClientState>): Ve
     if (request.type === 'subscribe') client.state.subscribed = true;
     acknowledge(client);
     for (const product of fresh) {
-      const last = context.market(product)?.last;
-      if (last) context.send(client, match('last_match', product, last));
+      const book = context.market(product);
+      if (book?.last) context.send(client, match('last_match', book, book.last));
     }
   };
   const sendTickers = (now: number) => {
@@ -114,7 +114,7 @@ export function coinbaseProtocol(context: VenueContext<CoinbaseClientState>): Ve
       const readers = [...context.clients()].filter((client) => client.state.channels.matches.has(market.name));
       if (readers.length === 0) return;
       for (const trade of trades) {
-        const text = match('match', market.name, trade);
+        const text = match('match', market, trade);
         for (const client of readers) context.send(client, text);
       }
     },
@@ -164,28 +164,30 @@ const uuid = (prefix: string, tradeId: number) => `${prefix}-0000-4000-8000-${tr
 const makerSide = (trade: StreamTrade) => (trade.takerSide === 'buy' ? 'sell' : 'buy');
 
 /** A `match` (or `last_match`): built by hand, it is the hot path. */
-function match(type: 'match' | 'last_match', product: string, trade: StreamTrade): string {
+function match(type: 'match' | 'last_match', book: MarketBook, trade: StreamTrade): string {
   return (
     `{"type":"${type}","trade_id":${trade.tradeId},"sequence":${trade.sequence},"maker_order_id":"${uuid('aaaaaaaa', trade.tradeId)}",` +
-    `"taker_order_id":"${uuid('bbbbbbbb', trade.tradeId)}","time":"${isoMicros(trade.ts)}","product_id":"${product}",` +
-    `"size":"${trade.qty.toFixed(8)}","price":"${trade.price.toFixed(2)}","side":"${makerSide(trade)}"}`
+    `"taker_order_id":"${uuid('bbbbbbbb', trade.tradeId)}","time":"${isoMicros(trade.ts)}","product_id":"${book.name}",` +
+    `"size":"${trade.qty.toFixed(8)}","price":"${trade.price.toFixed(book.decimals)}","side":"${makerSide(trade)}"}`
   );
 }
 
 function ticker(book: MarketBook, last: StreamTrade, sequence: number): string {
+  const price = (value: number) => value.toFixed(book.decimals);
+  const tick = 10 ** -book.decimals;
   return JSON.stringify({
     type: 'ticker',
     sequence,
     product_id: book.name,
-    price: last.price.toFixed(2),
-    open_24h: book.open.toFixed(2),
+    price: price(last.price),
+    open_24h: price(book.open),
     volume_24h: book.volume.toFixed(8),
-    low_24h: book.low.toFixed(2),
-    high_24h: book.high.toFixed(2),
+    low_24h: price(book.low),
+    high_24h: price(book.high),
     volume_30d: book.volume.toFixed(8),
-    best_bid: (last.price - 0.01).toFixed(2),
+    best_bid: price(last.price - tick),
     best_bid_size: '0.50000000',
-    best_ask: (last.price + 0.01).toFixed(2),
+    best_ask: price(last.price + tick),
     best_ask_size: '0.50000000',
     // The ticker's side is the taker's, unlike a match's.
     side: last.takerSide,
@@ -225,7 +227,7 @@ function tradesPage(market: MarketBook, query: URLSearchParams): RestAnswer {
     rows.push({
       time: isoMicros(trade.ts),
       trade_id: trade.tradeId,
-      price: trade.price.toFixed(2),
+      price: trade.price.toFixed(market.decimals),
       size: trade.qty.toFixed(8),
       side: trade.takerSide === 'buy' ? 'sell' : 'buy',
     });

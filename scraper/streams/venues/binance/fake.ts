@@ -1,5 +1,5 @@
-import type { HistoryTrade, MarketBook, StreamTrade } from './market-book.ts';
-import type { RestAnswer, VenueClient, VenueContext, VenueProtocol } from './venue-protocol.ts';
+import type { HistoryTrade, MarketBook, StreamTrade } from '../fake-market.ts';
+import type { RestAnswer, VenueClient, VenueContext, VenueProtocol } from '../fake-protocol.ts';
 
 /** A Binance client's streams: combined (`/stream`, wrapped) or raw (`/ws/<stream>`). */
 export interface BinanceClientState {
@@ -24,7 +24,7 @@ const illegal = (name: string, range: string) =>
  * `SUBSCRIBE`/`UNSUBSCRIBE`/`LIST_SUBSCRIPTIONS`; ws ping frames every `pingIntervalMs`, a client silent for three
  * of them is terminated; REST `GET /api/v3/historicalTrades` and `/api/v3/trades`.
  */
-export function binanceProtocol(context: VenueContext<BinanceClientState>): VenueProtocol<BinanceClientState> {
+export function fakeBinance(context: VenueContext<BinanceClientState>): VenueProtocol<BinanceClientState> {
   const byStream = new Map(context.markets.map((market) => [`${market.toLowerCase()}@trade`, market]));
   let lastMiniTickersAt = 0;
   let lastPingAt = Date.now();
