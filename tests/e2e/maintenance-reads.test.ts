@@ -28,7 +28,14 @@ describe('reading the lake while maintenance rewrites it', () => {
     const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-maintenance-'));
     // Many small commits: inlined rows, many partials and small files for maintenance to fold.
     const run = await runPipeline(
-      { PROVIDERS: 'synthetic', SYMBOLS: 'BTC,ETH', POLL_INTERVAL_MS: '20', FLUSH_INTERVAL_MS: '50', FLUSH_MAX_RECORDS: '10', LAKE_DIR: lakeDir },
+      {
+        PROVIDERS: 'synthetic',
+        SYMBOLS: 'BTC,ETH',
+        POLL_INTERVAL_MS: '20',
+        FLUSH_INTERVAL_MS: '50',
+        FLUSH_MAX_RECORDS: '10',
+        LAKE_DIR: lakeDir,
+      },
       60,
     );
     const init = join(lakeDir, 'reader-init.sql');
@@ -44,7 +51,11 @@ describe('reading the lake while maintenance rewrites it', () => {
       const totals = { merged: 0, flushed: 0, files: 0, expired: 0, deleted: 0 };
       // Again and again: every snapshot but the newest expires at once; replaced files go after 2 s.
       for (let pass = 0; pass < 6; pass += 1) {
-        const report = await maintainLake(connection, { snapshotRetentionMs: 0, fileCleanupGraceMs: 2_000, rollupsSinceMs: 0 }, silentLogger);
+        const report = await maintainLake(
+          connection,
+          { snapshotRetentionMs: 0, fileCleanupGraceMs: 2_000, rollupsSinceMs: 0 },
+          silentLogger,
+        );
         assert.deepEqual(report.failures, [], `pass ${pass}`);
         totals.merged += report.rollupGroupsMerged;
         totals.flushed += report.inlinedRowsFlushed;

@@ -17,9 +17,12 @@ const sql = `SELECT (SELECT count(*) FROM prices)::INTEGER AS prices, (SELECT co
                     (SELECT coalesce(sum(ticks), 0) FROM candles_1m)::INTEGER AS ticks,
                     (SELECT count(*) FROM dead_letters)::INTEGER AS dead_letters,
                     (SELECT count(*) FROM trades)::INTEGER AS trades, (SELECT count(DISTINCT id) FROM trades)::INTEGER AS trade_ids`;
-setInterval(() => {
-  db.runAndReadAll(sql).then(
-    (reader) => process.stdout.write(`${JSON.stringify(reader.getRowObjectsJS()[0])}\n`),
-    (error: unknown) => process.stdout.write(`${JSON.stringify({ error: String(error).split('\n')[0] })}\n`),
-  );
-}, Number(every ?? 1000));
+setInterval(
+  () => {
+    db.runAndReadAll(sql).then(
+      (reader) => process.stdout.write(`${JSON.stringify(reader.getRowObjectsJS()[0])}\n`),
+      (error: unknown) => process.stdout.write(`${JSON.stringify({ error: String(error).split('\n')[0] })}\n`),
+    );
+  },
+  Number(every ?? 1000),
+);

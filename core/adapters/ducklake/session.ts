@@ -4,7 +4,10 @@ import { DatabaseSync } from 'node:sqlite';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { LakeError, messageOf } from '../../errors.ts';
 import type { LakeLocation } from '../select.ts';
-import { attachStatements, describeLake } from './attach.ts';
+import { LAKE, attachStatements, describeLake } from './attach.ts';
+
+/** Errors of a catalog another process is creating or writing at this instant. */
+const BUSY = /database is locked|Failed to commit|could not serialize|already exists/i;
 
 /** Resource limits of one DuckDB instance. */
 export interface SessionLimits {
@@ -37,18 +40,26 @@ export class LakeSession {
       throw new LakeError('QUERY_FAILED', `opening DuckDB: ${messageOf(cause)}`, { cause });
     });
     const session = new LakeSession(instance, lake, options.readOnly);
-    try {
-      const setup = await session.connect();
-      for (const statement of attachStatements(lake, { readOnly: options.readOnly })) await setup.run(statement);
-    } catch (cause) {
-      session.close();
-      // First line only: the rest can quote the statement, and a secret with it.
-      throw new LakeError('QUERY_FAILED', `attaching the lake ${describeLake(lake)}: ${messageOf(cause).split('\n')[0]}`, {
-        cause,
-        retryable: true,
-      });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const setup = await session.connect();
+        for (const statement of attachStatements(lake, { readOnly: options.readOnly })) await setup.run(statement);
+        return session;
+      } catch (cause) {
+        // Another process creating the same new catalog holds it for a moment: wait, then attach it.
+        if (attempt < 10 && BUSY.test(messageOf(cause))) {
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+          await (await session.connect()).run(`DETACH DATABASE IF EXISTS ${LAKE}`).catch(() => undefined);
+          continue;
+        }
+        session.close();
+        // First line only: the rest can quote the statement, and a secret with it.
+        throw new LakeError('QUERY_FAILED', `attaching the lake ${describeLake(lake)}: ${messageOf(cause).split('\n')[0]}`, {
+          cause,
+          retryable: true,
+        });
+      }
     }
-    return session;
   }
 
   /** A new connection to the instance, closed with the session. */
@@ -59,7 +70,13 @@ export class LakeSession {
   }
 
   close(): void {
-    for (const connection of this.connections.splice(0)) connection.closeSync();
+    for (const connection of this.connections.splice(0)) {
+      try {
+        connection.closeSync();
+      } catch {
+        // Already closed by its user (a connection pool).
+      }
+    }
     this.instance.closeSync();
   }
 }
