@@ -15,6 +15,8 @@ export const ErrorCodes = {
   RECORD_INVALID: { retryable: false },
   BUS_UNAVAILABLE: { retryable: true },
   BUS_CLOSED: { retryable: false },
+  /** A commit or seek for a partition the consumer does not own (any more). */
+  BUS_NOT_OWNER: { retryable: false },
   STORE_UNAVAILABLE: { retryable: true },
   STORE_WRITE_FAILED: { retryable: true },
   CACHE_UNAVAILABLE: { retryable: true },
