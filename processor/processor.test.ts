@@ -6,7 +6,7 @@ import { MemoryCache } from '../core/adapters/memory/cache.ts';
 import { LakeError } from '../core/errors.ts';
 import { silentLogger } from '../core/log.ts';
 import { Metrics } from '../core/metrics.ts';
-import type { Bus, SubscribeOptions, Subscription } from '../core/ports/bus.ts';
+import type { Bus, ConsumeOptions, Consumer } from '../core/ports/bus.ts';
 import type { ObjectStore } from '../core/ports/object-store.ts';
 import { StatusBoard } from '../core/status-board.ts';
 import { uniqueName, waitFor } from '../core/testing/wait.ts';
@@ -353,56 +353,52 @@ describe('processor', () => {
   });
 });
 
-/** The same bus, with `subscribe` wrapping each subscription in `wrap`. */
-function wrapSubscriptions(bus: Bus, wrap: (subscription: Subscription) => Partial<Subscription>): Bus {
+/** The same bus, with `consume` wrapping each consumer in `wrap`. */
+function wrapConsumers(bus: Bus, wrap: (consumer: Consumer) => Partial<Consumer>): Bus {
   return {
     publish: (topic, messages) => bus.publish(topic, messages),
     endOffsets: (topic) => bus.endOffsets(topic),
     committedOffsets: (group, topic) => bus.committedOffsets(group, topic),
     health: () => bus.health(),
     close: () => bus.close(),
-    async subscribe(options: SubscribeOptions) {
-      const subscription = await bus.subscribe(options);
+    async consume(options: ConsumeOptions) {
+      const consumer = await bus.consume(options);
       return {
-        commit: (partition, nextOffset) => subscription.commit(partition, nextOffset),
-        pause: () => subscription.pause(),
-        resume: () => subscription.resume(),
-        assignment: () => subscription.assignment(),
-        close: () => subscription.close(),
-        ...wrap(subscription),
+        commit: (offsets) => consumer.commit(offsets),
+        seek: (partition, offset) => consumer.seek(partition, offset),
+        setPaused: (paused) => consumer.setPaused(paused),
+        assignment: () => consumer.assignment(),
+        close: () => consumer.close(),
+        ...wrap(consumer),
       };
     },
   };
 }
 
-/** A bus whose subscriptions cannot commit and can be left without flushing: a crash after the upload. */
+/** A bus whose consumers cannot commit and can be left without flushing: a crash after the upload. */
 function withFailingCommits(bus: Bus) {
-  const subscriptions: Subscription[] = [];
-  const wrapped = wrapSubscriptions(bus, (subscription) => {
-    subscriptions.push(subscription);
+  const consumers: Consumer[] = [];
+  const wrapped = wrapConsumers(bus, (consumer) => {
+    consumers.push(consumer);
     return {
       // The ownership fence (a commit of offset 0 here, nothing was committed) goes through;
       // every commit that would move the offset "crashes".
-      commit: async (partition: number, nextOffset: number) => {
-        if (nextOffset === 0) return subscription.commit(partition, nextOffset);
+      commit: async (offsets) => {
+        if (offsets.every((offset) => offset.nextOffset === 0)) return consumer.commit(offsets);
         throw new LakeError('BUS_UNAVAILABLE', 'simulated crash before commit');
       },
     };
   });
-  return { bus: wrapped, leave: () => Promise.all(subscriptions.map((subscription) => subscription.close())) };
+  return { bus: wrapped, leave: () => Promise.all(consumers.map((consumer) => consumer.close())) };
 }
 
 /** A bus that records pause and resume calls. */
 function withPauseLog(bus: Bus) {
   const calls: string[] = [];
-  const wrapped = wrapSubscriptions(bus, (subscription) => ({
-    pause: () => {
-      calls.push('pause');
-      subscription.pause();
-    },
-    resume: () => {
-      calls.push('resume');
-      subscription.resume();
+  const wrapped = wrapConsumers(bus, (consumer) => ({
+    setPaused: (paused: boolean) => {
+      calls.push(paused ? 'pause' : 'resume');
+      consumer.setPaused(paused);
     },
   }));
   return { bus: wrapped, calls };

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { LakeError, messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
-import type { Bus, BusMessage, MessageBatch, Subscription } from '../core/ports/bus.ts';
+import type { Bus, BusMessage, Consumer, MessageBatch, TopicPartition } from '../core/ports/bus.ts';
 import type { Cache } from '../core/ports/cache.ts';
 import type { ObjectStore } from '../core/ports/object-store.ts';
 import { deadLetter } from '../core/records/dead-letter.ts';
@@ -55,6 +55,8 @@ export interface Processor {
   status(): ProcessorStatus;
 }
 
+const decoder = new TextDecoder();
+
 // JS strings are UTF-16 and a parsed row costs a few hundred bytes of object overhead.
 const estimateBytes = (message: BusMessage): number => message.value.length * 2 + 256;
 
@@ -80,7 +82,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   ];
   const batcher = new Batcher(config.flushMaxRecords);
   const queues = new Map<string, FlushQueue>();
-  const subscriptions = new Map<string, Subscription>();
+  let consumer: Consumer | undefined;
   const positions = new Map<string, number>();
   /** The next offset of each partition this processor committed itself: a redelivery below it is already in the lake. */
   const committedNext = new Map<string, number>();
@@ -104,6 +106,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
   let lag: Record<string, number> = {};
 
   const keyOf = (topic: string, partition: number) => `${topic}/${partition}`;
+  const owns = (topic: string, partition: number) =>
+    consumer?.assignment().some((owned) => owned.topic === topic && owned.partition === partition) ?? false;
   const withLock = <T>(key: string, work: () => Promise<T>): Promise<T> => {
     const run = (locks.get(key) ?? Promise.resolve()).then(work, work);
     const tail = run.catch(() => undefined);
@@ -120,10 +124,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     else pauseReasons.delete(reason);
     const after = pauseReasons.size > 0;
     if (before === after) return;
-    for (const subscription of subscriptions.values()) {
-      if (after) subscription.pause();
-      else subscription.resume();
-    }
+    consumer?.setPaused(after);
     log.info({ reasons: [...pauseReasons], bufferedBytes: bufferedBytes() }, after ? 'Paused consumption' : 'Resumed consumption');
   }
 
@@ -153,10 +154,11 @@ export function createProcessor(options: ProcessorOptions): Processor {
     const started = performance.now();
     const range = `${batch.topic}/${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
     try {
-      const subscription = subscriptions.get(batch.topic);
-      if (!subscription) throw new LakeError('BUS_CLOSED', `no subscription to ${batch.topic}`);
+      const member = consumer;
+      if (!member) throw new LakeError('BUS_CLOSED', `not consuming ${batch.topic}`);
+      const commit = (nextOffset: number) => member.commit([{ topic: batch.topic, partition: batch.partition, nextOffset }]);
       const owned = () => {
-        if (!subscription.assignment().includes(batch.partition))
+        if (!owns(batch.topic, batch.partition))
           throw new LakeError('BUS_CLOSED', `${batch.topic}/${batch.partition} was revoked; its next owner writes ${range}`);
       };
       const files = await writer!.write(batch, {
@@ -165,10 +167,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
         // gives us the partition. A later owner therefore starts after this point, reads the
         // journal entry just written, and cuts its replay at the same offsets: a revoked owner's
         // late files can only be the very objects the next owner writes.
-        beforeFiles: () => subscription.commit(batch.partition, batch.firstOffset),
+        beforeFiles: () => commit(batch.firstOffset),
       });
       // Commit after every put: a crash before the upload must replay records, not lose them.
-      await subscription.commit(batch.partition, batch.lastOffset + 1).catch((error: unknown) => {
+      await commit(batch.lastOffset + 1).catch((error: unknown) => {
         metrics.commitFailures.inc();
         throw error;
       });
@@ -192,7 +194,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       log.debug({ range, records: batch.items.length, files: files.length, ms: lastFlushMs }, 'Flushed batch');
     } catch (error) {
       lastError = `writing ${range}: ${messageOf(error)}`;
-      const revoked = !subscriptions.get(batch.topic)?.assignment().includes(batch.partition);
+      const revoked = !owns(batch.topic, batch.partition);
       if (!revoked) {
         log.error(
           { range, records: batch.items.length, err: messageOf(error) },
@@ -226,7 +228,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
   }
 
   function toItem(dataset: AnyDataset, topic: string, message: BusMessage): BatchItem {
-    const parsed = dataset.parse(message.value);
+    const value = decoder.decode(message.value);
+    const parsed = dataset.parse(value);
     let reason: string;
     if (parsed.ok) {
       const eventTimeMs = dataset.eventTime(parsed.row);
@@ -244,7 +247,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       stage: 'processor',
       source: `${topic}/${message.partition}/${message.offset}`,
       reason,
-      payload: message.value,
+      payload: value,
     });
     return { dataset: deadLetters, row, eventTimeMs: row.at };
   }
@@ -331,6 +334,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
           await forget(topic, partition, 'revoked');
           committedNext.delete(keyOf(topic, partition));
         }),
+      ),
+    );
+  }
+
+  async function revokeAll(partitions: TopicPartition[]): Promise<void> {
+    const topics = new Set(partitions.map((tp) => tp.topic));
+    await Promise.all(
+      [...topics].map((topic) =>
+        revoke(
+          topic,
+          partitions.filter((tp) => tp.topic === topic).map((tp) => tp.partition),
+        ),
       ),
     );
   }
@@ -427,20 +442,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
       encoder = await ParquetEncoder.open();
       writer = new LakeWriter(store, encoder, journal, log, options.retry, () => setPaused('store', true));
       state = 'running';
-      for (const dataset of datasets) {
-        const subscription = await bus.subscribe({
-          topic: dataset.topic,
-          group: config.kafkaGroup,
-          from: 'earliest',
-          onBatch: (batch) => {
-            const handled = handle(dataset, batch);
-            handlers.add(handled);
-            return handled.finally(() => handlers.delete(handled));
-          },
-          onRevoked: (partitions) => revoke(dataset.topic, partitions),
-        });
-        subscriptions.set(dataset.topic, subscription);
-      }
+      const byTopic = new Map(datasets.map((dataset) => [dataset.topic, dataset]));
+      consumer = await bus.consume({
+        topics: [...byTopic.keys()],
+        group: config.kafkaGroup,
+        from: 'earliest',
+        onBatch: (batch) => {
+          const handled = handle(byTopic.get(batch.topic)!, batch);
+          handlers.add(handled);
+          return handled.finally(() => handlers.delete(handled));
+        },
+        onRevoked: (partitions) => revokeAll(partitions),
+      });
       timers.push(setInterval(tick, Math.max(10, Math.min(1_000, Math.floor(config.flushIntervalMs / 4)))));
       timers.push(setInterval(() => void publishStatus(), options.statusIntervalMs ?? 2_000));
       if ((config.compactIntervalMs ?? 0) > 0) timers.push(setInterval(compactLake, config.compactIntervalMs));
@@ -472,7 +485,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
         }
         state = 'stopping';
         for (const timer of timers) clearInterval(timer);
-        for (const subscription of subscriptions.values()) subscription.pause();
+        consumer?.setPaused(true);
         await Promise.allSettled([...handlers]);
         await flushAll();
         const unwritten = queued().filter((queue) => queue.blocked);
@@ -489,7 +502,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
             { topic: batch.topic, partition: batch.partition, records: batch.items.length },
             'Stopping with a replay batch not yet complete; it stays uncommitted',
           );
-        for (const subscription of subscriptions.values()) await subscription.close();
+        await consumer?.close();
         await publishStatus();
         await compacting;
         await compactor?.close();

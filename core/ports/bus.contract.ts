@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Bus, BusMessage, MessageBatch, TopicPartition } from './bus.ts';
+import type { Bus, BusMessage, Consumer, MessageBatch, TopicPartition } from './bus.ts';
 import { LakeError } from '../errors.ts';
 import { uniqueName, waitFor } from '../testing/wait.ts';
 import { busMembershipContract, type BusContractOptions } from './bus-membership.contract.ts';
@@ -98,22 +98,26 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, options: 
       await consumer.close();
     });
 
-    it('redelivers uncommitted messages to the next member of the group', async () => {
+    it('redelivers uncommitted messages to the next member, and calls onBatch only after consume resolved', async () => {
       const bus = await open();
       const topic = uniqueName('contract');
       const group = uniqueName('g');
       await bus.publish(topic, keyed(20));
       const first: BusMessage[] = [];
-      const consumer1 = await bus.consume({
+      let early = false;
+      const returned: { consumer?: Consumer } = {};
+      const consumer1 = (returned.consumer = await bus.consume({
         topics: [topic],
         group,
         onBatch: async (batch) => {
+          early ||= returned.consumer === undefined;
           first.push(...batch.messages);
           // Commit only the first message of each batch: the rest must come again.
-          await consumer1.commit([{ topic, partition: batch.partition, nextOffset: batch.messages[0]!.offset + 1 }]);
+          await returned.consumer!.commit([{ topic, partition: batch.partition, nextOffset: batch.messages[0]!.offset + 1 }]);
         },
-      });
+      }));
       await waitFor(() => first.length >= 20, timeoutMs, 'first pass');
+      assert.equal(early, false, 'no batch before consume resolved');
       await consumer1.close();
       const committed = await bus.committedOffsets(group, topic);
       const expected = first

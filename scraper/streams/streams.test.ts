@@ -28,15 +28,16 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
 /** Everything published on a topic of the memory bus, parsed. */
 async function follow<T>(bus: MemoryBus, topic: string, parse: (value: unknown) => T): Promise<T[]> {
   const seen: T[] = [];
-  const subscription = await bus.subscribe({
-    topic,
+  const decoder = new TextDecoder();
+  const consumer = await bus.consume({
+    topics: [topic],
     group: `test-${topic}`,
     async onBatch(batch) {
-      for (const message of batch.messages) seen.push(parse(JSON.parse(message.value)));
-      await subscription.commit(batch.partition, batch.messages.at(-1)!.offset + 1);
+      for (const message of batch.messages) seen.push(parse(JSON.parse(decoder.decode(message.value))));
+      await consumer.commit([{ topic, partition: batch.partition, nextOffset: batch.messages.at(-1)!.offset + 1 }]);
     },
   });
-  after(() => subscription.close());
+  after(() => consumer.close());
   return seen;
 }
 
