@@ -1,8 +1,10 @@
-import type { Bus, Subscription } from '../core/ports/bus.ts';
+import type { Bus, Consumer } from '../core/ports/bus.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { messageOf } from '../core/errors.ts';
 import { validatePrice, type PriceRecord } from '../core/records/price.ts';
+
+const decoder = new TextDecoder();
 
 /** One listener of the live feed (an SSE client). `send` must not throw. */
 export interface LiveClient {
@@ -19,7 +21,7 @@ export interface LiveClient {
  */
 export class LiveFeed {
   private readonly clients = new Set<LiveClient>();
-  private subscription: Subscription | undefined;
+  private consumer: Consumer | undefined;
   private started: Promise<void> | undefined;
   private lastError: string | undefined;
   private received = 0;
@@ -32,19 +34,19 @@ export class LiveFeed {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Joins the topic in the background; `ready()` resolves once subscribed (or failed, logged). */
+  /** Joins the topic in the background; `ready()` resolves once joined (or failed, logged). */
   start(): void {
     const delivered = this.metrics.counter('live_prices_total', 'Prices the live feed passed to /api/stream clients');
     this.started ??= this.bus
-      .subscribe({
-        topic: this.topic,
+      .consume({
+        topics: [this.topic],
         group: this.group,
         from: 'latest',
         onBatch: async (batch) => {
           for (const message of batch.messages) {
             let parsed: unknown;
             try {
-              parsed = JSON.parse(message.value);
+              parsed = JSON.parse(decoder.decode(message.value));
             } catch {
               continue;
             }
@@ -56,8 +58,8 @@ export class LiveFeed {
           }
         },
       })
-      .then((subscription) => {
-        this.subscription = subscription;
+      .then((consumer) => {
+        this.consumer = consumer;
         this.log.info({ topic: this.topic, group: this.group }, 'Following the prices topic for live updates');
       })
       .catch((error: unknown) => {
@@ -66,7 +68,7 @@ export class LiveFeed {
       });
   }
 
-  /** Resolves once the subscription is in place or has failed. */
+  /** Resolves once the consumer is in place or has failed. */
   async ready(): Promise<void> {
     await this.started;
   }
@@ -82,7 +84,7 @@ export class LiveFeed {
 
   status(): { following: boolean; clients: number; received: number; error: string | null } {
     return {
-      following: this.subscription !== undefined,
+      following: this.consumer !== undefined,
       clients: this.clients.size,
       received: this.received,
       error: this.lastError ?? null,
@@ -93,6 +95,6 @@ export class LiveFeed {
     await this.started;
     for (const client of this.clients) client.drop('the server is stopping');
     this.clients.clear();
-    await this.subscription?.close();
+    await this.consumer?.close();
   }
 }

@@ -8,6 +8,7 @@ import { LocalObjectStore } from '../core/adapters/local-fs/object-store.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import { silentLogger } from '../core/log.ts';
 import { realPricesPath } from './testing/shared.ts';
+import { read } from './testing/harness.ts';
 import { backfillFile, type BackfillOptions } from './backfill.ts';
 
 const FILE = realPricesPath('binanceus_BTCUSDT_1m_20230301_20230321.csv');
@@ -27,17 +28,7 @@ async function setup() {
     ...over,
   });
   const published = async () => [...(await bus.endOffsets('prices')).values()].reduce((a, b) => a + b, 0);
-  const ids = async () => {
-    const all = new Set<string>();
-    const sub = await bus.subscribe({
-      topic: 'prices',
-      group: `check-${Math.random()}`,
-      onBatch: async (batch) => batch.messages.forEach((m) => all.add((JSON.parse(m.value) as { id: string }).id)),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await sub.close();
-    return all;
-  };
+  const ids = async () => new Set((await read(bus, 'prices')).map((value) => (JSON.parse(value) as { id: string }).id));
   return { bus, store, options, published, ids };
 }
 

@@ -4,34 +4,16 @@ import { MemoryBus } from '../core/adapters/memory/bus.ts';
 import { MemoryCache } from '../core/adapters/memory/cache.ts';
 import { silentLogger } from '../core/log.ts';
 import { Metrics } from '../core/metrics.ts';
-import type { BusMessage } from '../core/ports/bus.ts';
 import type { PriceProvider } from '../core/ports/provider.ts';
 import { DeadLetter } from '../core/records/dead-letter.ts';
 import { PriceRecord } from '../core/records/price.ts';
 import { StatusBoard } from '../core/status-board.ts';
 import { uniqueName } from '../core/testing/wait.ts';
 import { SyntheticProvider } from './providers/synthetic.ts';
+import { readMessages as messages } from './testing/harness.ts';
 import { createScraper, type ScraperDeps } from './scraper.ts';
 
 const NOW = 1_760_000_000_000;
-
-async function messages(bus: MemoryBus, topic: string): Promise<BusMessage[]> {
-  const ends = await bus.endOffsets(topic);
-  const seen: BusMessage[] = [];
-  const total = [...ends.values()].reduce((a, b) => a + b, 0);
-  if (total === 0) return seen;
-  await new Promise<void>((resolve) => {
-    void bus.subscribe({
-      topic,
-      group: uniqueName('reader'),
-      async onBatch(batch) {
-        seen.push(...batch.messages);
-        if (seen.length >= total) resolve();
-      },
-    });
-  });
-  return seen;
-}
 
 function setup(providers: PriceProvider[], overrides: Partial<ScraperDeps> = {}) {
   const bus = new MemoryBus();

@@ -59,7 +59,8 @@ export interface ConsumeOptions {
    */
   onRevoked?(partitions: TopicPartition[]): Promise<void> | void;
   /**
-   * Called with each batch. The next batch of the same partition waits until it resolves
+   * Called with each batch, never before `consume` resolved (so it may use the consumer
+   * `consume` returns). The next batch of the same partition waits until it resolves
    * (backpressure); batches of different partitions may be in flight together. If it rejects,
    * after a short pause the partition is delivered again from where it restarts: the last offset
    * this member committed for it, else where it started when assigned.

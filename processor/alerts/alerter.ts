@@ -1,7 +1,7 @@
 import { LakeError, messageOf } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import type { Bus, MessageBatch, Subscription } from '../../core/ports/bus.ts';
+import type { Bus, Consumer, MessageBatch, TopicPartition } from '../../core/ports/bus.ts';
 import type { Cache } from '../../core/ports/cache.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { Alert } from '../../core/records/alert.ts';
@@ -64,8 +64,8 @@ interface PartitionState {
  * The alerter: a consumer of the prices topic in its own group (`<KAFKA_GROUP>-alerts`) with one
  * evaluator per bus partition (a symbol's records share a partition). Per batch it evaluates,
  * publishes the alerts to the alerts topic, saves the evaluator's state with the next offset,
- * and only then commits. On the first batch of a partition it restores the saved state and skips
- * what the state already covers. So no alert is lost, and a crash before the save replays the
+ * and only then commits. When it is given a partition it restores the saved state and starts
+ * reading where that state ends. So no alert is lost, and a crash before the save replays the
  * batch from the previous state: the same alerts with the same ids, published again, which the
  * lake view, the API and the webhook dedupe by id.
  */
@@ -94,27 +94,36 @@ export function createAlerter(options: AlerterOptions): Alerter {
         maxQueued: config.alertWebhookMaxQueued ?? 1_000,
       })
     : undefined;
-  let subscription: Subscription | undefined;
+  let consumer: Consumer | undefined;
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   let stopping: Promise<void> | undefined;
   let lastError: string | null = null;
 
-  async function partitionState(partition: number): Promise<PartitionState> {
-    let part = partitions.get(partition);
-    if (!part) {
-      const saved = await checkpoints.load(partition);
-      part = { evaluator: new AlertEvaluator(rules, saved?.state ?? emptyState(), now), next: saved?.nextOffset ?? 0 };
-      partitions.set(partition, part);
-      if (saved) log.info({ partition, nextOffset: saved.nextOffset }, 'Restored the alert state of a partition');
+  /** A fresh evaluator for the partition, restored from its checkpoint when there is one. */
+  async function restore(partition: number): Promise<{ part: PartitionState; saved: boolean }> {
+    const saved = await checkpoints.load(partition);
+    const part = { evaluator: new AlertEvaluator(rules, saved?.state ?? emptyState(), now), next: saved?.nextOffset ?? 0 };
+    partitions.set(partition, part);
+    if (saved) log.info({ partition, nextOffset: saved.nextOffset }, 'Restored the alert state of a partition');
+    return { part, saved: saved !== undefined };
+  }
+
+  /** Start offsets of newly given partitions: where their saved state ends (else the group's commit). */
+  async function assigned(given: TopicPartition[]): Promise<Map<string, number>> {
+    const starts = new Map<string, number>();
+    for (const { topic, partition } of given) {
+      const { part, saved } = await restore(partition);
+      if (saved) starts.set(`${topic}:${partition}`, part.next);
     }
-    return part;
+    return starts;
   }
 
   async function handle(batch: MessageBatch): Promise<void> {
     if (state !== 'running') throw new LakeError('BUS_CLOSED', `the alerter is ${state}; ${batch.topic}/${batch.partition} comes again`);
     const range = `${batch.topic}/${batch.partition} from offset ${batch.messages[0]?.offset}`;
     try {
-      const part = await partitionState(batch.partition);
+      // None after a failed batch: the replay restores the saved state.
+      const part = partitions.get(batch.partition) ?? (await restore(batch.partition)).part;
       const messages = batch.messages.filter((message) => message.offset >= part.next);
       if (messages.length > 0) {
         const alerts: Alert[] = [];
@@ -146,7 +155,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
         }
         if (alerts.length > 0) log.debug({ range, alerts: alerts.length }, 'Raised alerts');
       }
-      await subscription!.commit(batch.partition, part.next);
+      await consumer!.commit([{ topic: batch.topic, partition: batch.partition, nextOffset: part.next }]);
     } catch (error) {
       // The evaluator may be ahead of what was saved: forget it, the replay restores the saved state.
       partitions.delete(batch.partition);
@@ -165,17 +174,18 @@ export function createAlerter(options: AlerterOptions): Alerter {
     async start() {
       if (state !== 'new') throw new LakeError('BUS_CLOSED', `cannot start an alerter that is ${state}`);
       state = 'running';
-      subscription = await bus.subscribe({
-        topic: config.kafkaTopic,
+      consumer = await bus.consume({
+        topics: [config.kafkaTopic],
         group,
         from: 'earliest',
+        onAssigned: assigned,
         onBatch: (batch) => {
           const handled = handle(batch);
           handlers.add(handled);
           return handled.finally(() => handlers.delete(handled));
         },
         onRevoked: (revoked) => {
-          for (const partition of revoked) partitions.delete(partition);
+          for (const { partition } of revoked) partitions.delete(partition);
         },
       });
       log.info({ rules: rules.map((rule) => rule.id), group, topic: config.kafkaTopic, to: config.alertsTopic }, 'Alerter started');
@@ -199,10 +209,10 @@ export function createAlerter(options: AlerterOptions): Alerter {
           state = 'stopped';
           return;
         }
-        subscription?.pause();
+        consumer?.setPaused(true);
         await Promise.allSettled([...handlers]);
         state = 'stopping';
-        await subscription?.close();
+        await consumer?.close();
         await webhook?.close();
         state = 'stopped';
         log.info({ ...totals, webhook: webhook?.totals }, 'Alerter stopped');
@@ -214,9 +224,11 @@ export function createAlerter(options: AlerterOptions): Alerter {
   };
 }
 
-function parsePrice(value: string) {
+const decoder = new TextDecoder();
+
+function parsePrice(value: Uint8Array) {
   try {
-    const validated = validatePrice(JSON.parse(value));
+    const validated = validatePrice(JSON.parse(decoder.decode(value)));
     return validated.ok ? validated.value : undefined;
   } catch {
     return undefined;

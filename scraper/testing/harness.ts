@@ -117,23 +117,37 @@ export function guardedScraper(options: {
   };
 }
 
-/** The values of every message on `topic`, read by a fresh consumer group. */
-export async function read(bus: Bus, topic: string): Promise<string[]> {
+/** A message read back from the bus, its value decoded. */
+export interface ReadMessage {
+  key: string;
+  value: string;
+  partition: number;
+  offset: number;
+}
+
+/** Every message on `topic` (as far as its end offsets when called), read by a fresh consumer group. */
+export async function readMessages(bus: Bus, topic: string): Promise<ReadMessage[]> {
   const ends = await bus.endOffsets(topic);
   const total = [...ends.values()].reduce((a, b) => a + b, 0);
-  const seen: string[] = [];
+  const seen: ReadMessage[] = [];
   if (total === 0) return seen;
   let done = () => undefined as void;
   const all = new Promise<void>((resolve) => (done = resolve));
-  const subscription = await bus.subscribe({
-    topic,
+  const decoder = new TextDecoder();
+  const consumer = await bus.consume({
+    topics: [topic],
     group: uniqueName('reader'),
     async onBatch(batch) {
-      seen.push(...batch.messages.map((message) => message.value));
+      for (const { key, value, partition, offset } of batch.messages) seen.push({ key, value: decoder.decode(value), partition, offset });
       if (seen.length >= total) done();
     },
   });
   await all;
-  await subscription.close();
+  await consumer.close();
   return seen;
+}
+
+/** The values of every message on `topic`, read by a fresh consumer group. */
+export async function read(bus: Bus, topic: string): Promise<string[]> {
+  return (await readMessages(bus, topic)).map((message) => message.value);
 }

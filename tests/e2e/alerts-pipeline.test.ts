@@ -8,7 +8,7 @@ import { MemoryCache } from '../../core/adapters/memory/cache.ts';
 import { LocalObjectStore } from '../../core/adapters/local-fs/object-store.ts';
 import { silentLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics.ts';
-import type { Bus, Subscription } from '../../core/ports/bus.ts';
+import type { Bus, ConsumeOptions, Consumer } from '../../core/ports/bus.ts';
 import type { ObjectStore } from '../../core/ports/object-store.ts';
 import { alertId } from '../../core/records/alert.ts';
 import type { PriceRecord } from '../../core/records/price.ts';
@@ -205,20 +205,20 @@ describe('alerts through bus, alerter, processor and lake', () => {
     // The second alerter saves its state and then fails to commit once: the replay must skip what was saved.
     let commitFailed = false;
     const flakyBus: Bus = Object.create(run.bus, {
-      subscribe: {
-        value: async (options: Parameters<Bus['subscribe']>[0]) => {
-          const subscription = await run.bus.subscribe(options);
-          const flaky: Subscription = Object.create(subscription, {
+      consume: {
+        value: async (options: ConsumeOptions) => {
+          const consumer = await run.bus.consume(options);
+          const flaky: Consumer = Object.create(consumer, {
             commit: {
-              value: async (partition: number, next: number) => {
-                if (!commitFailed && next > 2_000) {
+              value: async (offsets: Parameters<Consumer['commit']>[0]) => {
+                if (!commitFailed && offsets.some((offset) => offset.nextOffset > 2_000)) {
                   commitFailed = true;
                   throw new Error('injected: commit failed');
                 }
-                return subscription.commit(partition, next);
+                return consumer.commit(offsets);
               },
             },
-          }) as Subscription;
+          }) as Consumer;
           return flaky;
         },
       },

@@ -15,7 +15,7 @@ busContract(
     const env = await stack();
     return new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), partitions: 3, log: silentLogger });
   },
-  60_000,
+  { timeoutMs: 60_000 },
 );
 
 objectStoreContract('s3 (minio)', async () => {

@@ -1,8 +1,9 @@
-import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
-import type { Bus, BusMessage, SubscribeOptions, Subscription } from '../../ports/bus.ts';
+import { Kafka, Partitioners, logLevel, type Admin, type Producer, type LogEntry } from 'kafkajs';
+import type { Bus, ConsumeOptions, Consumer } from '../../ports/bus.ts';
 import type { Health } from '../../ports/health.ts';
 import type { Logger } from '../../log.ts';
 import { LakeError, messageOf } from '../../errors.ts';
+import { KafkajsMember } from './member.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -13,7 +14,7 @@ export interface KafkaBusOptions {
   replicationFactor?: number;
   /**
    * How long the group waits for a silent consumer before giving its partitions to others, ms
-   * (default: KAFKA_SESSION_TIMEOUT_MS, else 30000). A killed processor's partitions stay idle that long.
+   * (default 30000). A killed consumer's partitions stay idle that long.
    */
   sessionTimeoutMs?: number;
   log: Logger;
@@ -22,7 +23,8 @@ export interface KafkaBusOptions {
 /**
  * The bus on Kafka or Redpanda (kafkajs). The producer is idempotent and waits for every in-sync
  * replica; topics are created when missing; consumers never auto-commit: offsets move only
- * through `Subscription.commit`, after the caller stored what it read.
+ * through `Consumer.commit`, after the caller stored what it read. kafkajs has no static
+ * membership: `instanceId` is refused.
  */
 export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
@@ -30,12 +32,10 @@ export class KafkaBus implements Bus {
   private readonly admin: Admin;
   private readonly ready: Promise<void>;
   private readonly knownTopics = new Set<string>();
-  private readonly consumers = new Set<KafkaSubscription>();
-
+  private readonly members = new Set<KafkajsMember>();
   private readonly sessionTimeoutMs: number;
 
   constructor(private readonly options: KafkaBusOptions) {
-    // TODO(lead): move KAFKA_SESSION_TIMEOUT_MS into the adapter config schema (core/adapters/select.ts).
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
     const log = options.log.child({ component: 'kafkajs' });
     this.kafka = new Kafka({
@@ -62,21 +62,30 @@ export class KafkaBus implements Bus {
     this.ready.catch(() => undefined);
   }
 
-  async publish(topic: string, messages: { key: string; value: string }[]): Promise<void> {
+  async publish(topic: string, messages: { key: string; value: string | Uint8Array }[]): Promise<void> {
     if (messages.length === 0) return;
     await this.ensureTopic(topic);
     try {
-      await this.producer.send({ topic, acks: -1, messages });
+      await this.producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map(({ key, value }) => ({
+          key,
+          value: typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+        })),
+      });
     } catch (cause) {
       throw new LakeError('BUS_UNAVAILABLE', `publishing ${messages.length} messages to ${topic}: ${messageOf(cause)}`, { cause });
     }
   }
 
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    await this.ensureTopic(options.topic);
-    if (options.from === 'latest') await this.startGroupAtEnd(options.group, options.topic);
+  async consume(options: ConsumeOptions): Promise<Consumer> {
+    if (options.instanceId !== undefined) {
+      throw new LakeError('CONFIG_INVALID', `kafkajs has no static membership: cannot join ${options.group} as ${options.instanceId}`);
+    }
+    for (const topic of options.topics) await this.ensureTopic(topic);
     const consumer = this.kafka.consumer({
-      groupId: kafkaGroupId(options.group, options.topic),
+      groupId: options.group,
       allowAutoTopicCreation: false,
       sessionTimeout: this.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
@@ -87,10 +96,18 @@ export class KafkaBus implements Bus {
       maxWaitTimeInMs: 250,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
-    const subscription = new KafkaSubscription(consumer, options, () => this.consumers.delete(subscription));
-    this.consumers.add(subscription);
-    await subscription.start();
-    return subscription;
+    const member = new KafkajsMember(consumer, options, this.admin, this.options.log, () => this.members.delete(member));
+    this.members.add(member);
+    try {
+      await member.start();
+    } catch (cause) {
+      this.members.delete(member);
+      await member.close().catch(() => undefined);
+      throw new LakeError('BUS_UNAVAILABLE', `joining group ${options.group} on ${options.topics.join(',')}: ${messageOf(cause)}`, {
+        cause,
+      });
+    }
+    return member;
   }
 
   async endOffsets(topic: string): Promise<Map<number, number>> {
@@ -101,28 +118,13 @@ export class KafkaBus implements Bus {
 
   async committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
     await this.ready;
-    const [entry] = await this.admin.fetchOffsets({ groupId: kafkaGroupId(group, topic), topics: [topic] });
+    const [entry] = await this.admin.fetchOffsets({ groupId: group, topics: [topic] });
     const committed = new Map<number, number>();
     for (const partition of entry?.partitions ?? []) {
       const offset = Number(partition.offset);
       if (offset >= 0) committed.set(partition.partition, offset);
     }
     return committed;
-  }
-
-  /**
-   * A new group asked to start at the latest message gets the current end offsets committed
-   * before it joins, so that everything published after `subscribe` resolves is delivered.
-   */
-  private async startGroupAtEnd(group: string, topic: string): Promise<void> {
-    const committed = await this.committedOffsets(group, topic);
-    if (committed.size > 0) return;
-    const ends = await this.endOffsets(topic);
-    await this.admin.setOffsets({
-      groupId: kafkaGroupId(group, topic),
-      topic,
-      partitions: [...ends].map(([partition, offset]) => ({ partition, offset: String(offset) })),
-    });
   }
 
   async health(): Promise<Health> {
@@ -136,7 +138,7 @@ export class KafkaBus implements Bus {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()));
+    await Promise.allSettled([...this.members].map((member) => member.close()));
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }
 
@@ -162,109 +164,5 @@ export class KafkaBus implements Bus {
         cause,
       });
     }
-  }
-}
-
-/**
- * The Kafka consumer group of a (group, topic) pair. The port scopes a group to one topic, as the
- * in-memory bus does; kafkajs' assigners expect every member of a group to subscribe to the same
- * topics, so a process consuming two topics under one name needs one Kafka group per topic.
- */
-export function kafkaGroupId(group: string, topic: string): string {
-  return `${group}.${topic}`;
-}
-
-/** One kafkajs consumer in a group, delivering batches per partition as the port promises. */
-class KafkaSubscription implements Subscription {
-  private owned: number[] = [];
-  private closed = false;
-
-  constructor(
-    private readonly consumer: Consumer,
-    private readonly options: SubscribeOptions,
-    private readonly onClosed: () => void,
-  ) {}
-
-  /** Resolves once the group gave this consumer its first assignment, as `subscribe` promises. */
-  async start(joinTimeoutMs = 60_000): Promise<void> {
-    const { topic } = this.options;
-    let joined!: () => void;
-    const firstJoin = new Promise<void>((resolve) => (joined = resolve));
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      joined();
-      const next = (event.payload.memberAssignment[topic] ?? []).slice().sort((a, b) => a - b);
-      const revoked = this.owned.filter((partition) => !next.includes(partition));
-      this.owned = next;
-      if (revoked.length > 0) void Promise.resolve(this.options.onRevoked?.(revoked)).catch(() => undefined);
-    });
-    try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topic, fromBeginning: this.options.from !== 'latest' });
-      await this.consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 64,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (batch.topic !== topic || batch.messages.length === 0 || !isRunning() || isStale()) return;
-          const messages: BusMessage[] = batch.messages.map((message) => ({
-            key: message.key?.toString() ?? '',
-            value: message.value?.toString() ?? '',
-            partition: batch.partition,
-            offset: Number(message.offset),
-            timestamp: Number(message.timestamp),
-          }));
-          await this.options.onBatch({ topic, partition: batch.partition, messages });
-          resolveOffset(batch.messages.at(-1)!.offset);
-          await heartbeat();
-        },
-      });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        firstJoin,
-        new Promise(
-          (_, reject) => (timer = setTimeout(() => reject(new Error(`no assignment within ${joinTimeoutMs} ms`)), joinTimeoutMs)),
-        ),
-      ]).finally(() => clearTimeout(timer));
-    } catch (cause) {
-      throw new LakeError('BUS_UNAVAILABLE', `joining group ${this.options.group} on ${topic}: ${messageOf(cause)}`, { cause });
-    }
-  }
-
-  async commit(partition: number, nextOffset: number): Promise<void> {
-    // The broker checks only the group generation, not who owns the partition: a consumer that
-    // rejoined without it would otherwise still move its offset.
-    if (!this.owned.includes(partition))
-      throw new LakeError('BUS_CLOSED', `cannot commit ${this.options.topic}/${partition}: not assigned to this consumer`);
-    try {
-      await this.consumer.commitOffsets([{ topic: this.options.topic, partition, offset: String(nextOffset) }]);
-    } catch (cause) {
-      throw new LakeError('BUS_UNAVAILABLE', `committing offset ${nextOffset} of ${this.options.topic}/${partition}: ${messageOf(cause)}`, {
-        cause,
-      });
-    }
-  }
-
-  pause(): void {
-    this.consumer.pause([{ topic: this.options.topic }]);
-  }
-
-  resume(): void {
-    this.consumer.resume([{ topic: this.options.topic }]);
-  }
-
-  assignment(): number[] {
-    return [...this.owned];
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // stop() waits for the batches in flight; only then are the partitions handed back.
-    await this.consumer.stop().catch(() => undefined);
-    const revoked = this.owned;
-    this.owned = [];
-    if (revoked.length > 0) await this.options.onRevoked?.(revoked);
-    await this.consumer.disconnect().catch(() => undefined);
-    this.onClosed();
   }
 }

@@ -78,6 +78,7 @@ export class MemoryBus implements Bus {
       options,
     );
     await group.join(member);
+    member.begin();
     return member;
   }
 

@@ -37,6 +37,8 @@ const byTopicThenPartition = (a: TopicPartition, b: TopicPartition) => a.topic.l
 export class Member implements Consumer {
   private readonly owned = new Map<string, PartitionState>();
   private paused = false;
+  /** False until `consume` resolved: nothing is delivered before. */
+  private started = false;
   /** Left the group, or fenced by a newer member with its instance id. */
   private gone = false;
 
@@ -92,6 +94,14 @@ export class Member implements Consumer {
   async close(): Promise<void> {
     if (this.gone) return;
     await this.context.leave(this);
+  }
+
+  /** Lets deliveries begin once the caller of `consume` has the consumer (its continuation ran). */
+  begin(): void {
+    setImmediate(() => {
+      this.started = true;
+      this.pump();
+    });
   }
 
   /** Marks the member as out of the group, then revokes everything it owns. */
@@ -163,7 +173,7 @@ export class Member implements Consumer {
 
   /** Starts a delivery on every owned partition that is idle and has messages waiting. */
   pump(): void {
-    if (this.paused || this.gone) return;
+    if (this.paused || this.gone || !this.started) return;
     for (const state of this.owned.values()) {
       if (!state.ready || state.revoking || state.inFlight) continue;
       const wait = (state.retryAt ?? 0) - Date.now();
