@@ -7,7 +7,7 @@ import { toPriceRecord } from '../../core/records/price.ts';
 import { uniqueName, waitFor } from '../../core/testing/wait.ts';
 import { lakeReader } from '../support/pipeline.ts';
 import { startPart } from '../support/process.ts';
-import { stack } from '../support/stack.ts';
+import { isolatedLake, stack } from '../support/stack.ts';
 
 describe('a processor run on its own, on Kafka and MinIO', () => {
   it('reports readiness, and on SIGTERM writes what it buffered, commits, and exits 0', async () => {
@@ -17,7 +17,7 @@ describe('a processor run on its own, on Kafka and MinIO', () => {
       KAFKA_TOPIC: uniqueName('stop-prices'),
       DEAD_LETTER_TOPIC: uniqueName('stop-dead'),
       KAFKA_GROUP: uniqueName('stop-group'),
-      S3_PREFIX: uniqueName('stop'),
+      ...isolatedLake('stop'),
       // Nothing is written before the stop: what lands in the bucket was flushed by SIGTERM.
       FLUSH_INTERVAL_MS: '600000',
       HEALTH_PORT: '0',
@@ -56,13 +56,9 @@ describe('a processor run on its own, on Kafka and MinIO', () => {
     await bus.close();
 
     const adapters = await openAdapters(env, silentLogger);
-    const { db, root, close } = await lakeReader(adapters, services.DUCKDB_EXTENSION_DIR);
+    const { db, close } = await lakeReader(adapters.lake);
     try {
-      const rows = (
-        await db.runAndReadAll(
-          `SELECT day, count(*)::INTEGER AS n FROM read_parquet('${root}/prices/**/*.parquet', hive_partitioning = true) GROUP BY day ORDER BY day`,
-        )
-      ).getRowObjectsJS();
+      const rows = (await db.runAndReadAll(`SELECT day(ts) AS day, count(*)::INTEGER AS n FROM prices GROUP BY 1 ORDER BY 1`)).getRowObjectsJS();
       // The records straddle midnight UTC: 60 on the 22nd, the rest on the 23rd.
       assert.deepEqual(rows, [
         { day: 22n, n: 60 },

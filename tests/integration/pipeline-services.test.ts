@@ -5,10 +5,10 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { uniqueName } from '../../core/testing/wait.ts';
 import { assertLakeHoldsRun, runPipeline } from '../support/pipeline.ts';
-import { stack } from '../support/stack.ts';
+import { isolatedLake, stack } from '../support/stack.ts';
 
-describe('the whole pipeline on Kafka, MinIO and Redis', () => {
-  it('puts every published record in the bucket once and lake-query reads it back through httpfs', async () => {
+describe('the whole pipeline on Kafka, MinIO, Redis and a PostgreSQL catalog', () => {
+  it('puts every published record in the lake once and lake-query, the DuckDB CLI and the console read it back', async () => {
     const services = await stack();
     const env = {
       ...services,
@@ -20,12 +20,12 @@ describe('the whole pipeline on Kafka, MinIO and Redis', () => {
       KAFKA_TOPIC: uniqueName('e2e-prices'),
       DEAD_LETTER_TOPIC: uniqueName('e2e-dead'),
       KAFKA_GROUP: uniqueName('e2e-group'),
-      S3_PREFIX: uniqueName('e2e'),
+      ...isolatedLake('e2e'),
     };
     const run = await runPipeline(env, 30);
     try {
       assert.ok(run.published >= 120, `published ${run.published}`);
-      const { rows } = await assertLakeHoldsRun(run, services.DUCKDB_EXTENSION_DIR);
+      const { rows } = await assertLakeHoldsRun(run);
 
       // `npm run sql` opens the DuckDB CLI on the same bucket: it must count what the API counts.
       const { stdout } = await promisify(execFile)(

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { uniqueName } from '../../core/testing/wait.ts';
 
 const run = promisify(execFile);
 const STACK_SCRIPT = fileURLToPath(new URL('../../infra/local/stack.sh', import.meta.url));
@@ -63,4 +64,13 @@ export function stack(): Promise<StackEnv> {
     }
   })();
   return started;
+}
+
+/**
+ * The settings of a lake of one test's own on the stack: a bucket prefix and a catalog schema in
+ * the shared PostgreSQL that no other test uses.
+ */
+export function isolatedLake(prefix: string): { S3_PREFIX: string; LAKE_CATALOG_SCHEMA: string } {
+  const name = uniqueName(prefix);
+  return { S3_PREFIX: name, LAKE_CATALOG_SCHEMA: name.toLowerCase().replace(/[^a-z0-9_]/g, '_') };
 }
