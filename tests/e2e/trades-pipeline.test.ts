@@ -165,12 +165,7 @@ describe('exchange trades through bus, processor, lake and API', () => {
       await processor.stop();
       await bus.close();
     }
-    lake = await Lake.open(
-      location,
-      { queryTimeoutMs: 10_000, memoryLimit: '256MB', threads: 1, connections: 2 },
-      silentLogger,
-      metrics,
-    );
+    lake = await Lake.open(location, { queryTimeoutMs: 10_000, memoryLimit: '256MB', threads: 1, connections: 2 }, silentLogger, metrics);
     app = createApp({
       queries: createLakeQueries(lake),
       lake,
@@ -311,10 +306,7 @@ describe('exchange trades through bus, processor, lake and API', () => {
   });
 
   it('exposes trades, gaps (one row per id) and merged trade candles as views the SQL console may read', async () => {
-    const sandbox = await SqlSandbox.open(
-      location,
-      { maxRows: 100, timeoutMs: 5_000, memoryLimit: '128MB', threads: 1 },
-    );
+    const sandbox = await SqlSandbox.open(location, { maxRows: 100, timeoutMs: 5_000, memoryLimit: '128MB', threads: 1 });
     try {
       const result = await sandbox.run(
         `SELECT (SELECT count(DISTINCT id) FROM trades) AS trades, (SELECT count(*) FROM gaps) AS gaps,

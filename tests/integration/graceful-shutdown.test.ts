@@ -58,7 +58,9 @@ describe('a processor run on its own, on Kafka and MinIO', () => {
     const adapters = await openAdapters(env, silentLogger);
     const { db, close } = await lakeReader(adapters.lake);
     try {
-      const rows = (await db.runAndReadAll(`SELECT day(ts) AS day, count(*)::INTEGER AS n FROM prices GROUP BY 1 ORDER BY 1`)).getRowObjectsJS();
+      const rows = (
+        await db.runAndReadAll(`SELECT day(ts) AS day, count(*)::INTEGER AS n FROM prices GROUP BY 1 ORDER BY 1`)
+      ).getRowObjectsJS();
       // The records straddle midnight UTC: 60 on the 22nd, the rest on the 23rd.
       assert.deepEqual(rows, [
         { day: 22n, n: 60 },

@@ -1,8 +1,9 @@
 /**
  * A separate process that reads the lake as any DuckDB client would, from the init SQL of
- * `npm run sql -- --print-init` (a file named by argv[2]): every `intervalMs` (argv[3]) it prints
- * one JSON line with the rows and distinct keys of each dataset, or the error of that read.
- * For tests: it proves what another engine sees while the lake is written and maintained.
+ * `npm run sql -- --print-init` (a file named by argv[2]): one read after another, `intervalMs`
+ * (argv[3]) apart, it prints one JSON line with the rows and distinct keys of each dataset, or the
+ * error of that read. For tests: it shows what another engine sees while the lake is written and
+ * maintained.
  */
 import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -17,12 +18,13 @@ const sql = `SELECT (SELECT count(*) FROM prices)::INTEGER AS prices, (SELECT co
                     (SELECT coalesce(sum(ticks), 0) FROM candles_1m)::INTEGER AS ticks,
                     (SELECT count(*) FROM dead_letters)::INTEGER AS dead_letters,
                     (SELECT count(*) FROM trades)::INTEGER AS trades, (SELECT count(DISTINCT id) FROM trades)::INTEGER AS trade_ids`;
-setInterval(
-  () => {
-    db.runAndReadAll(sql).then(
-      (reader) => process.stdout.write(`${JSON.stringify(reader.getRowObjectsJS()[0])}\n`),
-      (error: unknown) => process.stdout.write(`${JSON.stringify({ error: String(error).split('\n')[0] })}\n`),
-    );
-  },
-  Number(every ?? 1000),
-);
+for (;;) {
+  const started = Date.now();
+  try {
+    const row = (await db.runAndReadAll(sql)).getRowObjectsJS()[0];
+    process.stdout.write(`${JSON.stringify({ ...row, started, ended: Date.now() })}\n`);
+  } catch (error) {
+    process.stdout.write(`${JSON.stringify({ error: String(error).split('\n')[0], started, ended: Date.now() })}\n`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, Number(every ?? 1000)));
+}

@@ -65,11 +65,13 @@ export async function ensureLakeTables(connection: DuckDBConnection, datasets: r
 async function ensureOnce(connection: DuckDBConnection, datasets: readonly Dataset[]): Promise<void> {
   const existing = await tableColumns(connection);
   const statements: string[] = [];
+  const created: Dataset[] = [];
   if (existing.size === 0) statements.push(`CREATE SCHEMA IF NOT EXISTS ${LAKE}.${OFFSETS_SCHEMA}`);
   for (const dataset of datasets) {
     const columns = existing.get(storageTable(dataset));
     if (!columns) {
       statements.push(...createStatements(dataset));
+      created.push(dataset);
       continue;
     }
     for (const [name, type] of dataset.columns) {
@@ -77,37 +79,32 @@ async function ensureOnce(connection: DuckDBConnection, datasets: readonly Datas
     }
   }
   if (statements.length > 0) await transaction(connection, statements);
-  // Options cannot be set on a table in the transaction that creates it: a second one sets the
-  // missing ones (Snappy for the lake; the offsets tables stay inlined and out of maintenance).
-  const options = await setOptions(connection);
-  const missing: string[] = [];
-  const want = (name: string, value: string, scope: string, call: string) => {
-    if (options.get(`${name}|${scope}`) !== value) missing.push(call);
-  };
-  want('parquet_compression', 'snappy', '', `CALL ${LAKE}.set_option('parquet_compression', 'snappy')`);
-  want('auto_compact', 'false', OFFSETS_SCHEMA, `CALL ${LAKE}.set_option('auto_compact', false, schema => ${sqlString(OFFSETS_SCHEMA)})`);
-  for (const dataset of datasets) {
-    const table = storageTable(dataset);
-    want(
-      'data_inlining_row_limit',
-      String(dataset.inlineRowLimit),
-      `main.${table}`,
-      `CALL ${LAKE}.set_option('data_inlining_row_limit', ${dataset.inlineRowLimit}, table_name => ${sqlString(table)})`,
-    );
-  }
-  if (missing.length > 0) await transaction(connection, missing);
+  // Options cannot be set on a table in the transaction that creates it: a second transaction sets
+  // those of the new tables, and the lake-wide ones (Snappy; offsets tables out of maintenance)
+  // while they are missing. A table's options are set only when it is created, so an operator's
+  // later `set_option` stays.
+  const lakeWide = await connection.runAndReadAll(
+    `SELECT count(*)::INTEGER AS n FROM ${LAKE}.options() WHERE option_name = 'auto_compact' AND scope_entry = ${sqlString(OFFSETS_SCHEMA)}`,
+  );
+  const options = [
+    ...(Number(lakeWide.getRowObjectsJS()[0]?.n) === 0
+      ? [
+          `CALL ${LAKE}.set_option('parquet_compression', 'snappy')`,
+          `CALL ${LAKE}.set_option('auto_compact', false, schema => ${sqlString(OFFSETS_SCHEMA)})`,
+        ]
+      : []),
+    ...created.map(
+      (dataset) =>
+        `CALL ${LAKE}.set_option('data_inlining_row_limit', ${dataset.inlineRowLimit}, table_name => ${sqlString(storageTable(dataset))})`,
+    ),
+  ];
+  if (options.length > 0) await transaction(connection, options);
 }
 
 async function transaction(connection: DuckDBConnection, statements: readonly string[]): Promise<void> {
   await connection.run('BEGIN');
   for (const statement of statements) await connection.run(statement);
   await connection.run('COMMIT');
-}
-
-/** The lake's options, keyed `name|scope entry` ('' for the lake-wide ones). */
-async function setOptions(connection: DuckDBConnection): Promise<Map<string, string>> {
-  const reader = await connection.runAndReadAll(`SELECT option_name, value, scope_entry FROM ${LAKE}.options()`);
-  return new Map(reader.getRowObjectsJS().map((row) => [`${String(row.option_name)}|${String(row.scope_entry ?? '')}`, String(row.value)]));
 }
 
 /** The columns of every table of the lake's `main` schema. */
