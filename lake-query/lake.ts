@@ -1,6 +1,6 @@
 import type { DuckDBValue, JS } from '@duckdb/node-api';
 import { LAKE, describeLake } from '../core/adapters/ducklake/attach.ts';
-import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { LakeSession, isStaleAttachment } from '../core/adapters/ducklake/session.ts';
 import { ensureLakeTables } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
@@ -27,9 +27,12 @@ export interface LakeOptions {
  *   any other failure is a `QUERY_FAILED` that says what was being asked.
  */
 export class Lake {
+  private reopening: Promise<void> | undefined;
+
   private constructor(
-    private readonly session: LakeSession,
-    private readonly pool: ConnectionPool,
+    private session: LakeSession,
+    private pool: ConnectionPool,
+    private readonly location: LakeLocation,
     /** Printable place of the lake, for logs and health. */
     readonly describe: string,
     /** Where DuckLake's own tables are, for figures the catalog holds (files, rows and bytes per day). */
@@ -49,9 +52,8 @@ export class Lake {
     } finally {
       creator.close();
     }
-    const session = await LakeSession.open(location, { readOnly: true, memoryLimit: options.memoryLimit, threads: options.threads });
-    const pool = await ConnectionPool.open(session, options.connections, [`USE ${LAKE}`]);
-    const lake = new Lake(session, pool, describeLake(location), catalogRef(location), options, metrics);
+    const { session, pool } = await Lake.attach(location, options);
+    const lake = new Lake(session, pool, location, describeLake(location), catalogRef(location), options, metrics);
     log.child({ component: 'lake' }).info({ lake: lake.describe }, 'Opened the lake in DuckDB');
     return lake;
   }
@@ -64,7 +66,11 @@ export class Lake {
     const started = performance.now();
     const histogram = this.metrics.histogram('lake_query_duration_seconds', 'Time to answer a lake query', ['outcome']);
     try {
-      const rows = await this.run(what, sql, params);
+      const rows = await this.run(what, sql, params).catch(async (error: unknown) => {
+        if (!isStaleAttachment(error)) throw error;
+        await this.reopen();
+        return this.run(what, sql, params);
+      });
       histogram.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
       return rows;
     } catch (error) {
@@ -89,8 +95,26 @@ export class Lake {
   }
 
   async close(): Promise<void> {
+    await this.reopening;
     this.pool.close();
     this.session.close();
+  }
+
+  private static async attach(location: LakeLocation, options: LakeOptions): Promise<{ session: LakeSession; pool: ConnectionPool }> {
+    const session = await LakeSession.open(location, { readOnly: true, memoryLimit: options.memoryLimit, threads: options.threads });
+    return { session, pool: await ConnectionPool.open(session, options.connections, [`USE ${LAKE}`]) };
+  }
+
+  /** Attaches the catalog afresh; queries still running on the old attachment fail and are asked again. */
+  private reopen(): Promise<void> {
+    this.reopening ??= (async () => {
+      const fresh = await Lake.attach(this.location, this.options);
+      const [session, pool] = [this.session, this.pool];
+      [this.session, this.pool] = [fresh.session, fresh.pool];
+      pool.close();
+      session.close();
+    })().finally(() => (this.reopening = undefined));
+    return this.reopening;
   }
 
   private async run(what: string, sql: string, params: Record<string, DuckDBValue>): Promise<Row[]> {

@@ -1,6 +1,6 @@
 import type { DuckDBConnection, Json } from '@duckdb/node-api';
 import { LAKE, dataPath, describeLake, sqlString } from '../core/adapters/ducklake/attach.ts';
-import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { LakeSession, isStaleAttachment } from '../core/adapters/ducklake/session.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
 import { ConnectionPool, DeadlinePassed, interruptAt } from './connection-pool.ts';
@@ -39,27 +39,58 @@ export const MAX_SQL_LENGTH = 20_000;
  * Rejections are `QUERY_INVALID` errors whose message starts with `sql:` and says why.
  */
 export class SqlSandbox {
+  private reopening: Promise<void> | undefined;
+
   private constructor(
-    private readonly session: LakeSession,
-    private readonly pool: ConnectionPool,
+    private session: LakeSession,
+    private pool: ConnectionPool,
+    private readonly location: LakeLocation,
     private readonly options: SqlSandboxOptions,
   ) {}
 
   static async open(location: LakeLocation, options: SqlSandboxOptions): Promise<SqlSandbox> {
+    const { session, pool } = await SqlSandbox.lockedDown(location, options);
+    return new SqlSandbox(session, pool, location, options);
+  }
+
+  /** A DuckDB with the lake attached read-only and wall 1 in place. */
+  private static async lockedDown(
+    location: LakeLocation,
+    options: SqlSandboxOptions,
+  ): Promise<{ session: LakeSession; pool: ConnectionPool }> {
     const session = await LakeSession.open(location, { readOnly: true, memoryLimit: options.memoryLimit, threads: options.threads });
     try {
       const admin = await session.connect();
       for (const statement of lockdownSql(location)) await admin.run(statement);
-      const pool = await ConnectionPool.open(session, 2, [`USE ${LAKE}`]);
-      return new SqlSandbox(session, pool, options);
+      return { session, pool: await ConnectionPool.open(session, 2, [`USE ${LAKE}`]) };
     } catch (cause) {
       session.close();
       throw new LakeError('QUERY_FAILED', `preparing the SQL sandbox over ${describeLake(location)}: ${messageOf(cause).split('\n')[0]}`);
     }
   }
 
+  /** A locked-down DuckDB afresh (the catalog attached again: see `isStaleAttachment`). */
+  private reopen(): Promise<void> {
+    this.reopening ??= (async () => {
+      const fresh = await SqlSandbox.lockedDown(this.location, this.options);
+      const [session, pool] = [this.session, this.pool];
+      [this.session, this.pool] = [fresh.session, fresh.pool];
+      pool.close();
+      session.close();
+    })().finally(() => (this.reopening = undefined));
+    return this.reopening;
+  }
+
   /** Checks and runs one query; rejects with `QUERY_INVALID` (refused or failed), or `QUERY_TIMEOUT`. */
   async run(sql: string): Promise<SqlResult> {
+    return this.runOnce(sql).catch(async (error: unknown) => {
+      if (!isStaleAttachment(error)) throw error;
+      await this.reopen();
+      return this.runOnce(sql);
+    });
+  }
+
+  private async runOnce(sql: string): Promise<SqlResult> {
     if (sql.length > MAX_SQL_LENGTH) throw refused(`the query is ${sql.length} characters long, at most ${MAX_SQL_LENGTH}`);
     if (sql.includes('\u0000')) throw refused('the query holds a NUL character');
     const started = performance.now();
@@ -93,6 +124,7 @@ export class SqlSandbox {
   }
 
   async close(): Promise<void> {
+    await this.reopening;
     this.pool.close();
     this.session.close();
   }
@@ -104,11 +136,11 @@ export class SqlSandbox {
     const reason = checkParseTree(tree);
     if (reason) throw refused(reason);
     const extracted = await connection.extractStatements(sql).catch((cause: unknown) => {
-      throw refused(firstLine(cause));
+      throw refused(firstLine(cause), cause);
     });
     if (extracted.count !== 1) throw refused(`send exactly one statement, got ${extracted.count}`);
     const prepared = await extracted.prepare(0).catch((cause: unknown) => {
-      throw refused(firstLine(cause));
+      throw refused(firstLine(cause), cause);
     });
     // PRAGMA and SHOW also prepare as SELECT; the parse tree check above already refused them.
     if (prepared.statementType !== STATEMENT_TYPE_SELECT) throw refused('only SELECT and WITH queries are allowed');
@@ -134,8 +166,8 @@ export function lockdownSql(lake: LakeLocation): string[] {
   ];
 }
 
-function refused(reason: string): LakeError {
-  return new LakeError('QUERY_INVALID', `sql: ${reason}`);
+function refused(reason: string, cause?: unknown): LakeError {
+  return new LakeError('QUERY_INVALID', `sql: ${reason}`, { cause });
 }
 
 function firstLine(error: unknown): string {

@@ -95,3 +95,13 @@ function prepareSqliteCatalog(path: string): void {
     database.close();
   }
 }
+
+/**
+ * True for the error of an attachment whose view of the catalog's own tables went stale: DuckLake
+ * 1.0 keeps the names of a table's inlined-data tables per attachment, and once maintenance expired
+ * an old one, every query of that attachment fails until the catalog is attached again.
+ */
+export function isStaleAttachment(error: unknown): boolean {
+  const cause = error instanceof Error && error.cause ? error.cause : error;
+  return /ducklake_inlined_data_\d+_\d+ does not exist|Catalog Error: Table with name ducklake_/.test(messageOf(cause));
+}
