@@ -159,8 +159,9 @@ function interval(ms: number): string {
 
 /**
  * Rewrites the files of each day partition of a table that holds more than one file and less than
- * `targetBytes` into one sorted file, in one transaction per day: the day's rows are inserted again
- * and the old ones deleted. Rows committed by processors meanwhile have higher row ids and stay.
+ * `targetBytes` (and more rows than the table's inlining limit, or they would be inlined again)
+ * into one sorted file, in one transaction per day: the day's rows are inserted again and the old
+ * ones deleted. Rows committed by processors meanwhile have higher row ids and stay.
  * Returns the number of files replaced.
  */
 async function compactSmallFiles(connection: DuckDBConnection, dataset: Dataset, targetBytes: number): Promise<number> {
@@ -185,6 +186,9 @@ async function compactSmallFiles(connection: DuckDBConnection, dataset: Dataset,
   for (const [day, { files: count, bytes }] of [...days].sort()) {
     if (count < 2 || bytes >= targetBytes) continue;
     const within = `${time} >= TIMESTAMP '${day}' AND ${time} < TIMESTAMP '${day}' + INTERVAL 1 DAY`;
+    // A day of fewer rows than the inlining limit would go back into the catalog: leave its few files.
+    const [size] = (await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${ref} WHERE ${within}`)).getRowObjectsJS();
+    if (Number(size?.n ?? 0) <= dataset.inlineRowLimit) continue;
     await connection.run('BEGIN');
     await connection.run(`CALL ${LAKE}.set_commit_message('maintenance', ${sqlString(`compacting ${table} of ${day}`)})`);
     const [top] = (await connection.runAndReadAll(`SELECT max(rowid)::DOUBLE AS top FROM ${ref} WHERE ${within}`)).getRowObjectsJS();
