@@ -32,7 +32,8 @@ export interface ConsumeOptions {
   /**
    * A stable name of this member (Kafka static membership, `group.instance.id`), unique in the group.
    * A member joining with the name of a live one takes its partitions at once, without a rebalance
-   * of the others, and the older one is fenced: it delivers nothing more and its commits reject.
+   * of the others; the older one is fenced: once it learns so (at its next heartbeat on Kafka) it
+   * delivers nothing more, and its commits reject.
    * So a process restarted after a crash gets its partitions back within seconds. Unset: a dynamic
    * member, whose partitions a crash leaves idle until the group notices it is gone.
    */
