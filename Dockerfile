@@ -14,7 +14,7 @@ RUN pip install --no-cache-dir --no-deps --target /opt/httpfs "duckdb-extension-
        "/opt/duckdb-extensions/v${DUCKDB_VERSION}/${platform}/"
 
 # --- dependencies and the dashboard bundle ---
-FROM node:20-bookworm-slim AS build
+FROM node:24.19.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -23,7 +23,7 @@ RUN npm run build:dashboard \
  && npm prune --omit=dev
 
 # --- runtime ---
-FROM node:20-bookworm-slim
+FROM node:24.19.0-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     DUCKDB_EXTENSION_DIR=/app/duckdb-extensions

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The local service stack of cryptolake without Docker: Kafka (KRaft, one node),
-# MinIO and Redis as plain processes, plus the DuckDB CLI with httpfs.
+# MinIO, Redis and PostgreSQL (the lake's catalog) as plain processes, plus the
+# DuckDB CLI with httpfs.
 #
 #   bash infra/local/stack.sh up                  install what is missing, start, wait for health
 #   bash infra/local/stack.sh down [--purge]      stop all; --purge also deletes the data
 #   bash infra/local/stack.sh status              one line per service
-#   bash infra/local/stack.sh start-service|stop-service|restart-service kafka|minio|redis
+#   bash infra/local/stack.sh start-service|stop-service|restart-service kafka|minio|redis|postgres
 #
 # `up` prints only NAME=value lines on stdout, for `eval "$(bash infra/local/stack.sh up)"`;
 # progress and errors go to stderr. It is idempotent: running, healthy services are left alone.
@@ -13,7 +14,8 @@
 # Environment:
 #   CRYPTOLAKE_CACHE  downloads, builds, venv     (default ~/.cache/cryptolake)
 #   CRYPTOLAKE_STATE  data, logs, pid files       (default ~/.local/state/cryptolake)
-#   KAFKA_PORT (19092; controller on +1), MINIO_PORT (19000; console on +1), REDIS_PORT (16379)
+#   KAFKA_PORT (19092; controller on +1), MINIO_PORT (19000; console on +1), REDIS_PORT (16379),
+#   POSTGRES_PORT (15432)
 #   STACK_TIMEOUT_S   seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -26,12 +28,14 @@ source "$INFRA_DIR/lib/kafka.sh"
 source "$INFRA_DIR/lib/minio.sh"
 # shellcheck source=lib/redis.sh
 source "$INFRA_DIR/lib/redis.sh"
+# shellcheck source=lib/postgres.sh
+source "$INFRA_DIR/lib/postgres.sh"
 # shellcheck source=lib/duckdb.sh
 source "$INFRA_DIR/lib/duckdb.sh"
 
 # usage : prints the help on stderr and exits 2.
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -52,6 +56,7 @@ install_all() {
   fi
   kafka_install
   redis_install
+  postgres_install
   duckdb_install
   if [[ -n "$build_pid" ]]; then
     wait "$build_pid" || die "building MinIO failed (see above)"
@@ -67,6 +72,8 @@ print_env() {
   env_line AWS_ACCESS_KEY_ID "$MINIO_USER"
   env_line AWS_SECRET_ACCESS_KEY "$MINIO_PASSWORD"
   env_line REDIS_URL "redis://127.0.0.1:$REDIS_PORT"
+  env_line LAKE_CATALOG "$(postgres_catalog)"
+  env_line POSTGRES_PORT "$POSTGRES_PORT"
   env_line DUCKDB_CLI "$DUCKDB_CLI"
   env_line DUCKDB_EXTENSION_DIR "$DUCKDB_EXTENSION_DIR"
   env_line KAFKA_CLASSPATH "$KAFKA_LIB/*"
@@ -101,10 +108,10 @@ cmd_down() {
 cmd_status() {
   local service state
   local -A address=([kafka]="127.0.0.1:$KAFKA_PORT" [minio]="http://127.0.0.1:$MINIO_PORT"
-    [redis]="redis://127.0.0.1:$REDIS_PORT")
+    [redis]="redis://127.0.0.1:$REDIS_PORT" [postgres]="postgres://$POSTGRES_SUPERUSER@127.0.0.1:$POSTGRES_PORT/$POSTGRES_DB")
   for service in "${SERVICES[@]}"; do
     if "${service}_running"; then state=running; else state=stopped; fi
-    printf '%-6s %-8s %s\n' "$service" "$state" "${address[$service]}"
+    printf '%-8s %-8s %s\n' "$service" "$state" "${address[$service]}"
   done
 }
 

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { StackEnv } from '../support/stack.ts';
+import { parseStackEnv, type StackEnv } from '../support/stack.ts';
 
 const run = promisify(execFile);
 const STACK_SCRIPT = fileURLToPath(new URL('../../infra/local/stack.sh', import.meta.url));
 
-type Service = 'kafka' | 'minio' | 'redis';
+type Service = 'kafka' | 'minio' | 'redis' | 'postgres';
 
 /** A stack instance of its own (own ports and state folder), for tests that stop or kill services. */
 export interface DedicatedStack {
@@ -23,8 +23,9 @@ export interface DedicatedStack {
 
 /**
  * Starts a separate instance of the local stack (`stack.sh up` with its own CRYPTOLAKE_STATE and
- * ports from `base`: MinIO base and base+1, Kafka base+92 and base+93, Redis base+79), sharing the
- * download cache, so the shared default stack other tests use is never restarted.
+ * ports from `base`: MinIO base and base+1, PostgreSQL base+32, Kafka base+92 and base+93, Redis
+ * base+79), sharing the download cache, so the shared default stack other tests use is never
+ * restarted.
  */
 export async function dedicatedStack(base = 30_000 + Math.floor(Math.random() * 40) * 200): Promise<DedicatedStack> {
   const state = await mkdtemp(join(tmpdir(), 'cryptolake-stack-'));
@@ -36,6 +37,7 @@ export async function dedicatedStack(base = 30_000 + Math.floor(Math.random() * 
     MINIO_PORT: String(base),
     MINIO_CONSOLE_PORT: String(base + 1),
     REDIS_PORT: String(base + 79),
+    POSTGRES_PORT: String(base + 32),
   };
   const stack = (...args: string[]) =>
     run('bash', [STACK_SCRIPT, ...args], { env: scriptEnv, maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 });
@@ -47,11 +49,7 @@ export async function dedicatedStack(base = 30_000 + Math.floor(Math.random() * 
     const stderr = (error as { stderr?: string }).stderr ?? '';
     throw new Error(`the dedicated stack did not start: ${(error as Error).message}\n${stderr.slice(-4000)}`, { cause: error });
   }
-  const env: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) env[match[1]!] = match[2]!;
-  }
+  const env = parseStackEnv(stdout);
   // The AWS SDK reads credentials from the process environment.
   process.env.AWS_ACCESS_KEY_ID = env.AWS_ACCESS_KEY_ID;
   process.env.AWS_SECRET_ACCESS_KEY = env.AWS_SECRET_ACCESS_KEY;

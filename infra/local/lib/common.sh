@@ -15,12 +15,13 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 MINIO_PORT="${MINIO_PORT:-19000}"
 MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-$((MINIO_PORT + 1))}"
 REDIS_PORT="${REDIS_PORT:-16379}"
+POSTGRES_PORT="${POSTGRES_PORT:-15432}"
 
 # How long `up` waits for one service to become healthy, in seconds.
 STACK_TIMEOUT_S="${STACK_TIMEOUT_S:-120}"
 
 # shellcheck disable=SC2034 # used by stack.sh
-SERVICES=(kafka minio redis)
+SERVICES=(kafka minio redis postgres)
 
 # log MESSAGE... : one progress line on stderr.
 log() {
@@ -85,17 +86,17 @@ alive() {
   [[ -n "$state" && "$state" != Z && "$state" != X ]]
 }
 
-# stop_pid NAME MATCH GRACE_S : sends SIGTERM to the recorded process of NAME,
-# waits up to GRACE_S seconds, then SIGKILL. Afterwards the process is gone and
-# the pid file removed. Only the recorded pid is ever signalled.
+# stop_pid NAME MATCH GRACE_S [SIGNAL] : sends SIGNAL (default TERM) to the
+# recorded process of NAME, waits up to GRACE_S seconds, then SIGKILL. Afterwards
+# the process is gone and the pid file removed. Only the recorded pid is ever signalled.
 stop_pid() {
-  local name="$1" match="$2" grace="$3" pid ticks=0
+  local name="$1" match="$2" grace="$3" signal="${4:-TERM}" pid ticks=0
   if ! pid="$(pid_of "$name" "$match")"; then
     rm -f "$(pid_file "$name")"
     return 0
   fi
   log "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
+  kill "-$signal" "$pid" 2>/dev/null || true
   while alive "$pid" && ((ticks < grace * 10)); do
     sleep 0.1
     ticks=$((ticks + 1))
@@ -170,12 +171,12 @@ with_progress() {
   log "$label: done in $((SECONDS - start))s"
 }
 
-# env_line NAME VALUE : prints NAME=VALUE on stdout, shell-quoted only if the
-# value holds characters that an eval would otherwise interpret.
+# env_line NAME VALUE : prints NAME=VALUE on stdout, the value in single quotes
+# if it holds characters that an eval would otherwise interpret (a space, say).
 env_line() {
   if [[ "$2" =~ ^[A-Za-z0-9_./:@%+=,*-]*$ ]]; then
     printf '%s=%s\n' "$1" "$2"
   else
-    printf '%s=%q\n' "$1" "$2"
+    printf "%s='%s'\n" "$1" "${2//\'/\'\\\'\'}"
   fi
 }
