@@ -91,6 +91,7 @@ export class KafkaBus implements Bus {
       rebalanceTimeout: 60_000,
       heartbeatInterval: Math.max(500, Math.floor(this.sessionTimeoutMs / 10)),
       maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
       // Also how long kafkajs sleeps when every partition is paused (the processor pauses while it
       // writes to free memory): its 5 s default left the processor idle most of a backlog.
       maxWaitTimeInMs: 250,
