@@ -30,6 +30,12 @@ export interface KafkaBusOptions {
    * at most 100 000 messages. A member so holds at most about 8 MiB per partition besides the batch in flight.
    */
   fetch?: Partial<Pick<MemberSettings, 'maxWaitMs' | 'maxBytes' | 'partitionMaxBytes' | 'maxBufferedBytes' | 'maxBatchMessages'>>;
+  /**
+   * Highest versions of the two requests the bus builds itself (the library negotiates the rest):
+   * by default the broker's highest up to Fetch 17 and OffsetCommit 9. Redpanda 24 stops at Fetch
+   * 11 and OffsetCommit 8, which the tests also run against Kafka.
+   */
+  versions?: Pick<MemberSettings, 'maxFetchVersion' | 'maxOffsetCommitVersion'>;
   log: Logger;
 }
 
@@ -72,6 +78,7 @@ export class KafkaBus implements Bus {
       maxBatchMessages: 100_000,
       retryDelayMs: 200,
       ...options.fetch,
+      ...options.versions,
     };
   }
 

@@ -1,6 +1,11 @@
 import {
   createAPI,
+  fetchV11,
   fetchV12,
+  fetchV13,
+  fetchV14,
+  fetchV15,
+  fetchV16,
   fetchV17,
   type Callback,
   type ClusterMetadata,
@@ -18,6 +23,8 @@ import { keyOf } from './deliveries.ts';
 
 /** How the fetcher asks the brokers for records. */
 export interface FetchSettings {
+  /** Highest Fetch version to speak (default 17; the broker's highest when lower). Redpanda 24 stops at 11. */
+  maxFetchVersion?: number;
   /** How long a broker may hold a fetch while it has less than one byte to give, ms. */
   maxWaitMs: number;
   /** Most bytes of one fetch response. */
@@ -45,42 +52,47 @@ const SESSIONLESS_EPOCH = -1;
 /**
  * A Fetch response reader that leaves the record batches as raw bytes (the library would decode
  * every record into an object of its own first): `decodeRecords` turns them into messages.
- * Versions 12 (topics by name) to 17 (by id) share this layout.
+ * Versions 12 (topics by name) to 17 (by id) share this layout; 11 is the same without the compact
+ * encodings and tagged fields.
  */
 function parseFetchResponse(_correlationId: number, _apiKey: number, apiVersion: number, reader: Reader): FetchedPartition[] {
+  const flexible = apiVersion >= 12;
   const partitions: FetchedPartition[] = [];
   reader.readInt32(); // throttle time
   const errorCode = reader.readInt16();
   if (errorCode !== 0) throw new Error(`fetch failed with error code ${errorCode}`);
   reader.readInt32(); // session id
-  reader.readArray((r) => {
-    const topic = apiVersion >= 13 ? r.readUUID() : r.readString();
-    r.readArray(
-      (p) => {
-        const fetched: FetchedPartition = {
-          topic,
-          partition: p.readInt32(),
-          errorCode: p.readInt16(),
-          highWatermark: Number(p.readInt64()),
-          logStartOffset: (p.readInt64(), Number(p.readInt64())),
-          aborted: p.readNullableArray((a) => ({ producerId: a.readInt64(), firstOffset: a.readInt64() })),
-          records: null,
-        };
-        p.readInt32(); // preferred read replica
-        const size = p.readUnsignedVarInt() - 1;
-        if (size > 0) {
-          // One contiguous buffer per partition (a copy only when the response spans socket chunks).
-          fetched.records = p.buffer.slice(p.position, p.position + size);
-          p.skip(size);
-        }
-        p.readTaggedFields();
-        partitions.push(fetched);
-      },
-      true,
-      false,
-    );
-  });
-  reader.readTaggedFields();
+  reader.readArray(
+    (r) => {
+      const topic = apiVersion >= 13 ? r.readUUID() : r.readString(flexible);
+      r.readArray(
+        (p) => {
+          const partition = p.readInt32();
+          const errorCode = p.readInt16();
+          const highWatermark = Number(p.readInt64());
+          p.readInt64(); // last stable offset
+          const logStartOffset = Number(p.readInt64());
+          const aborted = p.readNullableArray((a) => ({ producerId: a.readInt64(), firstOffset: a.readInt64() }), flexible, flexible);
+          const fetched: FetchedPartition = { topic, partition, errorCode, highWatermark, logStartOffset, aborted, records: null };
+          p.readInt32(); // preferred read replica
+          const size = flexible ? p.readUnsignedVarInt() - 1 : p.readInt32();
+          if (size > 0) {
+            // One contiguous buffer per partition (a copy only when the response spans socket chunks).
+            fetched.records = p.buffer.slice(p.position, p.position + size);
+            p.skip(size);
+          }
+          if (flexible) p.readTaggedFields();
+          partitions.push(fetched);
+        },
+        flexible,
+        false,
+      );
+      if (flexible) r.readTaggedFields();
+    },
+    flexible,
+    false,
+  );
+  if (flexible) reader.readTaggedFields();
   return partitions;
 }
 
@@ -190,11 +202,13 @@ export class Fetcher {
 
   private async fetchApi(): Promise<{ call: FetchApi; byName: boolean }> {
     const apis = await this.client.listApis();
-    const max = apis.find((api) => api.apiKey === 1)?.maxVersion ?? 0;
-    if (max < 12) throw new Error(`the broker speaks Fetch up to v${max}; v12 or newer is needed`);
-    const version = Math.min(max, 17);
-    const createRequest = version >= 13 ? fetchV17.createRequest : fetchV12.createRequest;
-    return { call: createAPI(1, version, createRequest, parseFetchResponse) as FetchApi, byName: version < 13 };
+    const version = Math.min(apis.find((api) => api.apiKey === 1)?.maxVersion ?? 0, this.settings.maxFetchVersion ?? 17);
+    if (version < 11) throw new Error(`the broker speaks Fetch up to v${version}; v11 or newer is needed`);
+    // Each version's own request layout (13 and 14 still carry a replica id, 15 on do not).
+    const createRequest = [fetchV11, fetchV12, fetchV13, fetchV14, fetchV15, fetchV16, fetchV17][version - 11]!.createRequest;
+    const flexible = version >= 12;
+    const call = createAPI(1, version, createRequest, parseFetchResponse, flexible, flexible) as FetchApi;
+    return { call, byName: version < 13 };
   }
 
   private async fetchFrom(metadata: ClusterMetadata, leader: number, slots: Slot[]): Promise<void> {

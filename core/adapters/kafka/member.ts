@@ -3,6 +3,7 @@ import {
   ConnectionPool,
   ListOffsetTimestamps,
   consumerHeartbeatChannel,
+  offsetCommitV8,
   offsetCommitV9,
   type Connection,
   type GroupAssignment,
@@ -16,6 +17,8 @@ import { Fetcher, type FetchSettings } from './fetcher.ts';
 
 /** How a member talks to its group and fetches. */
 export interface MemberSettings extends DeliverySettings, FetchSettings {
+  /** Highest OffsetCommit version to speak (default 9; the broker's highest when lower, at least 8). */
+  maxOffsetCommitVersion?: number;
   clientId: string;
   brokers: string[];
   sessionTimeoutMs: number;
@@ -37,7 +40,9 @@ const NOT_OWNER_ERRORS = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INS
  */
 export class KafkaMember implements Consumer {
   private readonly client: PlatformaticConsumer;
+  /** Fetches wait at the broker (long poll) and a broker answers one connection in order: commits get their own. */
   private readonly pool: ConnectionPool;
+  private readonly commitPool: ConnectionPool;
   private readonly deliveries: Deliveries;
   private readonly fetcher: Fetcher;
   private readonly log: Logger;
@@ -50,10 +55,11 @@ export class KafkaMember implements Consumer {
   /** A newer member joined with this member's instance id. */
   private fenced = false;
   private coordinator: Promise<Connection> | undefined;
+  private offsetCommit: Promise<typeof offsetCommitV9.api> | undefined;
 
   constructor(
     private readonly options: ConsumeOptions,
-    settings: MemberSettings,
+    private readonly settings: MemberSettings,
     log: Logger,
     private readonly onClosed: () => void,
   ) {
@@ -72,6 +78,7 @@ export class KafkaMember implements Consumer {
       retryDelay: 500,
     });
     this.pool = new ConnectionPool(settings.clientId, { requestTimeout: settings.maxWaitMs + 30_000 });
+    this.commitPool = new ConnectionPool(settings.clientId, { requestTimeout: 30_000 });
     this.deliveries = new Deliveries(options.onBatch, settings, () => this.fetcher.wake());
     this.fetcher = new Fetcher(this.client, this.pool, this.deliveries, settings, this.log);
   }
@@ -116,11 +123,12 @@ export class KafkaMember implements Consumer {
     if (memberId === null) throw new LakeError('BUS_NOT_OWNER', `cannot commit for group ${this.options.group}: rejoining the group`);
     try {
       this.coordinator ??= this.coordinatorConnection();
-      await offsetCommitV9.api.async(await this.coordinator, this.options.group, generationId, memberId, groupInstanceId, [
-        ...topics.values(),
-      ]);
+      this.offsetCommit ??= this.offsetCommitApi();
+      const api = await this.offsetCommit;
+      await api.async(await this.coordinator, this.options.group, generationId, memberId, groupInstanceId, [...topics.values()]);
     } catch (cause) {
       this.coordinator = undefined;
+      this.offsetCommit = undefined;
       const refused = NOT_OWNER_ERRORS.find((id) => isKafkaError(cause, id));
       if (refused === 'FENCED_INSTANCE_ID') this.fenced = true;
       throw new LakeError(
@@ -158,7 +166,7 @@ export class KafkaMember implements Consumer {
     await this.fetcher.stop();
     consumerHeartbeatChannel.error.unsubscribe(this.onHeartbeatError);
     await this.client.close(true).catch((error: unknown) => this.log.debug({ err: messageOf(error) }, 'Leaving the group failed'));
-    await this.pool.close();
+    await Promise.all([this.pool.close(), this.commitPool.close()]);
     this.onClosed();
   }
 
@@ -261,10 +269,18 @@ export class KafkaMember implements Consumer {
     return this.revoking;
   }
 
+  /** OffsetCommit v9, or v8 for brokers that stop there (the same request). */
+  private async offsetCommitApi(): Promise<typeof offsetCommitV9.api> {
+    const apis = await this.client.listApis();
+    const version = Math.min(apis.find((api) => api.apiKey === 8)?.maxVersion ?? 0, this.settings.maxOffsetCommitVersion ?? 9);
+    if (version < 8) throw new Error(`the broker speaks OffsetCommit up to v${version}; v8 or newer is needed`);
+    return version >= 9 ? offsetCommitV9.api : (offsetCommitV8.api as unknown as typeof offsetCommitV9.api);
+  }
+
   private async coordinatorConnection(): Promise<Connection> {
     const [coordinatorId, metadata] = await Promise.all([this.client.findGroupCoordinator(), this.client.metadata({ topics: [] })]);
     const broker = metadata.brokers.get(coordinatorId);
     if (!broker) throw new Error(`the group coordinator ${coordinatorId} is not among the brokers`);
-    return connectionTo(this.pool, broker);
+    return connectionTo(this.commitPool, broker);
   }
 }
