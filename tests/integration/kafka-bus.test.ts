@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Admin } from '@platformatic/kafka';
+import { Admin, Producer } from '@platformatic/kafka';
 import { KafkaBus } from '../../core/adapters/kafka/bus.ts';
 import type { BusMessage } from '../../core/ports/bus.ts';
 import { silentLogger } from '../../core/log.ts';
@@ -45,6 +45,46 @@ describe('the Kafka bus on Kafka 4.3', () => {
     for (const message of seen) {
       assert.equal(message.partition, (JAVA_MURMUR2[message.key]! & 0x7fffffff) % 7, `partition of ${message.key}`);
     }
+    await consumer.close();
+  });
+
+  it('reads batches compressed with gzip, snappy, lz4 and zstd by another producer', async () => {
+    const bus = await open(1);
+    const env = await stack();
+    const topic = uniqueName('kafka-compressed');
+    await bus.endOffsets(topic);
+    const codecs = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
+    const producer = new Producer({ clientId: 'bus-test', bootstrapBrokers: env.KAFKA_BROKERS.split(',') });
+    try {
+      for (const compression of codecs) {
+        await producer.send({
+          compression,
+          messages: Array.from({ length: 50 }, (_, i) => ({
+            topic,
+            key: Buffer.from(compression),
+            value: Buffer.from(`${compression}-${i}`),
+          })),
+        });
+      }
+    } finally {
+      await producer.close();
+    }
+    const seen: BusMessage[] = [];
+    const consumer = await bus.consume({
+      topics: [topic],
+      group: uniqueName('g'),
+      onBatch: async (batch) => void seen.push(...batch.messages),
+    });
+    await waitFor(() => seen.length >= 200, 60_000, 'every compressed message');
+    const decoder = new TextDecoder();
+    assert.deepEqual(
+      seen.map((m) => `${m.key}/${decoder.decode(m.value)}`),
+      codecs.flatMap((codec) => Array.from({ length: 50 }, (_, i) => `${codec}/${codec}-${i}`)),
+    );
+    assert.deepEqual(
+      seen.map((m) => m.offset),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
     await consumer.close();
   });
 
