@@ -98,9 +98,9 @@ export interface Consumer {
  * - `publish` resolves once every message is durably appended; messages with the same key go to
  *   the same partition, in order. Topics are created when missing.
  * - `consume` resolves once the member joined its group and its first assignment (maybe empty)
- *   is in place: `onAssigned` resolved and every partition's start offset fixed, so a message
- *   published afterwards to a partition it owns is delivered. Rejects (LakeError) when the group
- *   cannot be joined.
+ *   is in place: `onAssigned` answered and, unless it rejected, every partition's start offset is
+ *   fixed, so a message published afterwards to a partition it owns is delivered. Rejects
+ *   (LakeError) when the group cannot be joined.
  * - Offsets are committed only by `Consumer.commit`, never automatically.
  */
 export interface Bus {
