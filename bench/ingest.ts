@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/ingest.ts [--records 1000000] [--runs 3] [--quick]   (--quick = 200 000 records, 1 run)
  *
- * Fills one 6-partition topic with `--records` records of the real shape (kafkajs, big batches),
+ * Fills one 6-partition topic with `--records` records of the real shape (the Kafka bus, big sends),
  * then, `--runs` times each, measures:
  *  - one processor (a real `processor/main.ts` process) and two processors in one consumer group:
  *    seconds from spawn until the group's committed offsets reach the end offsets, records/s,
