@@ -5,7 +5,7 @@ import { silentLogger } from '../../core/log.ts';
 import { toPriceRecord } from '../../core/records/price.ts';
 import { uniqueName, waitFor } from '../../core/testing/wait.ts';
 import { startPart, type PartProcess } from '../support/process.ts';
-import { stack } from '../support/stack.ts';
+import { isolatedLake, stack } from '../support/stack.ts';
 
 /** How many records the processor of `part` holds, once it reports its health. */
 async function buffered(part: PartProcess): Promise<number> {
@@ -25,7 +25,7 @@ describe('a processor restarted after a SIGKILL, on Kafka and MinIO', () => {
       DEAD_LETTER_TOPIC: uniqueName('restart-dead'),
       KAFKA_GROUP: uniqueName('restart-group'),
       KAFKA_INSTANCE_ID: uniqueName('processor'),
-      S3_PREFIX: uniqueName('restart'),
+      ...isolatedLake('restart'),
       // Nothing is written or committed: the restarted processor reads every record again.
       FLUSH_INTERVAL_MS: '600000',
       HEALTH_PORT: '0',
