@@ -6,8 +6,10 @@ import { loadProcessorConfig } from './config.ts';
 describe('processor config', () => {
   it('uses the documented defaults when nothing is set', () => {
     const config = loadProcessorConfig({});
-    assert.equal(config.flushIntervalMs, 5_000);
-    assert.equal(config.flushMaxRecords, 50_000);
+    assert.equal(config.flushIntervalMs, 1_000);
+    assert.equal(config.flushMaxRecords, 100_000);
+    assert.equal(config.maintenanceIntervalMs, 0);
+    assert.equal(config.snapshotRetentionMs, 7 * 86_400_000);
     assert.equal(config.maxBufferedBytes, 64 * 1024 * 1024);
     assert.equal(config.kafkaGroup, 'cryptolake-processor');
     assert.equal(config.kafkaTopic, 'prices');

@@ -16,6 +16,8 @@ import { openAdapters } from '../../core/adapters/select.ts';
 import { runMain } from '../../core/process.ts';
 import { loadLakeQueryConfig } from '../config.ts';
 import { lakeInitSql } from './init-sql.ts';
+import { LakeSession } from '../../core/adapters/ducklake/session.ts';
+import { ensureLakeTables } from '../../core/adapters/ducklake/tables.ts';
 
 /** The command line of `npm run sql`: its `--help` is generated from it. */
 const SQL = {
@@ -44,8 +46,14 @@ const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
 await runMain(log, async () => {
   loadLakeQueryConfig(process.env);
   const adapters = await openAdapters(process.env, log);
+  // A lake nobody wrote yet is created empty, so the CLI opens on its tables rather than failing.
+  const creator = await LakeSession.open(adapters.lake, { readOnly: false, threads: 1 }).finally(() => adapters.close());
+  try {
+    await ensureLakeTables(await creator.connect());
+  } finally {
+    creator.close();
+  }
   const init = lakeInitSql(adapters.lake);
-  await adapters.close();
   if (flags['print-init']) {
     process.stdout.write(init);
     return;

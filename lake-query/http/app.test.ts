@@ -31,6 +31,7 @@ describe('lake-query HTTP API', () => {
       { symbol: 'BTC', ts: Date.parse('2026-03-02T05:00:50Z'), price: 105 },
       { symbol: 'ETH', ts: Date.parse('2026-03-02T05:01:00Z'), price: 3000, change24hPct: -1.5 },
     ]);
+    await fixture.rows(`CALL ducklake_flush_inlined_data('lake')`);
     lake = await Lake.open(
       { ...fixture.location, synthetic: true },
       { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 },

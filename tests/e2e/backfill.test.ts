@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { openAdapters } from '../../core/adapters/select.ts';
+import { silentLogger } from '../../core/log.ts';
+import { lakeReader } from '../support/pipeline.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FILE = fileURLToPath(new URL('../../../shared/data/real-prices/binanceus_BTCUSDT_1m_20230301_20230321.csv', import.meta.url));
@@ -25,17 +27,17 @@ describe('npm run backfill', () => {
     assert.match(await backfill(lakeDir), /30,240 records/);
     assert.match(await backfill(lakeDir), /already imported/);
 
-    const instance = await DuckDBInstance.create(':memory:');
-    const db = await instance.connect();
+    const adapters = await openAdapters({ LAKE_DIR: lakeDir }, silentLogger);
+    const { db, close } = await lakeReader(adapters.lake);
     const [totals] = (
       await db.runAndReadAll(
-        `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids, count(DISTINCT day)::INTEGER AS days,
+        `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids, count(DISTINCT ts::DATE)::INTEGER AS days,
                 min(ts)::VARCHAR AS first, max(ts)::VARCHAR AS last
-           FROM read_parquet('${lakeDir}/prices/**/*.parquet', hive_partitioning = true)`,
+           FROM prices`,
       )
     ).getRowObjectsJS();
-    db.closeSync();
-    instance.closeSync();
+    close();
+    await adapters.close();
     assert.deepEqual(totals, { n: 30_240, ids: 30_240, days: 21, first: '2023-03-01 00:00:00', last: '2023-03-21 23:59:00' });
   });
 });

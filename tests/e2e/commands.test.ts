@@ -82,8 +82,8 @@ describe('npm run sql', () => {
     const lake = await mkdtemp(join(tmpdir(), 'cryptolake-sql-'));
     const { code, stdout, stderr } = await run('lake-query/cli/sql.ts', ['--print-init'], { LAKE_DIR: lake });
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /^-- cryptolake: views over the lake/);
-    assert.match(stdout, /CREATE (OR REPLACE )?VIEW "?prices"?/i);
+    assert.match(stdout, /^-- cryptolake: the lake, read-only/);
+    assert.match(stdout, /\nATTACH 'ducklake:sqlite:[^']+\/lake\.sqlite' AS lake \(DATA_PATH '[^']+', READ_ONLY\);\nUSE lake;\n$/);
   });
 
   it('hands every other argument to the DuckDB CLI in order', async () => {
