@@ -75,6 +75,8 @@ export async function buildPriceLake(location: LakeLocation, shape: PriceLakeSha
       await db.run(rollupInsert(candles1m, prices, slice));
       await db.run('COMMIT');
     }
+    // A small lake's commits stay inlined in the catalog: written out, as maintenance would.
+    await db.run(`CALL ducklake_flush_inlined_data(${sqlString(LAKE)})`);
     const [stats] = (
       await db.runAndReadAll(
         `SELECT (SELECT count(*) FROM ${tableRef(prices.name)})::DOUBLE AS rows, count(*)::DOUBLE AS files,

@@ -96,11 +96,16 @@ export function stackServiceEnv(env: StackEnv): Record<string, string> {
 /**
  * The variables of a benchmark's own lake on the stack: data under `bench/<name>/` in the bucket
  * (so `deletePrefix` may remove it) and the catalog in the PostgreSQL schema `bench_<name>`.
- * `name`: lower-case letters, digits and `_`/`-`.
+ * `name`: lower-case letters, digits and `_`/`-`. No bus: a part run as a process adds Kafka
+ * (`stackServiceEnv`).
  */
 export function stackLakeEnv(env: StackEnv, name: string): Record<string, string> {
   return {
-    ...stackServiceEnv(env),
+    S3_ENDPOINT: env.S3_ENDPOINT,
+    S3_BUCKET: env.S3_BUCKET,
+    S3_REGION: env.S3_REGION,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
     LAKE_CATALOG: env.LAKE_CATALOG,
     LAKE_CATALOG_SCHEMA: stackLakeSchema(name),
     DUCKDB_EXTENSION_DIR: env.DUCKDB_EXTENSION_DIR,
