@@ -1,16 +1,15 @@
 /**
  * What the benchmarks share: the record generator, medians and percentiles, CPU time of a child
- * process from /proc, a Kafka topic filled fast with kafkajs, the size and removal of an S3
- * prefix, DuckDB reading the stack's MinIO, the lakes a benchmark writes (a local one with a SQLite
- * catalog, or one on the stack: PostgreSQL catalog, MinIO data), and writing the JSON result to
- * bench/results/<name>.json.
+ * process from /proc, a Kafka topic filled fast with kafkajs, the removal of an S3 prefix, the
+ * lakes a benchmark writes (a local one with a SQLite catalog, or one on the stack: PostgreSQL
+ * catalog, MinIO data) and their removal, and writing the JSON result to bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../core/adapters/ducklake/attach.ts';
 import { openAdapters, type LakeLocation } from '../core/adapters/select.ts';
 import { EMBEDDED_CATALOG_FILE } from '../core/lake-location.ts';
@@ -154,27 +153,6 @@ export function s3Client(env: StackEnv): S3Client {
     forcePathStyle: true,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
   });
-}
-
-/**
- * Runs `use` on an in-memory DuckDB (2 threads) that reaches the stack's MinIO through httpfs with
- * its credentials, then closes the connection and the instance, whatever `use` did.
- */
-export async function withDuckdbOnS3<T>(env: StackEnv, use: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(':memory:', { extension_directory: env.DUCKDB_EXTENSION_DIR, threads: '2' });
-  const db = await instance.connect();
-  try {
-    await db.run('LOAD httpfs');
-    const endpoint = new URL(env.S3_ENDPOINT);
-    await db.run(
-      `CREATE SECRET (TYPE s3, KEY_ID '${env.AWS_ACCESS_KEY_ID}', SECRET '${env.AWS_SECRET_ACCESS_KEY}', ENDPOINT '${endpoint.host}',
-         URL_STYLE 'path', USE_SSL ${endpoint.protocol === 'https:'}, REGION '${env.S3_REGION}')`,
-    );
-    return await use(db);
-  } finally {
-    db.closeSync();
-    instance.closeSync();
-  }
 }
 
 /** Every object under `prefix`: key and size in bytes. */
