@@ -23,6 +23,8 @@ import { startLakeQuery } from './lake-query/server.ts';
 
 const log = createLogger();
 const env = process.env;
+/** How often `npm start` runs the lake maintenance when MAINTENANCE_INTERVAL_MS is unset, ms. */
+const NPM_START_MAINTENANCE_MS = 60_000;
 
 await runMain(log, async () => {
   // Validate every part's settings before anything starts, so a typo stops the start cleanly.
@@ -33,7 +35,13 @@ await runMain(log, async () => {
 
   const metrics = new Metrics();
   const adapters = await openAdapters(env, log);
-  const processor = await startProcessor(adapters, env, log.child({ part: 'processor' }), metrics);
+  // One process owns the lake here: it keeps it tidy too, unless told otherwise.
+  const processor = await startProcessor(
+    adapters,
+    { MAINTENANCE_INTERVAL_MS: String(NPM_START_MAINTENANCE_MS), ...env },
+    log.child({ part: 'processor' }),
+    metrics,
+  );
   const lakeQuery = await startLakeQuery(adapters, env, log.child({ part: 'lake-query' }), metrics);
   // `npm run demo`: made-up venues on loopback, so the trade streams work without the internet.
   let demo: DemoVenues | undefined;

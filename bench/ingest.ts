@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/ingest.ts [--records 1000000] [--runs 3] [--quick]   (--quick = 200 000 records, 1 run)
  *
- * Fills one 6-partition topic with `--records` records of the real shape (kafkajs, big batches),
+ * Fills one 6-partition topic with `--records` records of the real shape (the Kafka bus, big sends),
  * then, `--runs` times each, measures:
  *  - one processor (a real `processor/main.ts` process) and two processors in one consumer group,
  *    each run into a new lake of its own (catalog schema and S3 prefix): seconds from spawn until

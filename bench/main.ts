@@ -35,7 +35,7 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
-    name: 'Kafka clients: kafkajs vs @platformatic/kafka (local stack)',
+    name: 'Kafka client: produce, consume and restart through the bus (local stack)',
     script: 'bench/kafka-clients.ts',
     args: ['--records', '500000', '--runs', '3'],
     quickArgs: ['--quick'],

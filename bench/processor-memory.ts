@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import { KafkaBus } from '../core/adapters/kafka/bus.ts';
 import { silentLogger } from '../core/log.ts';
 import { toPriceRecord } from '../core/records/price.ts';
@@ -48,10 +47,7 @@ try {
     }
   }
 
-  // Fill: the processor's own record shape, produced with kafkajs in large uncompressed batches.
-  const kafka = new Kafka({ clientId: 'bench-fill', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
+  // Fill: the processor's own record shape, published through the bus in large sends.
   const fillStarted = performance.now();
   const start = Date.UTC(2026, 10, 20);
   const symbols = ['BTC', 'ETH', 'SOL', 'XRP', 'ADA', 'DOGE', 'DOT', 'LTC'];
@@ -69,11 +65,10 @@ try {
       );
       messages.push({ key: symbol, value: JSON.stringify(record) });
     }
-    inFlight.push(producer.send({ topic, acks: 1, compression: CompressionTypes.None, messages }));
+    inFlight.push(bus.publish(topic, messages));
     if (inFlight.length >= 8) await inFlight.shift();
   }
   await Promise.all(inFlight);
-  await producer.disconnect();
   const fillSeconds = (performance.now() - fillStarted) / 1000;
   process.stderr.write(`filled ${records} records in ${fillSeconds.toFixed(1)} s\n`);
 

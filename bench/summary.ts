@@ -36,16 +36,12 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
     ['Kafka ConsumerPerformance records/s', `${n(r.kafkaConsumerPerformance.recordsPerSecond)} (ours ${pct(r.ratios.oneOfKafkaConsumer)})`],
     ['DuckDB alone NDJSON->DuckLake records/s', `${n(r.duckdbAlone.recordsPerSecond)} (ours ${pct(r.ratios.oneOfDuckdb)})`],
   ],
-  'kafka-clients': (r) => [
-    [
-      'produce kafkajs / platformatic',
-      `${n(r.kafkajs.produceRecordsPerSecond)} / ${n(r.platformatic.produceRecordsPerSecond)} (x${r.ratios.produce})`,
-    ],
-    [
-      'consume kafkajs / platformatic',
-      `${n(r.kafkajs.consumeRecordsPerSecond)} / ${n(r.platformatic.consumeRecordsPerSecond)} (x${r.ratios.consume})`,
-    ],
-  ],
+  'kafka-clients': (r) =>
+    Object.values(r.clients as Record<string, Json>).flatMap((c): [string, string][] => [
+      [`${c.label} produce / consume records/s`, `${n(c.produceRecordsPerSecond)} / ${n(c.consumeRecordsPerSecond)}`],
+      [`${c.label} consume CPU s per M, peak RSS`, `${c.consumeCpuSecondsPerMillion} / ${c.consumePeakRssMb} MiB`],
+      [`${c.label} restart after SIGKILL median / worst`, `${c.restartSecondsMedian} s / ${c.restartSecondsMax} s`],
+    ]),
   'query-storage': (r) =>
     (r.sizes as Json[]).flatMap((size) =>
       Object.keys(size.local as Json).map((q): [string, string] => [

@@ -1,16 +1,16 @@
 /**
  * What the benchmarks share: the record generator, medians and percentiles, CPU time of a child
- * process from /proc, a Kafka topic filled fast with kafkajs, the removal of an S3 prefix, the
- * lakes a benchmark writes (a local one with a SQLite catalog, or one on the stack: PostgreSQL
+ * process from /proc, a Kafka topic filled fast through the Kafka bus, the removal of an S3 prefix,
+ * the lakes a benchmark writes (a local one with a SQLite catalog, or one on the stack: PostgreSQL
  * catalog, MinIO data) and their removal, and writing the JSON result to bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../core/adapters/ducklake/attach.ts';
+import { KafkaBus } from '../core/adapters/kafka/bus.ts';
 import { openAdapters, type LakeLocation } from '../core/adapters/select.ts';
 import { EMBEDDED_CATALOG_FILE } from '../core/lake-location.ts';
 import { silentLogger } from '../core/log.ts';
@@ -57,27 +57,30 @@ export async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /**
- * Produces records `0..count-1` of `benchRecord` to `topic` with kafkajs: batches of `batchSize`,
- * up to 8 in flight, no compression, keyed by symbol. Resolves with the seconds it took.
+ * Produces records `0..count-1` of `benchRecord` to `topic` through the Kafka bus (idempotent,
+ * acks = all, no compression): sends of `batchSize`, up to 8 in flight, keyed by symbol.
+ * Resolves with the seconds it took.
  */
 export async function fillTopic(brokers: string[], topic: string, count: number, batchSize = 3_000): Promise<number> {
-  const kafka = new Kafka({ clientId: 'bench-fill', brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const started = performance.now();
-  const inFlight: Promise<unknown>[] = [];
-  for (let first = 0; first < count; first += batchSize) {
-    const messages = [];
-    for (let i = first; i < Math.min(count, first + batchSize); i += 1) {
-      const record = benchRecord(i);
-      messages.push({ key: record.symbol, value: JSON.stringify(record) });
+  const bus = new KafkaBus({ brokers, clientId: 'bench-fill', log: silentLogger });
+  try {
+    await bus.endOffsets(topic);
+    const started = performance.now();
+    const inFlight: Promise<unknown>[] = [];
+    for (let first = 0; first < count; first += batchSize) {
+      const messages = [];
+      for (let i = first; i < Math.min(count, first + batchSize); i += 1) {
+        const record = benchRecord(i);
+        messages.push({ key: record.symbol, value: JSON.stringify(record) });
+      }
+      inFlight.push(bus.publish(topic, messages));
+      if (inFlight.length >= 8) await inFlight.shift();
     }
-    inFlight.push(producer.send({ topic, acks: 1, compression: CompressionTypes.None, messages }));
-    if (inFlight.length >= 8) await inFlight.shift();
+    await Promise.all(inFlight);
+    return (performance.now() - started) / 1000;
+  } finally {
+    await bus.close();
   }
-  await Promise.all(inFlight);
-  await producer.disconnect();
-  return (performance.now() - started) / 1000;
 }
 
 /** The variables that point a part at the stack's Kafka and MinIO, for a child process's env. */

@@ -50,13 +50,6 @@ export const processorConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .default('512MB')
     .describe("Memory the processor's DuckDB may use to stage and commit (DuckDB `memory_limit`). Default `512MB`."),
   writerThreads: positiveInt().default(2).describe("Threads of the processor's DuckDB. Default 2."),
-  kafkaInstanceId: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      'A stable name of this processor in its consumer group (Kafka static membership): restarted with the same name, it takes its partitions back at once. Give each replica its own. Default: none (a dynamic member).',
-    ),
   kafkaGroup: z
     .string()
     .min(1)

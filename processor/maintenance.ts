@@ -20,6 +20,11 @@ export interface MaintenancePolicy {
   targetFileBytes?: number;
 }
 
+/** How often a maintenance step is tried when it loses a race with a writer. */
+const STEP_ATTEMPTS = 6;
+/** Errors of a step that lost a race with another writer of the catalog. */
+const RACE = /Failed to commit|database is locked|conflict|could not serialize/i;
+
 /** The size below which a day's files are rewritten as one. */
 export const DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024;
 
@@ -69,13 +74,22 @@ export async function maintainLake(
   };
   const step = async (name: string, work: () => Promise<void>) => {
     const started = Date.now();
-    try {
-      await work();
-      log.debug({ step: name, startedAt: started, ms: Date.now() - started }, 'Maintenance step done');
-    } catch (error) {
-      await connection.run('ROLLBACK').catch(() => undefined);
-      report.failures.push(`${name}: ${messageOf(error).split('\n')[0]}`);
-      log.warn({ step: name, err: messageOf(error).split('\n')[0] }, 'A maintenance step failed; the next pass does it');
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await work();
+        log.debug({ step: name, startedAt: started, ms: Date.now() - started, attempt }, 'Maintenance step done');
+        return;
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        // A writer committed first (or holds the SQLite catalog for a moment): try again shortly.
+        if (attempt < STEP_ATTEMPTS && RACE.test(messageOf(error))) {
+          await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
+          continue;
+        }
+        report.failures.push(`${name}: ${messageOf(error).split('\n')[0]}`);
+        log.warn({ step: name, attempt, err: messageOf(error).split('\n')[0] }, 'A maintenance step failed; the next pass does it');
+        return;
+      }
     }
   };
   const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
@@ -159,8 +173,9 @@ function interval(ms: number): string {
 
 /**
  * Rewrites the files of each day partition of a table that holds more than one file and less than
- * `targetBytes` into one sorted file, in one transaction per day: the day's rows are inserted again
- * and the old ones deleted. Rows committed by processors meanwhile have higher row ids and stay.
+ * `targetBytes` (and more rows than the table's inlining limit, or they would be inlined again)
+ * into one sorted file, in one transaction per day: the day's rows are inserted again and the old
+ * ones deleted. Rows committed by processors meanwhile have higher row ids and stay.
  * Returns the number of files replaced.
  */
 async function compactSmallFiles(connection: DuckDBConnection, dataset: Dataset, targetBytes: number): Promise<number> {
@@ -185,6 +200,9 @@ async function compactSmallFiles(connection: DuckDBConnection, dataset: Dataset,
   for (const [day, { files: count, bytes }] of [...days].sort()) {
     if (count < 2 || bytes >= targetBytes) continue;
     const within = `${time} >= TIMESTAMP '${day}' AND ${time} < TIMESTAMP '${day}' + INTERVAL 1 DAY`;
+    // A day of fewer rows than the inlining limit would go back into the catalog: leave its few files.
+    const [size] = (await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${ref} WHERE ${within}`)).getRowObjectsJS();
+    if (Number(size?.n ?? 0) <= dataset.inlineRowLimit) continue;
     await connection.run('BEGIN');
     await connection.run(`CALL ${LAKE}.set_commit_message('maintenance', ${sqlString(`compacting ${table} of ${day}`)})`);
     const [top] = (await connection.runAndReadAll(`SELECT max(rowid)::DOUBLE AS top FROM ${ref} WHERE ${within}`)).getRowObjectsJS();

@@ -29,8 +29,7 @@ export type ProcessorSettings = Pick<
   | 'gapsTopic'
   | 'writerMemoryLimit'
   | 'writerThreads'
-> &
-  Partial<Pick<ProcessorConfig, 'kafkaInstanceId'>>;
+>;
 
 export interface ProcessorOptions {
   bus: Bus;
@@ -89,6 +88,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
   let lag: Record<string, number> = {};
   let stopping: Promise<void> | undefined;
   const positions = new Map<string, number>();
+  /** The bus commits of committed flushes still under way: a stop waits for them. */
+  let busCommits: Promise<void> = Promise.resolve();
   const roomWaiters: (() => void)[] = [];
   const timers: NodeJS.Timeout[] = [];
 
@@ -236,9 +237,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
     lastFlushMs = Math.round(ms);
     lastError = null;
     const owned = done.ranges.filter((range) => window.owns(range.tp));
-    consumer
+    const recorded = consumer
       ?.commit(owned.map((range) => ({ ...range.tp, nextOffset: range.to })))
       .catch((error: unknown) => log.debug({ err: messageOf(error) }, 'Could not record the committed offsets on the bus'));
+    busCommits = Promise.all([busCommits, recorded]).then(() => undefined);
     log.debug({ ranges: describeRanges(done.ranges), records: done.records, ms: lastFlushMs }, 'Committed a flush');
   }
 
@@ -308,7 +310,6 @@ export function createProcessor(options: ProcessorOptions): Processor {
         consumer = await bus.consume({
           topics: [...byTopic.keys()],
           group: config.kafkaGroup,
-          ...(config.kafkaInstanceId ? { instanceId: config.kafkaInstanceId } : {}),
           from: 'earliest',
           onAssigned: assigned,
           onRevoked: revoked,
@@ -352,6 +353,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
         consumer?.setPaused(true);
         wakeConsumers();
         while (window.records > 0 || flushing) await (flushing ?? flush());
+        await busCommits;
         await consumer?.close();
         await publishStatus();
         state = 'stopped';

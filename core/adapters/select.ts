@@ -62,7 +62,14 @@ export const adapterConfigSchema = lakeLocationSchema.extend({
   kafkaSessionTimeoutMs: positiveInt()
     .default(30_000)
     .describe(
-      'How long the group waits for a silent consumer before giving its partitions to another, ms. Lower recovers faster from a killed processor.',
+      'How long a consumer group waits for a silent member before giving its partitions to the others, ms. With KAFKA_INSTANCE_ID a restarted process takes its partitions back at once; without it they stay idle this long after a crash.',
+    ),
+  kafkaInstanceId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, dot, underscore or dash')
+    .optional()
+    .describe(
+      "This process's stable name in its Kafka consumer groups (static membership, group.instance.id): a process restarted under the same name, after a crash too, gets its partitions back within seconds, without a rebalance of the others. Give every replica its own, unchanged across restarts (the pod or host name). Unset: dynamic members.",
     ),
   kafkaClientId: z.string().default('cryptolake').describe('Kafka client id, seen in broker logs and quotas.'),
   s3Bucket: z.string().optional().describe('S3 bucket of the lake (created when missing). Unset: the local folder LAKE_DIR.'),
@@ -113,6 +120,7 @@ export async function openAdapters(env: Record<string, string | undefined>, log:
         partitions: config.kafkaPartitions,
         replicationFactor: config.kafkaReplicationFactor,
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+        instanceId: config.kafkaInstanceId,
         log,
       })
     : new MemoryBus({ partitions: config.kafkaPartitions });

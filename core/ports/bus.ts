@@ -32,7 +32,8 @@ export interface ConsumeOptions {
   /**
    * A stable name of this member (Kafka static membership, `group.instance.id`), unique in the group.
    * A member joining with the name of a live one takes its partitions at once, without a rebalance
-   * of the others, and the older one is fenced: it delivers nothing more and its commits reject.
+   * of the others; the older one is fenced: once it learns so (at its next heartbeat on Kafka) it
+   * delivers nothing more, and its commits reject.
    * So a process restarted after a crash gets its partitions back within seconds. Unset: a dynamic
    * member, whose partitions a crash leaves idle until the group notices it is gone.
    */
@@ -97,9 +98,9 @@ export interface Consumer {
  * - `publish` resolves once every message is durably appended; messages with the same key go to
  *   the same partition, in order. Topics are created when missing.
  * - `consume` resolves once the member joined its group and its first assignment (maybe empty)
- *   is in place: `onAssigned` resolved and every partition's start offset fixed, so a message
- *   published afterwards to a partition it owns is delivered. Rejects (LakeError) when the group
- *   cannot be joined.
+ *   is in place: `onAssigned` answered and, unless it rejected, every partition's start offset is
+ *   fixed, so a message published afterwards to a partition it owns is delivered. Rejects
+ *   (LakeError) when the group cannot be joined.
  * - Offsets are committed only by `Consumer.commit`, never automatically.
  */
 export interface Bus {

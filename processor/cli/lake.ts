@@ -51,7 +51,7 @@ const LAKE_COMMAND = {
   ],
 } satisfies CommandSpec;
 
-const log = createLogger(process.env.LOG_LEVEL ?? 'info').child({ part: 'lake' });
+const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'stderr').child({ part: 'lake' });
 
 await runMain(log, async () => {
   const { flags, operands } = readCommand(LAKE_COMMAND);

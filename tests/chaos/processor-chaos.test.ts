@@ -1,12 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { dataPath } from '../../core/adapters/ducklake/attach.ts';
+import { partitionKey } from '../../core/adapters/ducklake/offsets.ts';
 import { KafkaBus } from '../../core/adapters/kafka/bus.ts';
 import { openAdapters, type Adapters } from '../../core/adapters/select.ts';
-import { liveParquetSql } from '../../core/lake-layout.ts';
 import { silentLogger } from '../../core/log.ts';
 import { toPriceRecord } from '../../core/records/price.ts';
 import { uniqueName, waitFor } from '../../core/testing/wait.ts';
-import { Compactor } from '../../processor/compactor.ts';
+import { lakeInitSql } from '../../lake-query/cli/init-sql.ts';
 import { lakeReader } from '../support/pipeline.ts';
 import { startPart, type PartProcess } from '../support/process.ts';
 import { dedicatedStack } from './dedicated-stack.ts';
@@ -15,35 +22,44 @@ import { dedicatedStack } from './dedicated-stack.ts';
 const KILLS = Number(process.env.CHAOS_KILLS ?? 20);
 const RECORDS = Number(process.env.CHAOS_RECORDS ?? 20_000);
 const BAD = 200;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const randomBetween = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
+const run = promisify(execFile);
 
-async function compactAll(adapters: Adapters): Promise<{ merged: number; compactions: number }> {
-  const compactor = await Compactor.open({ store: adapters.store, log: silentLogger, graceMs: 0, orphanGraceMs: 0, targetBytes: 4 << 20 });
-  const totals = { merged: 0, compactions: 0 };
+/** Where the lake holds each partition of the topics: its committed next offset, or 0. */
+async function lakeOffsets(adapters: Adapters, topics: string[], partitions: number): Promise<Map<string, number>> {
+  const { db, close } = await lakeReader(adapters.lake);
   try {
-    for (const dataset of ['prices', 'dead-letter']) {
-      for (const folder of await compactor.dayFolders(dataset)) {
-        const result = await compactor.compactDay(folder);
-        totals.merged += result.filesMerged;
-        totals.compactions += result.compactions;
+    const tables = new Set(
+      (await db.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = 'bus_offsets'`))
+        .getRowObjectsJS()
+        .map((row) => String(row.table_name)),
+    );
+    const offsets = new Map<string, number>();
+    for (const topic of topics)
+      for (let partition = 0; partition < partitions; partition += 1) {
+        const key = partitionKey({ topic, partition });
+        if (!tables.has(key)) continue;
+        const [row] = (await db.runAndReadAll(`SELECT max(next_offset)::DOUBLE AS next FROM lake.bus_offsets."${key}"`)).getRowObjectsJS();
+        offsets.set(key, Number(row?.next ?? 0));
       }
-    }
+    return offsets;
   } finally {
-    await compactor.close();
+    close();
   }
-  return totals;
 }
 
-describe('the processor under chaos, on a Kafka and MinIO of its own', () => {
+describe('the processor under chaos, on a Kafka, MinIO and PostgreSQL of its own', () => {
   it(
-    'holds every record exactly once after SIGKILLs, a MinIO restart, a broker restart and compactions',
+    'holds every record exactly once after SIGKILLs, a zombie, MinIO, broker and catalog restarts and maintenance',
     { timeout: 60 * 60_000 },
     async () => {
       const started = Date.now();
       const stack = await dedicatedStack();
       const services = stack.env;
+      const name = uniqueName('chaos');
       const env = {
         ...services,
         KAFKA_TOPIC: uniqueName('chaos-prices'),
@@ -51,11 +67,16 @@ describe('the processor under chaos, on a Kafka and MinIO of its own', () => {
         KAFKA_GROUP: uniqueName('chaos-group'),
         KAFKA_PARTITIONS: '3',
         KAFKA_SESSION_TIMEOUT_MS: '6000',
-        S3_PREFIX: uniqueName('chaos'),
-        // Short flushes: kills land mid-flush.
+        S3_PREFIX: name,
+        LAKE_CATALOG_SCHEMA: name.replace(/[^a-z0-9_]/g, '_'),
+        // Short flushes: kills land mid-commit.
         FLUSH_INTERVAL_MS: '150',
         FLUSH_MAX_RECORDS: '700',
+        // Maintenance inside the processors too, racing their commits and each other.
+        MAINTENANCE_INTERVAL_MS: '2000',
+        FILE_CLEANUP_GRACE_MS: '5000',
       };
+      const topics = [env.KAFKA_TOPIC, env.DEAD_LETTER_TOPIC];
       const bus = new KafkaBus({ brokers: services.KAFKA_BROKERS.split(','), partitions: 3, log: silentLogger });
       const adapters = await openAdapters({ ...env, KAFKA_BROKERS: undefined, REDIS_URL: undefined }, silentLogger);
       const figures = {
@@ -64,13 +85,14 @@ describe('the processor under chaos, on a Kafka and MinIO of its own', () => {
         kills: 0,
         minioRestarts: 0,
         kafkaRestarts: 0,
+        catalogRestarts: 0,
+        zombies: 0,
         secondJoins: 0,
-        compactions: 0,
-        filesMerged: 0,
       };
       let current: PartProcess | undefined;
       // A second processor joins and leaves now and then: rebalances between two live owners.
       let second: PartProcess | undefined;
+      let zombie: PartProcess | undefined;
       try {
         // Records 23:55 UTC onwards, 30 ms apart: they cross midnight. Every 100th is bad.
         const midnight = Date.UTC(2026, 10, 22, 23, 55);
@@ -102,28 +124,40 @@ describe('the processor under chaos, on a Kafka and MinIO of its own', () => {
           }
           // Every fourth run gets to join and work a while; the others die at any moment, start-up included.
           const lifetime = cycle % 4 === 0 ? randomBetween(4_000, 8_000) : randomBetween(300, 3_500);
-          if (cycle === Math.ceil(KILLS / 3)) {
+          if (cycle === Math.ceil(KILLS / 4)) {
             await sleep(lifetime / 2);
             await stack.stopService('minio');
             await sleep(3_000);
             await stack.startService('minio');
             figures.minioRestarts += 1;
-          } else if (cycle === Math.ceil((2 * KILLS) / 3)) {
+          } else if (cycle === Math.ceil(KILLS / 2)) {
+            await sleep(lifetime / 2);
+            await stack.restartService('postgres');
+            figures.catalogRestarts += 1;
+          } else if (cycle === Math.ceil((3 * KILLS) / 4)) {
             await publishing;
             await sleep(lifetime / 2);
             await stack.restartService('kafka');
             figures.kafkaRestarts += 1;
-          } else if (cycle === Math.ceil(KILLS / 2)) {
-            const compacted = await compactAll(adapters);
-            figures.compactions += compacted.compactions;
-            figures.filesMerged += compacted.merged;
+          } else if (cycle === Math.ceil(KILLS / 3)) {
+            // A zombie: a processor frozen mid-work while its partitions move to another, then woken.
+            zombie = current;
+            await sleep(lifetime);
+            zombie.kill('SIGSTOP');
+            current = startPart('processor/main.ts', env);
+            await sleep(9_000);
+            zombie.kill('SIGCONT');
+            await sleep(3_000);
+            zombie.kill('SIGKILL');
+            await zombie.exited;
+            figures.zombies += 1;
           }
           await sleep(lifetime);
           current.kill('SIGKILL');
           await current.exited;
           figures.kills += 1;
           if (second && cycle % 5 === 4) {
-            // Half leave politely (SIGTERM: flush, commit, leave the group), half are killed.
+            // Half leave politely (SIGTERM: commit, leave the group), half are killed.
             second.kill(cycle % 10 === 4 ? 'SIGTERM' : 'SIGKILL');
             await second.exited;
             second = undefined;
@@ -133,70 +167,75 @@ describe('the processor under chaos, on a Kafka and MinIO of its own', () => {
         await second?.exited;
         await publishing;
 
-        // A final processor runs until every partition of both topics is committed to its end.
+        // A final processor runs until the lake holds every partition of both topics to its end.
         current = startPart('processor/main.ts', env);
         const final = current;
         await waitFor(() => final.logs.some((line) => line.msg === 'processor is running'), 120_000, 'the final processor to start');
         await waitFor(
           async () => {
-            for (const topic of [env.KAFKA_TOPIC, env.DEAD_LETTER_TOPIC]) {
-              const [ends, committed] = await Promise.all([bus.endOffsets(topic), bus.committedOffsets(env.KAFKA_GROUP, topic)]);
-              for (const [partition, end] of ends) if (end > 0 && committed.get(partition) !== end) return false;
+            const held = await lakeOffsets(adapters, topics, 3);
+            for (const topic of topics) {
+              for (const [partition, end] of await bus.endOffsets(topic)) {
+                if (end > 0 && held.get(partitionKey({ topic, partition })) !== end) return false;
+              }
             }
             return true;
           },
           180_000,
-          'the final processor to commit everything',
+          'the lake to hold every partition to its end',
         );
         current.kill('SIGTERM');
         assert.equal(await current.exited, 0, current.stderr());
         current = undefined;
 
-        const filesBefore = (await adapters.store.list('prices/')).length;
-        const compacted = await compactAll(adapters);
-        figures.compactions += compacted.compactions;
-        figures.filesMerged += compacted.merged;
-        await compactAll(adapters); // sweeps the sources (grace 0)
-        const filesAfter = (await adapters.store.list('prices/')).length;
-
-        const { db, root, close } = await lakeReader(adapters, services.DUCKDB_EXTENSION_DIR);
-        try {
-          const read = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS()[0]!;
-          await db.run(`CREATE TABLE expected AS SELECT unnest([${ids.map((id) => `'${id}'`).join(',')}]) AS id`);
-          await db.run(`CREATE TABLE live AS SELECT * FROM ${liveParquetSql(root, 'prices')}`);
-          const prices = await read(
-            `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids,
-                  (SELECT count(*) FROM live WHERE id NOT IN (SELECT id FROM expected))::INTEGER AS strangers,
-                  (SELECT count(*) FROM expected WHERE id NOT IN (SELECT id FROM live))::INTEGER AS missing,
-                  count(DISTINCT day)::INTEGER AS days,
-                  count(*) FILTER (WHERE strftime(ts, '%Y%m%d')::INTEGER <> year * 10000 + month * 100 + day)::INTEGER AS misplaced
-             FROM live`,
-          );
-          assert.deepEqual(
-            prices,
-            { n: RECORDS, ids: RECORDS, strangers: 0, missing: 0, days: 2, misplaced: 0 },
-            'each record once, on its day',
-          );
-          const dead = await read(
-            `SELECT count(*)::INTEGER AS n, count(DISTINCT source)::INTEGER AS sources FROM ${liveParquetSql(root, 'dead-letter')}`,
-          );
-          assert.deepEqual(dead, { n: BAD, sources: BAD }, 'each bad record dead-lettered once');
-          const rollups = await read(`SELECT sum(raw_rows)::INTEGER AS n FROM ${liveParquetSql(root, 'candles_1m')}`);
-          assert.deepEqual(rollups, { n: RECORDS }, 'the 1-minute rollups account for each record once');
-          // Every file opens: a raw glob reads them all (it counts compaction sources twice while they exist).
-          const raw = await read(
-            `SELECT count(*)::INTEGER AS n FROM read_parquet(['${root}/prices/**/*.parquet', '${root}/dead-letter/**/*.parquet'], union_by_name = true)`,
-          );
-          await read(`SELECT count(*)::INTEGER AS n FROM read_parquet('${root}/candles_1m/**/*.parquet')`);
-          const seconds = Math.round((Date.now() - started) / 1000);
-          console.log(JSON.stringify({ ...figures, filesBefore, filesAfter, rawRows: raw.n, seconds }));
-          assert.equal(raw.n, RECORDS + BAD, 'after the sweep the raw glob sees each row once too');
-        } finally {
-          close();
-        }
+        // Maintenance as a user runs it, then the lake checked by a DuckDB of its own (the CLI).
+        const compact = await run(process.execPath, ['--import', 'tsx', 'processor/cli/lake.ts', 'compact', '--all'], {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            ...env,
+            KAFKA_BROKERS: '',
+            REDIS_URL: '',
+            SNAPSHOT_RETENTION_MS: '0',
+            FILE_CLEANUP_GRACE_MS: '0',
+            LOG_LEVEL: 'warn',
+          },
+        });
+        const maintenance = JSON.parse(compact.stdout) as { failures: string[] };
+        assert.deepEqual(maintenance.failures, []);
+        const folder = await mkdtemp(join(tmpdir(), 'chaos-check-'));
+        await writeFile(join(folder, 'init.sql'), lakeInitSql(adapters.lake));
+        await writeFile(join(folder, 'expected.csv'), `id\n${ids.join('\n')}\n`);
+        const cli = async (sql: string) => {
+          const { stdout } = await run(services.DUCKDB_CLI, ['-init', join(folder, 'init.sql'), '-json', '-c', sql], {
+            maxBuffer: 64 << 20,
+          });
+          return (JSON.parse(stdout.slice(stdout.indexOf('['))) as Record<string, number>[])[0]!;
+        };
+        const prices = await cli(
+          `SELECT count(*) AS n, count(DISTINCT id) AS ids,
+                  (SELECT count(*) FROM prices WHERE id NOT IN (SELECT id FROM read_csv('${folder}/expected.csv'))) AS strangers,
+                  (SELECT count(*) FROM read_csv('${folder}/expected.csv') WHERE id NOT IN (SELECT id FROM prices)) AS missing,
+                  count(DISTINCT ts::DATE) AS days
+             FROM prices`,
+        );
+        assert.deepEqual(prices, { n: RECORDS, ids: RECORDS, strangers: 0, missing: 0, days: 2 }, 'each record once');
+        const files = await cli(
+          `SET VARIABLE files = (SELECT list(data_file) FROM ducklake_list_files('lake', 'prices'));
+           SELECT count(*) AS rows,
+                  count(*) FILTER (WHERE NOT contains(filename, '/year=' || year(ts) || '/month=' || month(ts) || '/day=' || day(ts) || '/')) AS misplaced
+             FROM read_parquet(getvariable('files'), filename = true, hive_partitioning = false)`,
+        );
+        assert.deepEqual(files, { rows: RECORDS, misplaced: 0 }, 'every row in a file of its day, each once, after maintenance');
+        const dead = await cli(`SELECT count(*) AS n, count(DISTINCT source) AS sources FROM dead_letters`);
+        assert.deepEqual(dead, { n: BAD, sources: BAD }, 'each bad record dead-lettered once');
+        const rollups = await cli(`SELECT sum(ticks)::INTEGER AS n FROM candles_1m`);
+        assert.deepEqual(rollups, { n: RECORDS }, 'the 1-minute rollups count each record once');
+        const glob = await cli(`SELECT count(*) AS n FROM read_parquet('${dataPath(adapters.lake)}main/prices/**/*.parquet')`);
+        console.log(JSON.stringify({ ...figures, seconds: Math.round((Date.now() - started) / 1000) }));
+        assert.equal(glob.n, RECORDS, 'after maintenance a plain glob over the data path sees each row once too');
       } finally {
-        current?.kill('SIGKILL');
-        second?.kill('SIGKILL');
+        for (const part of [current, second, zombie]) part?.kill('SIGKILL');
         await bus.close();
         await adapters.close();
         await stack.down();
