@@ -1,8 +1,10 @@
 /**
  * Publish-to-visible latency, in the two ways cryptolake runs, at the same offered rates:
- *  - kafka: Kafka + MinIO (the shared local stack), the processor and lake-query as real processes
- *    (`processor/main.ts`, `lake-query/main.ts`); this process publishes through the Kafka bus;
- *  - embedded: what `npm start` uses, an in-memory bus and a local folder as the lake, the
+ *  - kafka: the shared local stack (Kafka, and a lake of its own: PostgreSQL catalog schema, MinIO
+ *    prefix), the processor and lake-query as real processes (`processor/main.ts`,
+ *    `lake-query/main.ts`); this process publishes through the Kafka bus;
+ *  - embedded: what `npm start` uses, an in-memory bus and a local lake (SQLite catalog, data in a
+ *    local folder), the
  *    processor and lake-query started in one child process (`startProcessor`, `startLakeQuery`
  *    on `openAdapters`, as main.ts does) which also publishes, as the scraper would, on request.
  * Both with defaults except lake-query's CACHE_TTL_MS=0 (a lake answer is never a cached one) and
@@ -19,7 +21,8 @@
  *    holding it minus its ts (so up to ~250 ms + one query pessimistic).
  * p50/p99 per rate, the rate achieved, and the events the stream dropped. The publisher, the SSE
  * reader and both parts share the 2 cores: a rate the machine cannot offer is reported as such.
- * S3 prefix `bench/freshness-<id>/` and the embedded lake folder are deleted at the end. Writes
+ * The stack lake (S3 prefix `bench/freshness-<id>/`, schema `bench_freshness_<id>`) and the
+ * embedded lake folder are deleted at the end. Writes
  * bench/results/freshness.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,7 +41,7 @@ import { startProcessor } from '../processor/start.ts';
 import { startLakeQuery } from '../lake-query/server.ts';
 import { toPriceRecord } from '../core/records/price.ts';
 import { stack, type StackEnv } from '../tests/support/stack.ts';
-import { ROOT, deletePrefix, percentile, s3Client, sleep, stackServiceEnv, writeResult } from './support.ts';
+import { ROOT, percentile, removeStackLake, sleep, stackLakeEnv, stackServiceEnv, writeResult } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -59,7 +62,15 @@ const PROBE_EVERY_MS = 100;
 const SYMBOLS = 4096;
 const id = Date.now().toString(36);
 const topic = `bench-fresh-${id}`;
-const prefix = `bench/freshness-${id}`;
+const lakeName = `freshness-${id}`;
+/** Every topic the parts read: this benchmark's own. */
+const TOPICS = {
+  KAFKA_TOPIC: topic,
+  DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
+  ALERTS_TOPIC: `${topic}.alerts`,
+  TRADES_TOPIC: `${topic}.trades`,
+  GAPS_TOPIC: `${topic}.gaps`,
+};
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -77,10 +88,8 @@ function startPart(entry: string, env: StackEnv, extra: Record<string, string>):
       NODE_NO_WARNINGS: '1',
       LOG_LEVEL: 'fatal',
       ...stackServiceEnv(env),
-      DUCKDB_EXTENSION_DIR: env.DUCKDB_EXTENSION_DIR,
-      KAFKA_TOPIC: topic,
-      DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
-      S3_PREFIX: prefix,
+      ...stackLakeEnv(env, lakeName),
+      ...TOPICS,
       ...extra,
     },
     stdio: ['ignore', 2, 'inherit'],
@@ -240,11 +249,10 @@ interface Target {
   close(): Promise<void>;
 }
 
-/** Kafka + MinIO: the processor and lake-query as processes, publishing from here through the Kafka bus (acks = all). */
+/** Kafka and a lake on the stack: the processor and lake-query as processes, publishing from here through the Kafka bus (acks = all). */
 async function kafkaTarget(env: StackEnv): Promise<Target> {
   const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), partitions: 3, log: silentLogger });
-  await bus.endOffsets(topic);
-  await bus.endOffsets(`${topic}.dead-letter`);
+  for (const name of Object.values(TOPICS)) await bus.endOffsets(name);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const processor = startPart('processor/main.ts', env, { KAFKA_GROUP: `bench-fresh-${id}` });
@@ -252,7 +260,7 @@ async function kafkaTarget(env: StackEnv): Promise<Target> {
   const close = async () => {
     for (const child of [processor, lakeQuery]) await stopChild(child);
     await bus.close();
-    await deletePrefix(s3Client(env), env.S3_BUCKET, `${prefix}/`);
+    await removeStackLake(env, lakeName);
   };
   try {
     await waitForHttp(`${url}/api/health`, 60_000);
@@ -420,8 +428,8 @@ if (values['serve-embedded']) {
   }
   const result = {
     modes: {
-      kafka: 'Kafka + MinIO, processor and lake-query as processes, the bench publishing through the Kafka bus',
-      embedded: 'in-memory bus and local folder lake, processor, lake-query and publisher in one process (as npm start)',
+      kafka: 'Kafka, PostgreSQL catalog + MinIO data, processor and lake-query as processes, the bench publishing through the Kafka bus',
+      embedded: 'in-memory bus and local lake (SQLite catalog), processor, lake-query and publisher in one process (as npm start)',
     },
     seconds: SECONDS,
     rates,

@@ -1,19 +1,23 @@
 /**
- * Ingest throughput and its ceiling, on the shared local stack (Kafka + MinIO):
+ * Ingest throughput and its ceiling, on the shared local stack (Kafka, and the lake of the
+ * services: PostgreSQL catalog, MinIO data):
  *
  *   npx tsx bench/ingest.ts [--records 1000000] [--runs 3] [--quick]   (--quick = 200 000 records, 1 run)
  *
  * Fills one 6-partition topic with `--records` records of the real shape (the Kafka bus, big sends),
  * then, `--runs` times each, measures:
- *  - one processor (a real `processor/main.ts` process) and two processors in one consumer group:
- *    seconds from spawn until the group's committed offsets reach the end offsets, records/s,
- *    CPU seconds per million records (user+sys from /proc/<pid>/stat, summed over the processes),
- *    and bytes of Parquet per million records (the run's S3 prefix listed);
+ *  - one processor (a real `processor/main.ts` process) and two processors in one consumer group,
+ *    each run into a new lake of its own (catalog schema and S3 prefix): seconds from spawn until
+ *    the group's committed offsets reach the end offsets (the processor records them on the bus
+ *    after its lake commit), records/s, CPU seconds per million records (user+sys from
+ *    /proc/<pid>/stat, summed over the processes), and bytes of Parquet of `prices` per million
+ *    records (from the catalog, which must hold every record once);
  *  - Kafka's own consumer (`kafka-tools` ConsumerPerformance, a fresh group) on the same topic;
- *  - DuckDB alone: the same rows as NDJSON -> `COPY ... TO 's3://...' (FORMAT parquet, snappy,
- *    PARTITION_BY (year, month, day))` through httpfs.
+ *  - DuckDB alone: the same rows as NDJSON -> one DuckLake transaction on a new lake of the same
+ *    kind (`INSERT INTO lake.prices` and the candles_1m partials, as the processor's commit).
  * Medians of the runs; our records/s as a fraction of each ceiling. Every S3 prefix is under
- * `bench/ingest-<id>/` and deleted at the end; the topic stays. Writes bench/results/ingest.json.
+ * `bench/ingest-<id>/` and every catalog schema is `bench_ingest_<id>_*`: both are deleted at the
+ * end; the topics stay. Writes bench/results/ingest.json.
  */
 import { spawn, execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -22,8 +26,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify, parseArgs } from 'node:util';
+import { LAKE, sqlString } from '../core/adapters/ducklake/attach.ts';
+import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { ensureLakeTables, tableRef } from '../core/adapters/ducklake/tables.ts';
 import { KafkaBus } from '../core/adapters/kafka/bus.ts';
+import { candles1m, prices } from '../core/datasets/index.ts';
 import { silentLogger } from '../core/log.ts';
+import { rollupInsert } from '../processor/commit.ts';
 import { stack, type StackEnv } from '../tests/support/stack.ts';
 import {
   ROOT,
@@ -31,13 +40,14 @@ import {
   cpuSeconds,
   deletePrefix,
   fillTopic,
-  listPrefix,
   median,
+  removeStackLake,
   round,
   s3Client,
   sleep,
+  stackLake,
+  stackLakeEnv,
   stackServiceEnv,
-  withDuckdbOnS3,
   writeResult,
 } from './support.ts';
 
@@ -53,7 +63,17 @@ const RUNS = Number(values.runs ?? (values.quick ? 1 : 3));
 const PARTITIONS = 6;
 const id = `${Date.now().toString(36)}`;
 const topic = `bench-ingest-${id}`;
-const prefix = `bench/ingest-${id}`;
+/** Every topic the processor reads: this benchmark's own, so the stack's other topics stay out of its lake. */
+const TOPICS = {
+  KAFKA_TOPIC: topic,
+  DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
+  ALERTS_TOPIC: `${topic}.alerts`,
+  TRADES_TOPIC: `${topic}.trades`,
+  GAPS_TOPIC: `${topic}.gaps`,
+};
+/** The lakes of this benchmark: `bench/ingest-<id>/<run>/` in the bucket, schema `bench_ingest_<id>_<run>`. */
+const lakeName = (run: string) => `ingest-${id}/${run}`;
+const lakes: string[] = [];
 
 interface ProcessorRun {
   seconds: number;
@@ -66,7 +86,8 @@ interface ProcessorRun {
 /** Runs `count` processors in one fresh group over the topic until the group has committed everything. */
 async function runProcessors(env: StackEnv, bus: KafkaBus, count: number, run: string): Promise<ProcessorRun> {
   const group = `bench-ingest-${id}-${run}`;
-  const runPrefix = `${prefix}/${run}`;
+  const lake = lakeName(run);
+  lakes.push(lake);
   const ends = await bus.endOffsets(topic);
   const started = performance.now();
   const children = Array.from({ length: count }, () =>
@@ -75,14 +96,13 @@ async function runProcessors(env: StackEnv, bus: KafkaBus, count: number, run: s
       env: {
         ...process.env,
         ...stackServiceEnv(env),
+        ...stackLakeEnv(env, lake),
         // No REDIS_URL: the status stays in-process, away from the shared stack's keys.
         LOG_LEVEL: 'fatal',
         NODE_NO_WARNINGS: '1',
-        KAFKA_TOPIC: topic,
-        DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
+        ...TOPICS,
         KAFKA_GROUP: group,
         KAFKA_PARTITIONS: String(PARTITIONS),
-        S3_PREFIX: runPrefix,
         FLUSH_MAX_RECORDS: '100000',
       },
       stdio: ['ignore', 2, 'inherit'],
@@ -101,18 +121,35 @@ async function runProcessors(env: StackEnv, bus: KafkaBus, count: number, run: s
   const seconds = (performance.now() - started) / 1000;
   for (const child of children) cpu += await cpuSeconds(child.pid!);
   await Promise.all(children.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
-  const s3 = s3Client(env);
-  const files = (await listPrefix(s3, env.S3_BUCKET, `${runPrefix}/prices/`)).filter((object) => object.key.endsWith('.parquet'));
-  const bytes = files.reduce((sum, object) => sum + object.size, 0);
-  await deletePrefix(s3, env.S3_BUCKET, `${runPrefix}/`);
+  const { rows, files, bytes } = await pricesInLake(env, lake);
+  if (rows !== RECORDS) throw new Error(`the lake of ${run} holds ${rows} prices rows, not the ${RECORDS} records published`);
+  await removeStackLake(env, lake);
   const millions = RECORDS / 1e6;
   return {
     seconds: round(seconds, 2),
     recordsPerSecond: Math.round(RECORDS / seconds),
     cpuSecondsPerMillion: round(cpu / millions, 1),
     parquetBytesPerMillion: Math.round(bytes / millions),
-    files: files.length,
+    files,
   };
+}
+
+/** Distinct ids of `prices` in a lake, and its data files and their bytes, as the catalog lists them. */
+async function pricesInLake(env: StackEnv, name: string): Promise<{ rows: number; files: number; bytes: number }> {
+  const session = await LakeSession.open(await stackLake(env, name), { readOnly: true, threads: 2 });
+  try {
+    const db = await session.connect();
+    const [row] = (
+      await db.runAndReadAll(
+        `SELECT (SELECT count(DISTINCT id) FROM ${tableRef(prices.name)})::DOUBLE AS rows, count(*)::DOUBLE AS files,
+                coalesce(sum(data_file_size_bytes), 0)::DOUBLE AS bytes
+           FROM ducklake_list_files(${sqlString(LAKE)}, ${sqlString(prices.name)})`,
+      )
+    ).getRowObjectsJS();
+    return { rows: Number(row!.rows), files: Number(row!.files), bytes: Number(row!.bytes) };
+  } finally {
+    session.close();
+  }
 }
 
 /** Kafka's own consumer (Java, kafka-tools) over the topic in a fresh group: records/s. */
@@ -161,35 +198,49 @@ async function writeNdjson(path: string): Promise<void> {
   await once(out, 'finish');
 }
 
-/** DuckDB alone: NDJSON -> Snappy Parquet partitioned by day on MinIO. Records/s of the whole and of the COPY. */
-async function duckdbToS3(env: StackEnv, ndjson: string, run: string): Promise<{ recordsPerSecond: number; copyRecordsPerSecond: number }> {
-  return withDuckdbOnS3(env, async (db) => {
+/**
+ * DuckDB alone: NDJSON -> one DuckLake transaction (the prices and their candles_1m partials) on a
+ * new lake of the stack. Records/s of the whole (read, convert, commit) and of the commit alone.
+ */
+async function duckdbToLake(
+  env: StackEnv,
+  ndjson: string,
+  run: string,
+): Promise<{ recordsPerSecond: number; copyRecordsPerSecond: number }> {
+  const lake = lakeName(`duckdb-${run}`);
+  lakes.push(lake);
+  const session = await LakeSession.open(await stackLake(env, lake), { readOnly: false, threads: 2 });
+  try {
+    const db = await session.connect();
+    await ensureLakeTables(db);
     const started = performance.now();
     await db.run(`
-      CREATE TABLE prices AS
+      CREATE TABLE memory.ndjson AS
       SELECT id, make_timestamp(ts * 1000) AS ts, symbol, source, price_usd, volume_24h_usd, market_cap_usd, change_24h_pct,
              make_timestamp(ingested_at * 1000) AS ingested_at
         FROM read_json('${ndjson}', format = 'newline_delimited', columns = {id: 'VARCHAR', ts: 'BIGINT', symbol: 'VARCHAR',
              source: 'VARCHAR', price_usd: 'DOUBLE', volume_24h_usd: 'DOUBLE', market_cap_usd: 'DOUBLE', change_24h_pct: 'DOUBLE',
              ingested_at: 'BIGINT'})`);
     const copyStarted = performance.now();
-    await db.run(`
-      COPY (SELECT *, year(ts) AS year, month(ts) AS month, day(ts) AS day FROM prices)
-        TO 's3://${env.S3_BUCKET}/${prefix}/duckdb-${run}/prices' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day))`);
+    await db.run('BEGIN');
+    await db.run(`INSERT INTO ${tableRef(prices.name)} SELECT * FROM memory.ndjson ORDER BY symbol, ts`);
+    await db.run(rollupInsert(candles1m, prices, 'memory.ndjson'));
+    await db.run('COMMIT');
     const ended = performance.now();
     return {
       recordsPerSecond: Math.round(RECORDS / ((ended - started) / 1000)),
       copyRecordsPerSecond: Math.round(RECORDS / ((ended - copyStarted) / 1000)),
     };
-  });
+  } finally {
+    session.close();
+  }
 }
 
 const env = await stack();
 const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), partitions: PARTITIONS, log: silentLogger });
 const temp = await mkdtemp(join(tmpdir(), 'cryptolake-bench-ingest-'));
 try {
-  await bus.endOffsets(`${topic}.dead-letter`);
-  await bus.endOffsets(topic);
+  for (const name of Object.values(TOPICS)) await bus.endOffsets(name);
   const fillSeconds = await fillTopic(env.KAFKA_BROKERS.split(','), topic, RECORDS);
   process.stderr.write(`filled ${topic} with ${RECORDS} records in ${fillSeconds.toFixed(1)} s\n`);
   const ndjson = join(temp, 'records.ndjson');
@@ -204,7 +255,7 @@ try {
     one.push(await runProcessors(env, bus, 1, `one-${run}`));
     two.push(await runProcessors(env, bus, 2, `two-${run}`));
     kafka.push(await kafkaConsumerPerformance(env, String(run)));
-    duck.push(await duckdbToS3(env, ndjson, String(run)));
+    duck.push(await duckdbToLake(env, ndjson, String(run)));
     process.stderr.write(`run ${run}: ${JSON.stringify({ one: one.at(-1), two: two.at(-1), kafka: kafka.at(-1), duck: duck.at(-1) })}\n`);
   }
   const summarise = (runs: ProcessorRun[]) => ({
@@ -242,7 +293,8 @@ try {
   process.stdout.write(`${JSON.stringify({ ...result, raw: undefined }, null, 2)}\n`);
   await writeResult(values.quick ? 'ingest-quick' : 'ingest', result);
 } finally {
-  await deletePrefix(s3Client(env), env.S3_BUCKET, `${prefix}/`);
+  for (const lake of lakes) await removeStackLake(env, lake);
+  await deletePrefix(s3Client(env), env.S3_BUCKET, `bench/ingest-${id}/`);
   await bus.close();
   await rm(temp, { recursive: true, force: true });
 }

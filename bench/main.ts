@@ -11,7 +11,7 @@ const quick = process.argv.includes('--quick');
 
 const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: string[] }[] = [
   {
-    name: 'Parquet writers',
+    name: "Parquet writers, and the processor's DuckLake commit",
     script: 'bench/parquet-writers.ts',
     args: ['--rows', '1000000', '--runs', '3'],
     quickArgs: ['--rows', '200000', '--runs', '1'],
@@ -29,7 +29,7 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
-    name: 'Ingest throughput: 1 and 2 processors vs. Kafka ConsumerPerformance and DuckDB alone (local stack)',
+    name: 'Ingest throughput: 1 and 2 processors vs. Kafka ConsumerPerformance and DuckDB alone into DuckLake (local stack)',
     script: 'bench/ingest.ts',
     args: ['--records', '1000000', '--runs', '3'],
     quickArgs: ['--quick'],
@@ -41,13 +41,13 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
-    name: 'Dashboard queries on local files vs. MinIO, and the one-file floor',
+    name: 'Dashboard queries on DuckLake: SQLite catalog + local files vs. PostgreSQL catalog + MinIO, and the one-file floor',
     script: 'bench/query-storage.ts',
     args: ['--rows', '1000000,10000000', '--runs', '10'],
     quickArgs: ['--quick'],
   },
   {
-    name: 'Freshness: publish-to-visible latency on the live page and in the lake (Kafka + MinIO, and embedded)',
+    name: 'Freshness: publish-to-visible latency on the live page and in the lake (Kafka + PostgreSQL + MinIO, and embedded)',
     script: 'bench/freshness.ts',
     args: [],
     quickArgs: ['--quick'],

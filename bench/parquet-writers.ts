@@ -1,34 +1,66 @@
 /**
- * Which Parquet writer should the processor use? Writes the same N price records to one Snappy
- * Parquet file with each candidate, each run in its own child process so memory is measured
- * alone, then checks every file with DuckDB (row count, SNAPPY codec on every column chunk).
+ * What does writing prices to Parquet cost with each writer, and with the processor's own path?
+ * Writes the same N price records with each candidate, each run in its own child process so memory
+ * is measured alone, then checks the output with DuckDB (row count, SNAPPY codec on every column
+ * chunk). The plain writers write one Snappy Parquet file. The project's row, "DuckLake INSERT (the
+ * processor's commit)", is what the processor does with a backlog of N records: `LakeWriter.write`
+ * on flushes of FLUSH_MAX_RECORDS (its default), each one DuckLake transaction (parse and validate
+ * the JSON messages, deduplicate against the lake, insert the rows and their candles_1m partials,
+ * move the bus offset) into a fresh local lake (SQLite catalog); its output is the lake's Parquet
+ * files of `prices`.
  *
  *   npx tsx bench/parquet-writers.ts [--rows 1000000] [--runs 3]
  *
  * Prints a table and writes bench/results/parquet-writers.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DOUBLE, DuckDBDataChunk, DuckDBInstance, TIMESTAMP, VARCHAR, timestampValue, type DuckDBValue } from '@duckdb/node-api';
 import { parquetWriteFile } from 'hyparquet-writer';
+import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { prices } from '../core/datasets/index.ts';
+import { resolveExtensionDir } from '../core/lake-location.ts';
+import type { BusMessage } from '../core/ports/bus.ts';
 import type { PriceRecord } from '../core/records/price.ts';
-import { pricesDataset } from '../processor/datasets.ts';
-import { ParquetEncoder } from '../processor/parquet.ts';
+import { loadProcessorConfig } from '../processor/config.ts';
+import type { Flush } from '../processor/flush-window.ts';
+import { LakeWriter } from '../processor/lake-writer.ts';
+import { localLake } from './support.ts';
+
+/** What a writer is handed: the records, and for a lake writer the same records as the bus delivers them (JSON bytes). */
+interface WriterInput {
+  records: PriceRecord[];
+  messages: BusMessage[];
+}
+
+/** What a writer's own clock measured, when it covers less than the whole call. */
+interface OwnTiming {
+  ms: number;
+  /** Of `ms`, about this long parsing and validating the JSON (timed apart, before `ms`). */
+  parseValidateMs?: number;
+}
+
+/** A writer, and whether it writes one Parquet file or a DuckLake lake (a folder with a catalog). */
+interface Writer {
+  write(input: WriterInput, out: string): Promise<OwnTiming | void>;
+  output: 'file' | 'lake';
+}
 
 const WRITERS = {
-  'parquetjs-lite': writeParquetjsLite,
-  'hyparquet-writer': writeHyparquet,
-  'duckdb-appender': writeDuckdbAppender,
-  'duckdb (processor/parquet.ts)': writeProcessorEncoder,
-} as const;
+  'parquetjs-lite': { write: ({ records }, out) => writeParquetjsLite(records, out), output: 'file' },
+  'hyparquet-writer': { write: ({ records }, out) => writeHyparquet(records, out), output: 'file' },
+  'duckdb-appender': { write: ({ records }, out) => writeDuckdbAppender(records, out), output: 'file' },
+  "DuckLake INSERT (the processor's commit)": { write: ({ messages }, out) => writeThroughProcessorCommit(messages, out), output: 'lake' },
+} as const satisfies Record<string, Writer>;
 type WriterName = keyof typeof WRITERS;
 
 interface RunResult {
   ms: number;
+  parseValidateMs?: number;
   bytes: number;
   rssDeltaBytes: number;
 }
@@ -219,12 +251,73 @@ async function writeDuckdbAppender(records: PriceRecord[], file: string): Promis
   instance.closeSync();
 }
 
-/** What the processor runs: staged numbers, converted and sorted by (symbol, ts) in the COPY. */
-async function writeProcessorEncoder(records: PriceRecord[], file: string): Promise<void> {
-  const encoder = await ParquetEncoder.open();
-  const bytes = await encoder.encode(pricesDataset('prices').table, records);
-  writeFileSync(file, bytes);
-  await encoder.close();
+/** The records as the processor receives them from the bus: JSON bytes, one partition of the prices topic. */
+function asMessages(records: PriceRecord[]): BusMessage[] {
+  const encoder = new TextEncoder();
+  return records.map((record, offset) => ({
+    key: record.symbol,
+    value: encoder.encode(JSON.stringify(record)),
+    topic: PRICES_TOPIC,
+    partition: 0,
+    offset,
+    timestamp: record.ingested_at,
+  }));
+}
+
+const PRICES_TOPIC = loadProcessorConfig({}).kafkaTopic;
+
+/**
+ * The processor's path: the messages committed by `LakeWriter.write` in flushes of the processor's
+ * default size into a new lake at `root`. The lake is opened (catalog created, tables ensured)
+ * before the clock starts, as the processor does once at start. How long parsing and validating
+ * alone takes is timed apart first, for the reader.
+ */
+async function writeThroughProcessorCommit(messages: BusMessage[], root: string): Promise<OwnTiming> {
+  const config = loadProcessorConfig({});
+  const decoder = new TextDecoder();
+  const parsing = performance.now();
+  for (const message of messages) {
+    if (!prices.validate(JSON.parse(decoder.decode(message.value))).ok) throw new Error(`record ${message.offset} fails its contract`);
+  }
+  const parseValidateMs = performance.now() - parsing;
+  const location = localLake(root, resolveExtensionDir({ duckdbExtensionDir: process.env.DUCKDB_EXTENSION_DIR }));
+  const writer = await LakeWriter.open(location, new Map([[config.kafkaTopic, prices]]), {
+    memoryLimit: config.writerMemoryLimit,
+    threads: config.writerThreads,
+  });
+  const started = performance.now();
+  let ms: number;
+  try {
+    for (let from = 0; from < messages.length; from += config.flushMaxRecords) {
+      const slice = messages.slice(from, from + config.flushMaxRecords);
+      const tp = { topic: config.kafkaTopic, partition: 0 };
+      const flush: Flush = {
+        ranges: [{ tp, from: from === 0 ? undefined : from, to: from + slice.length, messages: slice }],
+        records: slice.length,
+        bytes: 0,
+      };
+      const outcome = await writer.write(flush, Date.now());
+      if (!outcome.ok || outcome.rejected > 0) throw new Error(`the commit of records ${from}.. was fenced or rejected records`);
+    }
+    ms = performance.now() - started;
+  } finally {
+    await writer.close();
+  }
+  // Untimed: a last commit small enough to stay inlined in the catalog goes out to a file, so the files hold every row.
+  const session = await LakeSession.open(location, { readOnly: false, threads: 1 });
+  try {
+    await (await session.connect()).run(`CALL ducklake_flush_inlined_data('lake')`);
+  } finally {
+    session.close();
+  }
+  return { ms, parseValidateMs };
+}
+
+/** The Parquet files a writer left: its file, or the data files of `prices` in its lake. */
+function parquetFiles(name: WriterName, out: string): string[] {
+  if (WRITERS[name].output === 'file') return [out];
+  const table = join(out, 'main', prices.name);
+  return (readdirSync(table, { recursive: true }) as string[]).filter((file) => file.endsWith('.parquet')).map((file) => join(table, file));
 }
 
 // ---- harness ---------------------------------------------------------------------------------
@@ -237,13 +330,15 @@ function argument(name: string, fallback: string): string {
 /** In the child: generate, settle memory, time one write, report as JSON on stdout. */
 async function child(name: WriterName, rows: number, file: string): Promise<void> {
   const records = generate(rows);
+  const messages = WRITERS[name].output === 'lake' ? asMessages(records) : [];
   (globalThis as { gc?: () => void }).gc?.();
   const rssBefore = process.memoryUsage().rss;
   const started = performance.now();
-  await WRITERS[name](records, file);
-  const ms = performance.now() - started;
+  const own = await WRITERS[name].write({ records, messages }, file);
+  const ms = own ? own.ms : performance.now() - started;
   const peakRss = process.resourceUsage().maxRSS * 1024;
-  const result: RunResult = { ms, bytes: statSync(file).size, rssDeltaBytes: Math.max(0, peakRss - rssBefore) };
+  const bytes = parquetFiles(name, file).reduce((sum, path) => sum + statSync(path).size, 0);
+  const result: RunResult = { ms, parseValidateMs: own?.parseValidateMs, bytes, rssDeltaBytes: Math.max(0, peakRss - rssBefore) };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
@@ -253,10 +348,10 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-async function verify(file: string): Promise<{ count: number; codecs: string[] }> {
+async function verify(files: string[]): Promise<{ count: number; codecs: string[] }> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
-  const path = `'${file.replaceAll("'", "''")}'`;
+  const path = `[${files.map((file) => `'${file.replaceAll("'", "''")}'`).join(', ')}]`;
   const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM read_parquet(${path})`)).getRows()[0]![0]);
   const codecs = (await connection.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata(${path})`))
     .getRows()
@@ -272,9 +367,10 @@ async function parent(rows: number, runs: number): Promise<void> {
   mkdirSync(folder, { recursive: true });
   const results = [];
   for (const name of Object.keys(WRITERS) as WriterName[]) {
-    const file = join(folder, `${name.replace(/[^a-z-]/g, '_')}.parquet`);
+    const file = join(folder, `${name.replace(/[^a-zA-Z-]/g, '_')}${WRITERS[name].output === 'file' ? '.parquet' : ''}`);
     const measured: RunResult[] = [];
     for (let run = 0; run < runs; run++) {
+      rmSync(file, { recursive: true, force: true });
       const outcome = spawnSync(
         process.execPath,
         ['--import', 'tsx', '--expose-gc', script, '--child', name, '--rows', String(rows), '--out', file],
@@ -286,7 +382,8 @@ async function parent(rows: number, runs: number): Promise<void> {
       if (outcome.status !== 0) throw new Error(`${name} run ${run + 1} failed: ${outcome.stderr}`);
       measured.push(JSON.parse(outcome.stdout.trim().split('\n').at(-1)!) as RunResult);
     }
-    const check = await verify(file);
+    const files = parquetFiles(name, file);
+    const check = await verify(files);
     if (check.count !== rows || check.codecs.join() !== 'SNAPPY')
       throw new Error(`${name}: file holds ${check.count} rows with codecs ${check.codecs.join()}`);
     const ms = median(measured.map((run) => run.ms));
@@ -294,6 +391,10 @@ async function parent(rows: number, runs: number): Promise<void> {
       writer: name,
       rowsPerSecond: Math.round(rows / (ms / 1000)),
       medianMs: Math.round(ms),
+      ...(measured[0]!.parseValidateMs === undefined
+        ? {}
+        : { parseValidateMs: Math.round(median(measured.map((run) => run.parseValidateMs ?? 0))) }),
+      files: files.length,
       fileBytes: measured.at(-1)!.bytes,
       peakRssDeltaMiB: Math.round(median(measured.map((run) => run.rssDeltaBytes)) / 1024 / 1024),
       runsMs: measured.map((run) => Math.round(run.ms)),

@@ -34,7 +34,7 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
     ['CPU s per M records (1 / 2 proc)', `${r.oneProcessor.cpuSecondsPerMillion} / ${r.twoProcessors.cpuSecondsPerMillion}`],
     ['Parquet MB per M records', String(r.oneProcessor.parquetMbPerMillion)],
     ['Kafka ConsumerPerformance records/s', `${n(r.kafkaConsumerPerformance.recordsPerSecond)} (ours ${pct(r.ratios.oneOfKafkaConsumer)})`],
-    ['DuckDB alone NDJSON->S3 records/s', `${n(r.duckdbAlone.recordsPerSecond)} (ours ${pct(r.ratios.oneOfDuckdb)})`],
+    ['DuckDB alone NDJSON->DuckLake records/s', `${n(r.duckdbAlone.recordsPerSecond)} (ours ${pct(r.ratios.oneOfDuckdb)})`],
   ],
   'kafka-clients': (r) =>
     Object.values(r.clients as Record<string, Json>).flatMap((c): [string, string][] => [
@@ -45,10 +45,16 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
   'query-storage': (r) =>
     (r.sizes as Json[]).flatMap((size) =>
       Object.keys(size.local as Json).map((q): [string, string] => [
-        `${n(size.rows)} rows ${q}: local / MinIO / floor warm p50`,
+        `${n(size.rows)} rows ${q}: local (SQLite) / MinIO (PostgreSQL) / floor warm p50`,
         `${ms(size.local[q].warm.p50)} / ${ms(size.minio[q].warm.p50)} / ${ms(size.floor[q].p50)} (cold ${ms(size.local[q].cold.p50)} / ${ms(size.minio[q].cold.p50)})`,
       ]),
     ),
+  'rollups-candles': (r) => [
+    [
+      `1d candles over ${r.days} days, raw / rollups median`,
+      `${ms(r.results.raw.medianMs)} / ${ms(r.results.rollups.medianMs)} (x${r.speedup}${r.sameCandles ? '' : ', ANSWERS DIFFER'})`,
+    ],
+  ],
   'trade-streams': (r) => [
     [
       `trades/s offered, ${r.markets} markets, ${r.connectionKills} resets`,

@@ -1,14 +1,19 @@
 /**
  * What the benchmarks share: the record generator, medians and percentiles, CPU time of a child
- * process from /proc, a Kafka topic filled fast through the Kafka bus, the size and removal of an S3
- * prefix, DuckDB reading the stack's MinIO, and writing the JSON result to bench/results/<name>.json.
+ * process from /proc, a Kafka topic filled fast through the Kafka bus, the removal of an S3 prefix,
+ * the lakes a benchmark writes (a local one with a SQLite catalog, or one on the stack: PostgreSQL
+ * catalog, MinIO data) and their removal, and writing the JSON result to bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KafkaBus } from '../core/adapters/kafka/bus.ts';
-import { silentLogger } from '../core/log.ts';
 import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { sqlIdent, sqlString } from '../core/adapters/ducklake/attach.ts';
+import { KafkaBus } from '../core/adapters/kafka/bus.ts';
+import { openAdapters, type LakeLocation } from '../core/adapters/select.ts';
+import { EMBEDDED_CATALOG_FILE } from '../core/lake-location.ts';
+import { silentLogger } from '../core/log.ts';
 import { toPriceRecord, type PriceRecord } from '../core/records/price.ts';
 import type { StackEnv } from '../tests/support/stack.ts';
 
@@ -90,6 +95,59 @@ export function stackServiceEnv(env: StackEnv): Record<string, string> {
   };
 }
 
+/**
+ * The variables of a benchmark's own lake on the stack: data under `bench/<name>/` in the bucket
+ * (so `deletePrefix` may remove it) and the catalog in the PostgreSQL schema `bench_<name>`.
+ * `name`: lower-case letters, digits and `_`/`-`. No bus: a part run as a process adds Kafka
+ * (`stackServiceEnv`).
+ */
+export function stackLakeEnv(env: StackEnv, name: string): Record<string, string> {
+  return {
+    S3_ENDPOINT: env.S3_ENDPOINT,
+    S3_BUCKET: env.S3_BUCKET,
+    S3_REGION: env.S3_REGION,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+    LAKE_CATALOG: env.LAKE_CATALOG,
+    LAKE_CATALOG_SCHEMA: stackLakeSchema(name),
+    DUCKDB_EXTENSION_DIR: env.DUCKDB_EXTENSION_DIR,
+    S3_PREFIX: `bench/${name}`,
+  };
+}
+
+const stackLakeSchema = (name: string) => `bench_${name.replace(/[^a-z0-9_]/g, '_')}`;
+
+/** The location of a benchmark's own lake on the stack (see `stackLakeEnv`); the bucket is created when missing. */
+export async function stackLake(env: StackEnv, name: string): Promise<LakeLocation> {
+  const adapters = await openAdapters(stackLakeEnv(env, name), silentLogger);
+  await adapters.close();
+  return adapters.lake;
+}
+
+/** A lake in a local folder with its SQLite catalog inside, as `npm start` keeps it (`LAKE_DIR`). */
+export function localLake(root: string, extensionDir: string | undefined): LakeLocation {
+  return { kind: 'local', root, catalog: { kind: 'sqlite', path: join(root, EMBEDDED_CATALOG_FILE) }, extensionDir, synthetic: true };
+}
+
+/** Deletes a benchmark's lake on the stack: its objects under `bench/<name>/` and its catalog schema. */
+export async function removeStackLake(env: StackEnv, name: string): Promise<void> {
+  await deletePrefix(s3Client(env), env.S3_BUCKET, `bench/${name}/`);
+  const instance = await DuckDBInstance.create(':memory:', {
+    extension_directory: env.DUCKDB_EXTENSION_DIR,
+    autoinstall_known_extensions: 'false',
+    threads: '1',
+  });
+  const db = await instance.connect();
+  try {
+    await db.run('LOAD postgres_scanner');
+    await db.run(`ATTACH ${sqlString(env.LAKE_CATALOG.replace(/^postgres:/, ''))} AS catalog (TYPE postgres)`);
+    await db.run(`CALL postgres_execute('catalog', ${sqlString(`DROP SCHEMA IF EXISTS ${sqlIdent(stackLakeSchema(name))} CASCADE`)})`);
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
+}
+
 /** An S3 client for the stack's MinIO. */
 export function s3Client(env: StackEnv): S3Client {
   return new S3Client({
@@ -98,27 +156,6 @@ export function s3Client(env: StackEnv): S3Client {
     forcePathStyle: true,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
   });
-}
-
-/**
- * Runs `use` on an in-memory DuckDB (2 threads) that reaches the stack's MinIO through httpfs with
- * its credentials, then closes the connection and the instance, whatever `use` did.
- */
-export async function withDuckdbOnS3<T>(env: StackEnv, use: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(':memory:', { extension_directory: env.DUCKDB_EXTENSION_DIR, threads: '2' });
-  const db = await instance.connect();
-  try {
-    await db.run('LOAD httpfs');
-    const endpoint = new URL(env.S3_ENDPOINT);
-    await db.run(
-      `CREATE SECRET (TYPE s3, KEY_ID '${env.AWS_ACCESS_KEY_ID}', SECRET '${env.AWS_SECRET_ACCESS_KEY}', ENDPOINT '${endpoint.host}',
-         URL_STYLE 'path', USE_SSL ${endpoint.protocol === 'https:'}, REGION '${env.S3_REGION}')`,
-    );
-    return await use(db);
-  } finally {
-    db.closeSync();
-    instance.closeSync();
-  }
 }
 
 /** Every object under `prefix`: key and size in bytes. */

@@ -1,5 +1,6 @@
 /**
- * Exchange trade streams end to end, on the shared local stack (Kafka + MinIO):
+ * Exchange trade streams end to end, on the shared local stack (Kafka, and a lake of its own on the
+ * services: PostgreSQL catalog schema, MinIO prefix):
  *
  *   npx tsx bench/trade-streams.ts [--rate 20000] [--seconds 60] [--kill-every 10] [--quick]
  *   (--quick = 5000 trades/s for 20 s, connections killed every 5 s)
@@ -11,11 +12,12 @@
  * the trades made while the scraper reconnects reach it only through REST refills, and burns 3
  * trade ids of one market (made, never streamed, absent from REST history). At the end the
  * venues stop, one last trade per market closes the holes, and once the processor has committed
- * everything the lake is read with DuckDB (httpfs) and checked against the venues' own record:
+ * everything the lake is read by a DuckDB that attaches its catalog read-only, as any client would,
+ * and checked against the venues' own record:
  * every trade the venue made since the scraper's first one is in the lake exactly once or inside
  * a recorded gap, and the burned ids are exactly the ids in gap records. Reported: trades made, in the lake, duplicates, lost (must be 0), refilled,
  * recorded as gaps, reconnects, processor and scraper RSS (sampled each second) and CPU.
- * S3 prefix `bench/trade-streams-<id>/` is deleted at the end. Writes bench/results/trade-streams.json
+ * The lake (S3 prefix `bench/trade-streams-<id>/`, schema `bench_trade_streams_<id>`) is deleted at the end. Writes bench/results/trade-streams.json
  * (`trade-streams-quick.json` with `--quick`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,20 +26,21 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { KafkaBus } from '../core/adapters/kafka/bus.ts';
 import { silentLogger } from '../core/log.ts';
-import { stack, type StackEnv } from '../tests/support/stack.ts';
+import { lakeReader } from '../tests/support/pipeline.ts';
+import { stack } from '../tests/support/stack.ts';
 import { startFakeVenue, type FakeVenue, type FakeVenueName } from '../scraper/streams/venues/fake-venue.ts';
 import { fakeVenueEnv } from '../scraper/streams/venues/fake-venue-env.ts';
 import {
   ROOT,
   cpuSeconds,
-  deletePrefix,
   median,
   percentile,
+  removeStackLake,
   round,
-  s3Client,
   sleep,
+  stackLake,
+  stackLakeEnv,
   stackServiceEnv,
-  withDuckdbOnS3,
   writeResult,
 } from './support.ts';
 
@@ -64,7 +67,7 @@ const BURNED_PER_KILL = 3;
 
 const env = await stack();
 const run = `${Date.now()}`;
-const prefix = `bench/trade-streams-${run}/`;
+const lakeName = `trade-streams-${run}`;
 const topics = {
   KAFKA_TOPIC: `bench-ts-prices-${run}`,
   DEAD_LETTER_TOPIC: `bench-ts-dead-${run}`,
@@ -93,7 +96,7 @@ function part(script: string, extra: Record<string, string>): ChildProcess {
       LOG_LEVEL: 'warn',
       NODE_NO_WARNINGS: '1',
       KAFKA_PARTITIONS: '6',
-      S3_PREFIX: prefix,
+      ...stackLakeEnv(env, lakeName),
       ...topics,
       ...extra,
     },
@@ -161,10 +164,11 @@ clearInterval(sampler);
 const cpu = { processor: await cpuSeconds(processor.pid!), scraper: await cpuSeconds(scraper.pid!) };
 await Promise.all([processor, scraper].map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
 
-const lake = await readLake(env);
+const lake = await readLake();
 const report = check(lake);
 const result = {
-  machine: '2 cores, 24 GB, Node 20',
+  machine: '2 cores, 24 GB',
+  node: process.version,
   offeredTradesPerSecond: RATE,
   markets: VENUES.length * SYMBOLS.length,
   seconds: round(tradingSeconds, 1),
@@ -178,7 +182,7 @@ const result = {
   scraper: rssSummary(samples.scraper, cpu.scraper, report.tradesInLake),
 };
 await writeResult(values.quick ? 'trade-streams-quick' : 'trade-streams', result);
-await deletePrefix(s3Client(env), env.S3_BUCKET, prefix);
+await removeStackLake(env, lakeName);
 for (const venue of venues.values()) await venue.close();
 await bus.close();
 if (report.lost > 0 || report.duplicates > 0 || report.idsInGapRecords !== result.idsBurned) {
@@ -209,12 +213,10 @@ interface Lake {
   gaps: Map<string, { first: number; last: number }[]>;
 }
 
-async function readLake(stackEnv: StackEnv): Promise<Lake> {
-  return withDuckdbOnS3(stackEnv, async (db) => {
-    const root = `s3://${stackEnv.S3_BUCKET}/${prefix}`;
-    const trades = (
-      await db.runAndReadAll(`SELECT venue, market, trade_id, via FROM read_parquet('${root}trades/**/*.parquet')`)
-    ).getRowObjects();
+async function readLake(): Promise<Lake> {
+  const { db, close } = await lakeReader(await stackLake(env, lakeName));
+  try {
+    const trades = (await db.runAndReadAll(`SELECT venue, market, trade_id, via FROM trades`)).getRowObjects();
     const ids = new Map<string, number[]>();
     let viaRest = 0;
     for (const row of trades) {
@@ -224,10 +226,7 @@ async function readLake(stackEnv: StackEnv): Promise<Lake> {
       list.push(Number(row.trade_id));
       if (row.via === 'rest') viaRest += 1;
     }
-    const gapRows = await db
-      .runAndReadAll(`SELECT DISTINCT venue, market, first_trade_id, last_trade_id FROM read_parquet('${root}gaps/**/*.parquet')`)
-      .then((reader) => reader.getRowObjects())
-      .catch(() => []);
+    const gapRows = (await db.runAndReadAll(`SELECT DISTINCT venue, market, first_trade_id, last_trade_id FROM gaps`)).getRowObjects();
     const gaps = new Map<string, { first: number; last: number }[]>();
     for (const row of gapRows) {
       const key = `${String(row.venue)} ${String(row.market)}`;
@@ -235,7 +234,9 @@ async function readLake(stackEnv: StackEnv): Promise<Lake> {
     }
     const distinct = [...ids.values()].reduce((sum, list) => sum + new Set(list).size, 0);
     return { ids, rows: trades.length, distinct, viaRest, gaps };
-  });
+  } finally {
+    close();
+  }
 }
 
 /** The lake against the venues' record, market by market, from the first trade the scraper got. */

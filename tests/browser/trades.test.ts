@@ -11,7 +11,7 @@ import { tradeId, type Trade, type Venue } from '../../core/records/trade.ts';
 import type { StreamsStatus, VenueStreamStatus } from '../../core/records/status.ts';
 import { startProcessor } from '../../processor/start.ts';
 import { startLakeQuery, type LakeQueryServer } from '../../lake-query/server.ts';
-import { FixtureLake } from '../../lake-query/testing/fixture-lake.ts';
+import { FixtureLake } from '../support/fixture-lake.ts';
 import { buildDashboard } from '../../dashboard/build.ts';
 
 const SHOTS = 'test-artifacts/screenshots';
