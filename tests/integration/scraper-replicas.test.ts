@@ -47,7 +47,8 @@ describe('scraper replicas on one Redis', () => {
       const cache = new RedisCache(env.REDIS_URL, { keyPrefix });
       caches.push(cache);
       return guardedScraper({
-        providers: [new CoinGeckoProvider({ baseUrl: server.baseUrl, timeoutMs: 1000 })],
+        // A generous timeout: on a busy machine a poll must not fail for slowness (that is another test).
+        providers: [new CoinGeckoProvider({ baseUrl: server.baseUrl, timeoutMs: 10_000 })],
         settings: { cacheTtlMs: pollIntervalMs, rateLimits: { coingecko: { limit: 30, windowMs: 60_000 } } },
         cache,
         bus,
