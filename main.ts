@@ -33,7 +33,7 @@ await runMain(log, async () => {
   loadProcessorConfig(env);
   loadLakeQueryConfig(env);
 
-  const metrics = new Metrics();
+  const metrics = new Metrics({ processMetrics: true });
   const adapters = await openAdapters(env, log);
   // One process owns the lake here: it keeps it tidy too, unless told otherwise.
   const processor = await startProcessor(

@@ -47,7 +47,7 @@ export async function runPart<P extends RunningPart>(
   await runMain(log, async () => {
     loadPartConfig(env);
     const settings = loadConfig(partConfigSchema, env);
-    const metrics = new Metrics();
+    const metrics = new Metrics({ processMetrics: true });
     const adapters = await openAdapters(env, log);
     const part = await start(adapters, env, log, metrics).catch(async (error: unknown) => {
       await adapters.close();

@@ -6,6 +6,7 @@ import type { LakeLocation } from '../core/adapters/select.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { lakeQueryMetrics } from './lake-query-metrics.ts';
 import type { Health } from '../core/ports/health.ts';
 import { catalogRef, type CatalogRef } from './catalog-stats.ts';
 import { ConnectionPool, DeadlinePassed, interruptAt } from './connection-pool.ts';
@@ -64,7 +65,7 @@ export class Lake {
    */
   async query(what: string, sql: string, params: Record<string, DuckDBValue> = {}): Promise<Row[]> {
     const started = performance.now();
-    const histogram = this.metrics.histogram('lake_query_duration_seconds', 'Time to answer a lake query', ['outcome']);
+    const { queryDuration: histogram, queryFailures } = lakeQueryMetrics(this.metrics);
     try {
       const rows = await this.run(what, sql, params).catch(async (error: unknown) => {
         if (!isStaleAttachment(error)) throw error;
@@ -76,7 +77,7 @@ export class Lake {
     } catch (error) {
       const code = error instanceof LakeError ? error.code : 'QUERY_FAILED';
       histogram.observe({ outcome: code }, (performance.now() - started) / 1000);
-      this.metrics.counter('lake_query_failures_total', 'Lake queries that failed or timed out', ['code']).inc({ code });
+      queryFailures.inc({ code });
       throw error;
     }
   }

@@ -1,6 +1,7 @@
 import type { Bus, Consumer } from '../core/ports/bus.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { lakeQueryMetrics } from './lake-query-metrics.ts';
 import { messageOf } from '../core/errors.ts';
 import { validatePrice, type PriceRecord } from '../core/records/price.ts';
 
@@ -36,7 +37,7 @@ export class LiveFeed {
 
   /** Joins the topic in the background; `ready()` resolves once joined (or failed, logged). */
   start(): void {
-    const delivered = this.metrics.counter('live_prices_total', 'Prices the live feed passed to /api/stream clients');
+    const delivered = lakeQueryMetrics(this.metrics).livePrices;
     this.started ??= this.bus
       .consume({
         topics: [this.topic],
@@ -75,10 +76,11 @@ export class LiveFeed {
 
   add(client: LiveClient): () => void {
     this.clients.add(client);
-    this.metrics.gauge('live_clients', 'Connected /api/stream clients').set(this.clients.size);
+    const gauge = lakeQueryMetrics(this.metrics).liveClients;
+    gauge.set(this.clients.size);
     return () => {
       this.clients.delete(client);
-      this.metrics.gauge('live_clients', 'Connected /api/stream clients').set(this.clients.size);
+      gauge.set(this.clients.size);
     };
   }
 

@@ -9,6 +9,7 @@ import { callProvider, ProviderSkipped, type CallContext, type ProviderCall } fr
 import { isUnlistedRefusal, ProviderHttpError } from './providers/http.ts';
 import { planOf, type RequestPlan } from './providers/plan.ts';
 import { RateLimiter, type RateBudget } from './rate-limiter.ts';
+import { scraperMetrics } from './scraper-metrics.ts';
 import { SharedAnswers, type Outcome } from './shared-answers.ts';
 import { isolateUnlisted, UnlistedSymbols } from './unlisted-symbols.ts';
 
@@ -66,20 +67,7 @@ export function createProviderGuard(deps: GuardDeps): ProviderGuard {
   const log = deps.log.child({ component: 'provider-guard' });
   const now = deps.now ?? Date.now;
   const answers = new SharedAnswers(deps.cache, { ttlMs: settings.cacheTtlMs, lockWaitMs: settings.cacheLockWaitMs, now });
-  const m = {
-    cacheHits: metrics.counter('scraper_cache_hits_total', 'Provider answers served from the shared cache.', ['provider']),
-    upstream: metrics.counter('scraper_upstream_requests_total', 'Calls sent to a provider, retries included.', ['provider']),
-    retries: metrics.counter('scraper_provider_retries_total', 'Provider calls tried again after a retryable failure.', ['provider']),
-    waits: metrics.counter('scraper_rate_limit_waits_total', 'Calls that waited for room in the rate limit.', ['provider']),
-    waitSeconds: metrics.counter('scraper_rate_limit_wait_seconds_total', 'Time spent waiting for the rate limit, s.', ['provider']),
-    denials: metrics.counter('scraper_rate_limit_denials_total', 'Calls not made: budget used up or provider-asked pause.', [
-      'provider',
-      'reason',
-    ]),
-    circuit: metrics.gauge('scraper_circuit_state', 'Circuit of each provider: 0 closed, 1 half-open, 2 open.', ['provider']),
-    circuitSkips: metrics.counter('scraper_circuit_skips_total', 'Calls skipped because the circuit was open.', ['provider']),
-    unlisted: metrics.counter('scraper_unlisted_symbols_total', 'Symbols a provider refused as not listed, each time found.', ['provider']),
-  };
+  const m = scraperMetrics(metrics);
   const breakers = new Map<string, CircuitBreaker>();
   const limiters = new Map<string, RateLimiter>();
 
@@ -87,6 +75,9 @@ export function createProviderGuard(deps: GuardDeps): ProviderGuard {
     let breaker = breakers.get(name);
     if (!breaker) {
       m.circuit.set({ provider: name }, 0);
+      for (const counter of [m.cacheHits, m.upstream, m.retries, m.waits, m.waitSeconds, m.circuitSkips, m.unlisted]) {
+        counter.inc({ provider: name }, 0);
+      }
       breaker = new CircuitBreaker(name, settings.circuit, now, (state) => {
         m.circuit.set({ provider: name }, CIRCUIT_GAUGE[state]);
         log.info({ provider: name, state }, `Circuit of ${name} is now ${state.replace('_', '-')}`);

@@ -8,6 +8,7 @@ import type { PriceProvider } from '../core/ports/provider.ts';
 import type { ScraperStatus } from '../core/records/status.ts';
 import { StatusBoard } from '../core/status-board.ts';
 import { ProviderChain, type ChainResult, type ProviderCall } from './fallback.ts';
+import { scraperMetrics } from './scraper-metrics.ts';
 
 /** What the scraper needs from its configuration. */
 export interface ScraperSettings {
@@ -62,21 +63,13 @@ export function createScraper(deps: ScraperDeps): Scraper {
   const now = deps.now ?? Date.now;
   const chain = new ProviderChain(deps.providers, now, deps.call);
   const board = new StatusBoard(deps.cache);
-  const m = {
-    published: metrics.counter('scraper_records_published_total', 'Price records published to the bus.'),
-    deadLetters: metrics.counter('scraper_dead_letters_total', 'Observations and payload fragments sent to the dead-letter topic.', [
-      'source',
-    ]),
-    requests: metrics.counter('scraper_provider_requests_total', 'Provider calls by outcome (ok, http_429, timeout, ...).', [
-      'provider',
-      'outcome',
-    ]),
-    latency: metrics.histogram('scraper_provider_latency_seconds', 'Time of one provider call, s.', ['provider']),
-    fallbacks: metrics.counter('scraper_fallbacks_total', 'Symbols handed from one provider to the next.', ['from']),
-    unserved: metrics.gauge('scraper_unserved_symbols', 'Symbols no provider served in the last poll.'),
-    polls: metrics.counter('scraper_polls_total', 'Polls run.'),
-    publishFailures: metrics.counter('scraper_publish_failures_total', 'Bus publishes that failed; their records were lost.'),
-  };
+  const m = scraperMetrics(metrics);
+  // Known label values start at 0, so rates and failure panels show every provider from the first scrape.
+  for (const provider of deps.providers) {
+    m.deadLetters.inc({ source: provider.name }, 0);
+    m.fallbacks.inc({ from: provider.name }, 0);
+    m.requests.inc({ provider: provider.name, outcome: 'ok' }, 0);
+  }
   const synthetic = deps.providers.some((provider) => provider.kind === 'synthetic');
   const replays = deps.providers.filter((provider) => provider.kind === 'replay') as (PriceProvider & { exhausted?: boolean })[];
   let current: ScraperStatus = {

@@ -7,6 +7,7 @@ import { createProviderGuard } from './guarded-call.ts';
 import { createProviders } from './providers/index.ts';
 import type { SyntheticWorld } from './synthetic-world.ts';
 import { createScraper, type Scraper } from './scraper.ts';
+import { scraperMetrics } from './scraper-metrics.ts';
 import { loadStreamsConfig } from './streams/config.ts';
 import { startStreams } from './streams/start.ts';
 
@@ -31,7 +32,8 @@ export async function startScraper(
   const config = loadScraperConfig(env);
   const streamsConfig = loadStreamsConfig(env);
   const providers = createProviders(config, { log, world: shared.world });
-  const degraded = metrics.gauge('scraper_shared_cache_degraded', '1 while the shared cache is unreachable and this process caches alone.');
+  const degraded = scraperMetrics(metrics).sharedCacheDegraded;
+  degraded.set(0);
   const cache = new FailoverCache(adapters.cache, {
     retryAfterMs: config.sharedCacheRetryMs,
     log,

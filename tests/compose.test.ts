@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +24,7 @@ interface ComposeService {
   entrypoint?: string[];
   command?: string[];
   restart?: string;
+  profiles?: string[];
 }
 
 /** The services that run the project's image. */
@@ -138,6 +139,65 @@ describe('docker-compose.yml', () => {
       const test = services[name]!.healthcheck!.test;
       assert.equal(await runHealthcheck(test, 200, { ok: true }), 0, `${name} healthy when /health answers 200`);
       assert.equal(await runHealthcheck(test, 503, { ok: false }), 1, `${name} unhealthy when /health answers 503`);
+    }
+  });
+
+  it('offers Prometheus and Grafana under the monitoring profile, provisioned with the pipeline dashboard', async () => {
+    const { services } = await readCompose();
+    const profiled = Object.entries(services).filter(([, service]) => service.profiles);
+    assert.deepEqual(
+      profiled.map(([name, service]) => `${name}:${service.profiles!.join(',')}`),
+      ['prometheus:monitoring', 'grafana:monitoring'],
+      'only the monitoring services are optional',
+    );
+    for (const name of ['prometheus', 'grafana']) {
+      const service = services[name]!;
+      assert.match(service.image ?? '', /^[a-z/]+:v?\d+\.\d+\.\d+$/, `${name} runs a pinned image`);
+      assert.ok(service.healthcheck, `${name} has a healthcheck`);
+      for (const volume of service.volumes ?? []) {
+        if (!volume.startsWith('./')) continue;
+        await access(`${root}${volume.split(':')[0]!.slice(2)}`).catch(() => assert.fail(`${name} mounts ${volume}, which does not exist`));
+      }
+    }
+    // Prometheus scrapes each app service where it serves /metrics.
+    const prometheus = parse(await readFile(`${root}infra/monitoring/prometheus/prometheus.yml`, 'utf8')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[]; authorization?: { credentials_file: string } }[];
+    };
+    const scraped = Object.fromEntries(prometheus.scrape_configs.map((job) => [job.job_name, job.static_configs[0]!.targets]));
+    assert.deepEqual(scraped, {
+      scraper: [`scraper:${services.scraper!.environment!.HEALTH_PORT}`],
+      processor: [`processor:${services.processor!.environment!.HEALTH_PORT}`],
+      'lake-query': [`lake-query:${services['lake-query']!.environment!.PORT}`],
+    });
+    const tokenFile = prometheus.scrape_configs.find((job) => job.job_name === 'lake-query')!.authorization?.credentials_file;
+    assert.ok(
+      tokenFile && services.prometheus!.command!.join(' ').includes(`> ${tokenFile}`),
+      'the entrypoint writes the token file lake-query needs',
+    );
+    // Grafana's data source and dashboard folder are the ones the provisioning files name.
+    const grafana = services.grafana!.environment!;
+    assert.equal(grafana.PROMETHEUS_URL, 'http://prometheus:9090');
+    assert.ok((services.grafana!.volumes ?? []).some((volume) => volume.endsWith(`:${grafana.GRAFANA_DASHBOARDS_DIR}:ro`)));
+    const dashboard = JSON.parse(await readFile(`${root}infra/monitoring/grafana/dashboards/cryptolake-pipeline.json`, 'utf8')) as {
+      panels: { type: string; title: string; datasource?: { uid: string } }[];
+    };
+    const datasource = await readFile(`${root}infra/monitoring/grafana/provisioning/datasources/prometheus.yml`, 'utf8');
+    for (const panel of dashboard.panels.filter((panel) => panel.type !== 'row')) {
+      assert.match(datasource, new RegExp(`uid: ${panel.datasource?.uid}$`, 'm'), `${panel.title} reads the provisioned data source`);
+    }
+    for (const topic of [
+      'Ingest rate',
+      'Consumer lag',
+      'Flush and commit latency',
+      'Rows written',
+      'Provider failures',
+      'Stream gaps',
+      'Dead letters',
+    ]) {
+      assert.ok(
+        dashboard.panels.some((panel) => panel.title === topic),
+        `the dashboard shows ${topic}`,
+      );
     }
   });
 

@@ -28,7 +28,16 @@ describe('infra/local/stack.sh as a command line', () => {
     });
   }
 
-  for (const args of [['bogus'], ['--bogus'], ['up', '--force'], ['down', '--all'], ['restart-service', 'nope'], []]) {
+  for (const args of [
+    ['bogus'],
+    ['--bogus'],
+    ['up', '--force'],
+    ['up', '--monitoring', 'extra'],
+    ['start-service', 'grafanna'],
+    ['down', '--all'],
+    ['restart-service', 'nope'],
+    [],
+  ]) {
     it(`prints one line on stderr and exits 2 for '${args.join(' ')}'`, async () => {
       const result = await stackScript(...args);
       assert.equal(result.code, 2);

@@ -3,10 +3,11 @@
 # MinIO, Redis and PostgreSQL (the lake's catalog) as plain processes, plus the
 # DuckDB CLI with the httpfs, ducklake, postgres_scanner and sqlite_scanner extensions.
 #
-#   bash infra/local/stack.sh up                  install what is missing, start, wait for health
+#   bash infra/local/stack.sh up [--monitoring]   install what is missing, start, wait for health;
+#                                                 --monitoring adds Prometheus (and Grafana when installed)
 #   bash infra/local/stack.sh down [--purge]      stop all; --purge also deletes the data
 #   bash infra/local/stack.sh status              one line per service
-#   bash infra/local/stack.sh start-service|stop-service|restart-service kafka|minio|redis|postgres
+#   bash infra/local/stack.sh start-service|stop-service|restart-service kafka|minio|redis|postgres|prometheus|grafana
 #   bash infra/local/stack.sh --help              this text
 #
 # `up` prints only `export NAME=value` lines on stdout, so that one line sets up a shell:
@@ -18,7 +19,10 @@
 #   CRYPTOLAKE_CACHE  downloads, builds, venv     (default ~/.cache/cryptolake)
 #   CRYPTOLAKE_STATE  data, logs, pid files       (default ~/.local/state/cryptolake)
 #   KAFKA_PORT (19092; controller on +1), MINIO_PORT (19000; console on +1), REDIS_PORT (16379),
-#   POSTGRES_PORT (15432)
+#   POSTGRES_PORT (15432), PROMETHEUS_PORT (19090), GRAFANA_PORT (13000)
+#   PROMETHEUS_LAKE_QUERY_TARGET (127.0.0.1:8080), PROMETHEUS_SCRAPER_TARGET (127.0.0.1:9101),
+#   PROMETHEUS_PROCESSOR_TARGET (127.0.0.1:9102), PROMETHEUS_SCRAPE_INTERVAL (15s): what Prometheus scrapes
+#   GRAFANA_HOME      a Grafana installed by hand (no registry reachable here ships one)
 #   STACK_TIMEOUT_S   seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -35,6 +39,10 @@ source "$INFRA_DIR/lib/redis.sh"
 source "$INFRA_DIR/lib/postgres.sh"
 # shellcheck source=lib/duckdb.sh
 source "$INFRA_DIR/lib/duckdb.sh"
+# shellcheck source=lib/prometheus.sh
+source "$INFRA_DIR/lib/prometheus.sh"
+# shellcheck source=lib/grafana.sh
+source "$INFRA_DIR/lib/grafana.sh"
 
 # usage : prints the help (the comment at the top of this file) on stdout and exits 0.
 usage() {
@@ -97,20 +105,31 @@ print_env() {
   env_line KAFKA_CLASSPATH "$KAFKA_LIB/*"
 }
 
-# cmd_up : all services run and are healthy, then the settings are printed.
+# cmd_up [--monitoring] : all services run and are healthy, then the settings are printed. With
+# --monitoring, Prometheus too, and Grafana when one is installed (else a line says why not).
 cmd_up() {
-  local start=$SECONDS service
+  local start=$SECONDS service monitoring=()
+  if [[ "${1:-}" == --monitoring ]]; then
+    monitoring=(prometheus)
+    if grafana_binary >/dev/null; then monitoring+=(grafana); else log "not starting Grafana: $GRAFANA_MISSING"; fi
+  fi
   install_all
-  for service in "${SERVICES[@]}"; do "${service}_start"; done
-  for service in "${SERVICES[@]}"; do "${service}_wait"; done
+  for service in "${SERVICES[@]}" "${monitoring[@]}"; do "${service}_start"; done
+  for service in "${SERVICES[@]}" "${monitoring[@]}"; do "${service}_wait"; done
   log "stack is up ($((SECONDS - start))s); logs in $LOG_DIR"
   print_env
+  for service in "${monitoring[@]}"; do
+    case "$service" in
+      prometheus) env_line PROMETHEUS_URL "http://127.0.0.1:$PROMETHEUS_PORT" ;;
+      grafana) env_line GRAFANA_URL "http://127.0.0.1:$GRAFANA_PORT" ;;
+    esac
+  done
 }
 
 # cmd_down [--purge] : no service runs; with --purge the state folder is gone too.
 cmd_down() {
   local service purge="${1:-}"
-  for service in "${SERVICES[@]}"; do "${service}_stop"; done
+  for service in "${MONITORING_SERVICES[@]}" "${SERVICES[@]}"; do "${service}_stop"; done
   if [[ -n "$purge" ]]; then
     case "$STATE_DIR" in
       "" | / | "$HOME" | "$HOME/") die "refusing to purge state folder '$STATE_DIR'" ;;
@@ -125,17 +144,24 @@ cmd_down() {
 cmd_status() {
   local service state
   local -A address=([kafka]="127.0.0.1:$KAFKA_PORT" [minio]="http://127.0.0.1:$MINIO_PORT"
-    [redis]="redis://127.0.0.1:$REDIS_PORT" [postgres]="postgres://$POSTGRES_SUPERUSER@127.0.0.1:$POSTGRES_PORT/$POSTGRES_DB")
+    [redis]="redis://127.0.0.1:$REDIS_PORT" [postgres]="postgres://$POSTGRES_SUPERUSER@127.0.0.1:$POSTGRES_PORT/$POSTGRES_DB"
+    [prometheus]="http://127.0.0.1:$PROMETHEUS_PORT" [grafana]="http://127.0.0.1:$GRAFANA_PORT")
   for service in "${SERVICES[@]}"; do
     if "${service}_running"; then state=running; else state=stopped; fi
     printf '%-8s %-8s %s\n' "$service" "$state" "${address[$service]}"
   done
+  # The monitoring services are listed while they run (they are optional).
+  for service in "${MONITORING_SERVICES[@]}"; do
+    "${service}_running" && printf '%-10s %-8s %s\n' "$service" running "${address[$service]}"
+  done
+  return 0
 }
 
 # check_service NAME : exits with bad_usage unless NAME is one of the services.
 check_service() {
   [[ -n "${1:-}" ]] || bad_usage "no service given, expected one of: ${SERVICES[*]}"
-  [[ " ${SERVICES[*]} " == *" $1 "* ]] || bad_usage "unknown service '$1', expected one of: ${SERVICES[*]}"
+  [[ " ${SERVICES[*]} ${MONITORING_SERVICES[*]} " == *" $1 "* ]] ||
+    bad_usage "unknown service '$1', expected one of: ${SERVICES[*]} ${MONITORING_SERVICES[*]}"
 }
 
 # service_command ACTION NAME : start, stop or restart one service; a start
@@ -159,7 +185,11 @@ main() {
   done
   shift || true
   case "$command" in
-    up | status) no_more_args "$command" "$@" ;;
+    up)
+      [[ -z "${1:-}" || "$1" == --monitoring ]] || bad_usage "unknown flag '$1' for up, which takes only --monitoring"
+      no_more_args "$command" "${@:2}"
+      ;;
+    status) no_more_args "$command" "$@" ;;
     down)
       [[ -z "${1:-}" || "$1" == --purge ]] || bad_usage "unknown flag '$1' for down, which takes only --purge"
       no_more_args "$command" "${@:2}"
@@ -174,7 +204,7 @@ main() {
   esac
   ensure_dirs
   case "$command" in
-    up) take_lock; cmd_up ;;
+    up) take_lock; cmd_up "$@" ;;
     down) take_lock; cmd_down "$@" ;;
     status) cmd_status ;;
     *) service_command "${command%-service}" "$1" ;;

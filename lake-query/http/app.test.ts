@@ -177,7 +177,7 @@ describe('lake-query HTTP API', () => {
     const { status, body, type } = await get('/metrics');
     assert.equal(status, 200);
     assert.match(type, /text\/plain/);
-    assert.match(body, /http_requests_total\{route="\/api\/partitions",status="200"\} 1/);
+    assert.match(body, /lake_query_http_requests_total\{route="\/api\/partitions",status="200"\} 1/);
     assert.match(body, /lake_query_duration_seconds_bucket/);
   });
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../../core/log.ts';
 import type { Metrics } from '../../core/metrics.ts';
+import { lakeQueryMetrics } from '../lake-query-metrics.ts';
 import type { StatusBoard } from '../../core/status-board.ts';
 import { LakeError } from '../../core/errors.ts';
 import type { LakeQueries, LakeReader } from '../queries.ts';
@@ -57,7 +58,7 @@ const STATUS: Partial<Record<string, ContentfulStatusCode>> = { QUERY_INVALID: 4
 export function createApp(deps: AppDeps): Hono {
   const now = deps.now ?? Date.now;
   const log = deps.log.child({ component: 'http' });
-  const requests = deps.metrics.counter('http_requests_total', 'HTTP requests answered', ['route', 'status']);
+  const requests = lakeQueryMetrics(deps.metrics).httpRequests;
   const cache = new QueryCache(deps.cacheTtlMs ?? 0);
   const cached = <T>(key: string, load: () => Promise<T>) => cache.get(key, load);
   const app = new Hono();

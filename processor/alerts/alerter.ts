@@ -7,6 +7,7 @@ import type { ObjectStore } from '../../core/ports/object-store.ts';
 import type { Alert } from '../../core/records/alert.ts';
 import { validatePrice } from '../../core/records/price.ts';
 import type { RetryPolicy } from '../../core/retry.ts';
+import { alertMetrics } from './alert-metrics.ts';
 import { CheckpointStore } from './checkpoint.ts';
 import { AlertEvaluator, emptyState } from './evaluator.ts';
 import type { AlertRule } from './rules.ts';
@@ -78,10 +79,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
   const partitions = new Map<number, PartitionState>();
   const handlers = new Set<Promise<void>>();
   const totals = { evaluated: 0, invalid: 0, raised: 0 };
-  const evaluatedCount = options.metrics.counter('alerter_records_evaluated_total', 'Price records the alert rules were evaluated on.');
-  const raisedCount = options.metrics.counter('alerts_raised_total', 'Alerts raised and published, by rule (replays count again).', [
-    'rule',
-  ]);
+  const { evaluated: evaluatedCount, raised: raisedCount } = alertMetrics(options.metrics);
+  for (const rule of rules) raisedCount.inc({ rule: rule.id }, 0);
   const webhook = config.alertWebhookUrl
     ? new WebhookSender({
         url: config.alertWebhookUrl,

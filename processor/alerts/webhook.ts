@@ -5,6 +5,7 @@ import type { Metrics } from '../../core/metrics.ts';
 import type { Cache } from '../../core/ports/cache.ts';
 import type { Alert } from '../../core/records/alert.ts';
 import { retryWithinBudget, type RetryPolicy } from '../../core/retry.ts';
+import { alertMetrics } from './alert-metrics.ts';
 
 export interface WebhookOptions {
   url: string;
@@ -47,7 +48,7 @@ export class WebhookSender {
 
   constructor(private readonly options: WebhookOptions) {
     this.log = options.log.child({ component: 'webhook' });
-    const outcomes = options.metrics.counter('alert_webhook_calls_total', 'Alerts handled by the webhook sender, by outcome.', ['outcome']);
+    const outcomes = alertMetrics(options.metrics).webhookCalls;
     this.counts = (outcome: keyof WebhookSender['totals']) => {
       this.totals[outcome] += 1;
       outcomes.inc({ outcome });

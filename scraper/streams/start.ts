@@ -9,6 +9,7 @@ import type { ScraperConfig } from '../config.ts';
 import { RateLimiter } from '../rate-limiter.ts';
 import { BoundedPublisher } from './bounded-publisher.ts';
 import type { StreamsConfig } from './config.ts';
+import { streamMetrics, streamReporter } from './stream-metrics.ts';
 import { VenueStream } from './venue-stream.ts';
 import { binanceHistory, binanceProtocol } from './venues/binance/client.ts';
 import { coinbaseHistory, coinbaseProtocol } from './venues/coinbase/client.ts';
@@ -114,14 +115,8 @@ export function startStreams(
     );
   }
 
-  const gauges = {
-    connected: metrics.gauge('stream_connected', '1 while the venue stream is connected.', ['venue']),
-    trades: metrics.gauge('stream_trades_received', 'Trades received on the venue stream since start.', ['venue']),
-    duplicates: metrics.gauge('stream_duplicates_dropped', 'Trades received twice and published once, since start.', ['venue']),
-    refilled: metrics.gauge('stream_trades_refilled', 'Missed trades fetched back from REST history, since start.', ['venue']),
-    gaps: metrics.gauge('stream_gaps_recorded', 'Gap records written for trades REST could not return, since start.', ['venue']),
-    buffered: metrics.gauge('stream_buffered_messages', 'Stream messages waiting for the bus.'),
-  };
+  const buffered = streamMetrics(metrics).buffered;
+  const reportVenue = streamReporter(metrics);
   const status = (): StreamsStatus => ({
     part: 'streams',
     instance,
@@ -130,14 +125,8 @@ export function startStreams(
   });
   const report = () => {
     const current = status();
-    gauges.buffered.set(publisher.buffered);
-    for (const venue of current.venues) {
-      gauges.connected.set({ venue: venue.venue }, venue.connected ? 1 : 0);
-      gauges.trades.set({ venue: venue.venue }, venue.tradesReceived);
-      gauges.duplicates.set({ venue: venue.venue }, venue.duplicatesDropped);
-      gauges.refilled.set({ venue: venue.venue }, venue.tradesRefilled);
-      gauges.gaps.set({ venue: venue.venue }, venue.gapsRecorded);
-    }
+    buffered.set(publisher.buffered);
+    for (const venue of current.venues) reportVenue(venue);
     void board.publish('streams', current);
   };
   const timers = [

@@ -16,12 +16,17 @@ MINIO_PORT="${MINIO_PORT:-19000}"
 MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-$((MINIO_PORT + 1))}"
 REDIS_PORT="${REDIS_PORT:-16379}"
 POSTGRES_PORT="${POSTGRES_PORT:-15432}"
+# The optional monitoring services (`up --monitoring`).
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-19090}"
+GRAFANA_PORT="${GRAFANA_PORT:-13000}"
 
 # How long `up` waits for one service to become healthy, in seconds.
 STACK_TIMEOUT_S="${STACK_TIMEOUT_S:-120}"
 
 # shellcheck disable=SC2034 # used by stack.sh
 SERVICES=(kafka minio redis postgres)
+# shellcheck disable=SC2034 # used by stack.sh
+MONITORING_SERVICES=(prometheus grafana)
 
 # log MESSAGE... : one progress line on stderr.
 log() {
