@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -84,9 +84,13 @@ export class LakeSession {
 /**
  * The embedded catalog is a SQLite file that one process writes while others read it (`npm run
  * sql` beside `npm start`): in WAL mode, readers and the writer do not block each other
- * (measured: without it a reader waited up to 5 s for the writer, with it none failed).
+ * (measured: without it a reader waited up to 5 s for the writer, with it none failed). WAL mode
+ * stays with the file, so this runs only on a new catalog: node's SQLite is another copy of the
+ * library than DuckDB's, and its close beside DuckDB's open connections in the same process drops
+ * their file locks and deletes the write-ahead log under them ("disk I/O error" from then on).
  */
 function prepareSqliteCatalog(path: string): void {
+  if (existsSync(path)) return;
   mkdirSync(dirname(path), { recursive: true });
   const database = new DatabaseSync(path);
   try {
