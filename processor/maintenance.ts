@@ -130,6 +130,7 @@ export async function maintainLake(
     ).length;
   });
   await step('deleting orphaned files', async () => {
+    if (await catalogInsideDataPath(connection)) return;
     report.filesDeleted += (
       await rows(`SELECT * FROM ducklake_delete_orphaned_files(${sqlString(LAKE)}, older_than => now() - ${grace})`)
     ).length;
@@ -164,6 +165,27 @@ async function mergePartials(connection: DuckDBConnection, rollup: Rollup, since
   await connection.run(`DELETE FROM ${table} WHERE rowid <= ${highest} AND (${group}) IN (${split})`);
   await connection.run('COMMIT');
   return inserted.rowsChanged;
+}
+
+/**
+ * True when the lake's SQLite catalog is a file under its data path (the embedded lake:
+ * `LAKE_DIR/lake.sqlite`). DuckLake's orphan sweep opens every file under the data path to read
+ * its age, the catalog's database, log and shared-memory index included, and closing them drops
+ * every SQLite lock this process holds on them (POSIX locks are per process): other processes'
+ * SQLite then rebuilds the index under this one's readers (torn reads, a SIGBUS seen in
+ * lake-query). Such a lake is not swept; orphans there come only from a write that died between
+ * its files and its commit.
+ */
+async function catalogInsideDataPath(connection: DuckDBConnection): Promise<boolean> {
+  const [where] = (
+    await connection.runAndReadAll(
+      `SELECT (SELECT path FROM duckdb_databases() WHERE database_name = ${sqlString(LAKE)}) AS catalog,
+              (SELECT value FROM ${LAKE}.options() WHERE option_name = 'data_path' LIMIT 1) AS data`,
+    )
+  ).getRowObjectsJS();
+  const catalog = String(where?.catalog ?? '');
+  const data = String(where?.data ?? '');
+  return catalog.startsWith('sqlite:') && data !== '' && !data.includes('://') && catalog.slice('sqlite:'.length).startsWith(data);
 }
 
 /** A DuckDB interval of whole milliseconds. */
