@@ -297,7 +297,7 @@ async function writeThroughProcessorCommit(messages: BusMessage[], root: string)
         bytes: 0,
       };
       const outcome = await writer.write(flush, Date.now());
-      if (!outcome.ok || outcome.rejected > 0) throw new Error(`the commit of records ${from}.. was fenced or rejected records`);
+      if (!outcome.ok || outcome.staging.rejected > 0) throw new Error(`the commit of records ${from}.. was fenced or rejected records`);
     }
     ms = performance.now() - started;
   } finally {

@@ -51,8 +51,9 @@ export async function commitFlush(
   ];
   for (const { dataset, table } of fresh) {
     const columns = dataset.columns.map(([name]) => sqlIdent(name)).join(', ');
-    statements.push({ sql: `INSERT INTO ${tableRef(dataset.name)} (${columns}) SELECT ${columns} FROM ${table}` });
-    for (const rollup of rollupsOf(dataset)) statements.push({ sql: rollupInsert(rollup, dataset, table) });
+    const rows = `(SELECT ${columns} FROM ${table} WHERE _valid)`;
+    statements.push({ sql: `INSERT INTO ${tableRef(dataset.name)} (${columns}) SELECT ${columns} FROM ${rows}` });
+    for (const rollup of rollupsOf(dataset)) statements.push({ sql: rollupInsert(rollup, dataset, rows) });
   }
   for (const sql of also) statements.push({ sql });
   for (const range of ranges) {
@@ -88,51 +89,54 @@ export async function commitFlush(
       cause: error,
       retryable: true,
     });
-  } finally {
-    for (const { table } of fresh) await connection.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
   }
   return { ok: true, writes: fresh.map(({ dataset, rows, duplicates }) => ({ dataset: dataset.name, rows, duplicates })) };
 }
 
 interface Fresh {
   dataset: IngestedDataset;
+  /** The staged table, whose valid rows (`WHERE _valid`) are the ones to write. */
   table: string;
   rows: number;
   duplicates: number;
 }
 
 /**
- * The staged rows the lake does not hold yet, each key once (its first arrival), in a table of
- * the in-memory database. The lake is searched only within the flush's time range, which the
- * catalog's file statistics and partitions narrow to a few files.
+ * Leaves in the staged table only what the lake does not hold yet, each key once (its first
+ * arrival): later arrivals of a key and keys the lake already holds are deleted from it. The lake
+ * is searched only within the flush's time range, which the catalog's file statistics and
+ * partitions narrow to a few files. No copy of the rows is made, and DuckLake sorts them by the
+ * table's sort order as it writes them.
  */
 async function dedupe(connection: DuckDBConnection, part: StagedDataset): Promise<Fresh> {
-  const { dataset } = part;
-  const table = `memory.${sqlIdent(`new_${dataset.name}`)}`;
-  const columns = dataset.columns.map(([name]) => sqlIdent(name)).join(', ');
-  const sortBy = dataset.sortBy.map(sqlIdent).join(', ');
-  if (!dataset.key) {
-    await connection.run(`CREATE OR REPLACE TABLE ${table} AS SELECT ${columns} FROM ${part.table} ORDER BY ${sortBy}`);
-    await connection.run(`DROP TABLE ${part.table}`);
-    return { dataset, table, rows: part.rows, duplicates: 0 };
-  }
+  const { dataset, table } = part;
+  if (!dataset.key) return { dataset, table, rows: part.rows, duplicates: 0 };
   const key = sqlIdent(dataset.key);
   const time = sqlIdent(dataset.eventTime);
-  const range = (
-    await connection.runAndReadAll(`SELECT min(${time})::VARCHAR AS lo, max(${time})::VARCHAR AS hi FROM ${part.table}`)
+  const stats = (
+    await connection.runAndReadAll(
+      `SELECT min(${time})::VARCHAR AS lo, max(${time})::VARCHAR AS hi, count(*)::DOUBLE AS n, count(DISTINCT ${key})::DOUBLE AS keys
+         FROM ${table} WHERE _valid`,
+    )
   ).getRowObjectsJS()[0]!;
-  await connection.run(
-    `CREATE OR REPLACE TABLE ${table} AS
-       SELECT ${columns} FROM ${part.table} AS s
-        WHERE NOT EXISTS (SELECT 1 FROM ${tableRef(dataset.name)} AS t
-                           WHERE t.${time} >= ${sqlString(String(range.lo))}::TIMESTAMP AND t.${time} <= ${sqlString(String(range.hi))}::TIMESTAMP
-                             AND t.${key} = s.${key})
-      QUALIFY row_number() OVER (PARTITION BY s.${key} ORDER BY s._order) = 1
-        ORDER BY ${sortBy}`,
-  );
-  await connection.run(`DROP TABLE ${part.table}`);
-  const rows = Number((await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${table}`)).getRowObjectsJS()[0]!.n);
-  return { dataset, table, rows, duplicates: part.rows - rows };
+  let duplicates = 0;
+  if (Number(stats.keys) < Number(stats.n)) {
+    const repeated = await connection.run(
+      `DELETE FROM ${table} WHERE _valid AND _order IN (
+         SELECT _order FROM ${table} WHERE _valid QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY _order) > 1)`,
+    );
+    duplicates += repeated.rowsChanged;
+  }
+  if (stats.lo !== null) {
+    const held = await connection.run(
+      `DELETE FROM ${table} AS s WHERE _valid AND EXISTS (
+         SELECT 1 FROM ${tableRef(dataset.name)} AS t
+          WHERE t.${time} >= ${sqlString(String(stats.lo))}::TIMESTAMP AND t.${time} <= ${sqlString(String(stats.hi))}::TIMESTAMP
+            AND t.${key} = s.${key})`,
+    );
+    duplicates += held.rowsChanged;
+  }
+  return { dataset, table, rows: part.rows - duplicates, duplicates };
 }
 
 /** The insert of a rollup's partials from the new rows of its dataset, bucketed by their event time. */

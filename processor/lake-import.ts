@@ -62,7 +62,7 @@ export async function importOldLake(
       const table = `memory.${sqlIdent(`staged_${dataset.name}`)}`;
       const columns = dataset.columns.map(([name, type]) => `${sqlIdent(name)}::${type} AS ${sqlIdent(name)}`).join(', ');
       await connection.run(
-        `CREATE OR REPLACE TABLE ${table} AS SELECT ${columns}, row_number() OVER () AS _order
+        `CREATE OR REPLACE TABLE ${table} AS SELECT ${columns}, row_number() OVER () AS _order, true AS _valid
            FROM read_parquet([${paths}], union_by_name = true, hive_partitioning = false)`,
       );
       const staged = Number((await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${table}`)).getRowObjectsJS()[0]!.n);
@@ -74,6 +74,7 @@ export async function importOldLake(
         { author: 'import', message: `importing ${day}` },
         [record],
       );
+      await connection.run(`DROP TABLE ${table}`);
       if (!outcome.ok) continue;
       for (const write of outcome.writes) {
         report.rows[write.dataset] = (report.rows[write.dataset] ?? 0) + write.rows;

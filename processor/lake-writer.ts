@@ -9,7 +9,10 @@ import type { TopicPartition } from '../core/ports/bus.ts';
 import type { Health } from '../core/ports/health.ts';
 import { commitFlush, type CommitOutcome } from './commit.ts';
 import type { Flush } from './flush-window.ts';
-import { Stager } from './staging.ts';
+import { Stager, type StagedFlush } from './staging.ts';
+
+/** How a flush's messages were read: rejected ones, and how many each path decided (see `StagedFlush`). */
+export type StagingReport = Pick<StagedFlush, 'rejected' | 'bulk' | 'exact' | 'bulkFailures'>;
 
 /** How much DuckDB the writer may use. */
 export interface WriterLimits {
@@ -52,12 +55,15 @@ export class LakeWriter {
   }
 
   /** Parses, validates, deduplicates and commits one flush with its offsets; see `commitFlush`. */
-  write(flush: Flush, nowMs: number): Promise<CommitOutcome & { rejected: number }> {
+  write(flush: Flush, nowMs: number): Promise<CommitOutcome & { staging: StagingReport }> {
     return this.serial(async () => {
       const staged = await this.stager.stage(flush, nowMs);
       try {
         const outcome = await commitFlush(this.connection, flush.ranges, staged.datasets, { author: this.author });
-        return { ...outcome, rejected: staged.rejected };
+        return {
+          ...outcome,
+          staging: { rejected: staged.rejected, bulk: staged.bulk, exact: staged.exact, bulkFailures: staged.bulkFailures },
+        };
       } finally {
         await this.stager.clear(staged);
       }

@@ -27,6 +27,11 @@ export function processorMetrics(metrics: Metrics) {
       [1, 10, 100, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000],
     ),
     deadLetters: metrics.counter('processor_dead_letters_total', 'Messages the processor rejected to the dead-letter dataset.'),
+    messagesParsed: metrics.counter(
+      'processor_messages_parsed_total',
+      'Messages parsed and validated, by path: `bulk` (canonical JSON, decided by DuckDB a flush at a time) or `exact` (JSON.parse and zod, one at a time: not canonical, or rejected).',
+      ['path'],
+    ),
     consumerLag: metrics.gauge(
       'processor_consumer_lag_messages',
       "Messages published but not yet committed, per topic partition (the bus's committed offsets of the group).",
@@ -35,6 +40,7 @@ export function processorMetrics(metrics: Metrics) {
     bufferedBytes: metrics.gauge('processor_buffered_bytes', 'Estimated bytes consumed and not yet committed.'),
     commitFailures: metrics.counter('processor_commit_failures_total', 'Commits that failed and were tried again.'),
   };
+  for (const path of ['bulk', 'exact']) made.messagesParsed.inc({ path }, 0);
   for (const dataset of INGESTED) {
     made.recordsWritten.inc({ dataset: dataset.name }, 0);
     made.duplicatesDropped.inc({ dataset: dataset.name }, 0);

@@ -12,7 +12,7 @@ import { StatusBoard } from '../core/status-board.ts';
 import { describeRanges } from './commit.ts';
 import type { ProcessorConfig } from './config.ts';
 import { FlushWindow, keyOf, type Flush } from './flush-window.ts';
-import { LakeWriter } from './lake-writer.ts';
+import { LakeWriter, type StagingReport } from './lake-writer.ts';
 import { processorMetrics } from './processor-metrics.ts';
 
 /** The settings the processor reads. */
@@ -170,7 +170,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
           pending = await rewind(pending, outcome.fenced);
           continue;
         }
-        acknowledge(pending, outcome.writes, outcome.rejected, performance.now() - started);
+        acknowledge(pending, outcome.writes, outcome.staging, performance.now() - started);
         return;
       } catch (error) {
         lastError = messageOf(error);
@@ -221,7 +221,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
   }
 
   /** Step 4, acknowledge: figures, status, and the bus's committed offsets (for lag; the lake's offsets are the truth). */
-  function acknowledge(done: Flush, writes: { dataset: string; rows: number; duplicates: number }[], rejected: number, ms: number): void {
+  function acknowledge(
+    done: Flush,
+    writes: { dataset: string; rows: number; duplicates: number }[],
+    staging: StagingReport,
+    ms: number,
+  ): void {
+    const { rejected } = staging;
+    metrics.messagesParsed.inc({ path: 'bulk' }, staging.bulk);
+    metrics.messagesParsed.inc({ path: 'exact' }, staging.exact);
+    if (staging.bulkFailures.length > 0) {
+      log.warn({ failures: staging.bulkFailures }, 'The bulk parse failed; its messages were parsed one by one instead');
+    }
     for (const write of writes) {
       metrics.recordsWritten.inc({ dataset: write.dataset }, write.rows);
       if (write.duplicates > 0) metrics.duplicatesDropped.inc({ dataset: write.dataset }, write.duplicates);

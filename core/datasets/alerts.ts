@@ -1,14 +1,12 @@
 import { Alert } from '../records/alert.ts';
-import { validateWith, type IngestedDataset } from './dataset.ts';
+import { ingested } from './dataset.ts';
 
 /** Alerts raised by the alerter, by the event time of the price that fired them. */
-export const alerts: IngestedDataset<Alert> = {
-  kind: 'ingested',
+export const alerts = ingested<Alert>({
   name: 'alerts',
   summary: 'one alert of one rule: id `rule:SYMBOL:source:event-time-ms`, raised again after a crash as the same id',
   topic: 'alerts',
   record: Alert,
-  validate: validateWith(Alert),
   columns: [
     ['id', 'VARCHAR'],
     ['ts', 'TIMESTAMP'],
@@ -25,4 +23,4 @@ export const alerts: IngestedDataset<Alert> = {
   sortBy: ['symbol', 'ts'],
   key: 'id',
   inlineRowLimit: 10_000,
-};
+});

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { describeIssues, type Validated } from '../records/price.ts';
+import { recordValidator, type Validated } from '../records/validator.ts';
 import type { TopicKey } from '../records/topics.ts';
 
 /**
@@ -27,7 +27,7 @@ export interface IngestedDataset<Row = any> {
   topic: TopicKey;
   /** The contract of one message: the zod schema the scraper validates with too. */
   record: z.ZodType<Row>;
-  /** The schema plus the rules that tie fields together (an id that must match its parts); never throws. */
+  /** `record`, then the key made of `keyFrom` (see `recordValidator`); never throws. Made by `ingested`. */
   validate(input: unknown): Validated<Row>;
   /** Columns in table order, with their DuckDB types; a `TIMESTAMP` is epoch ms in the record. */
   columns: readonly ColumnSpec<keyof Row & string>[];
@@ -41,6 +41,8 @@ export interface IngestedDataset<Row = any> {
    * table once. Unset: every message is a row (dead letters).
    */
   key?: keyof Row & string;
+  /** The fields the key is made of, joined by `:` (the record's id rule, which `validate` checks too). */
+  keyFrom?: readonly (keyof Row & string)[];
   /** Data inlining: commits of at most this many rows go to the catalog instead of a Parquet file. */
   inlineRowLimit: number;
 }
@@ -84,10 +86,7 @@ export function partialsTable(rollup: Rollup): string {
   return `${rollup.name}_partials`;
 }
 
-/** The validation of a record that has no rule beyond its schema: a failure names the fields. */
-export function validateWith<Row>(schema: z.ZodType<Row>): (input: unknown) => Validated<Row> {
-  return (input) => {
-    const parsed = schema.safeParse(input);
-    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: describeIssues(parsed.error) };
-  };
+/** An ingested dataset from its declaration: `validate` follows from `record` and `keyFrom`. */
+export function ingested<Row>(declaration: Omit<IngestedDataset<Row>, 'kind' | 'validate'>): IngestedDataset<Row> {
+  return { kind: 'ingested', ...declaration, validate: recordValidator(declaration.record, declaration.keyFrom) };
 }

@@ -1,17 +1,15 @@
 import { DeadLetter } from '../records/dead-letter.ts';
-import { validateWith, type IngestedDataset } from './dataset.ts';
+import { ingested } from './dataset.ts';
 
 /**
  * Input that could not enter the lake, with why and where it came from: the scraper's rejects
  * from their topic, and the processor's own rejects of any topic, by the time they were rejected.
  */
-export const deadLetters: IngestedDataset<DeadLetter> = {
-  kind: 'ingested',
+export const deadLetters = ingested<DeadLetter>({
   name: 'dead_letters',
   summary: 'one rejected input: the stage, where it came from (provider, or topic/partition/offset), the reason and the raw payload',
   topic: 'deadLetter',
   record: DeadLetter,
-  validate: validateWith(DeadLetter),
   columns: [
     ['at', 'TIMESTAMP'],
     ['stage', 'VARCHAR'],
@@ -22,4 +20,4 @@ export const deadLetters: IngestedDataset<DeadLetter> = {
   eventTime: 'at',
   sortBy: ['at', 'source'],
   inlineRowLimit: 10_000,
-};
+});

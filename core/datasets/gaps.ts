@@ -1,14 +1,12 @@
 import { Gap } from '../records/gap.ts';
-import { validateWith, type IngestedDataset } from './dataset.ts';
+import { ingested } from './dataset.ts';
 
 /** Trade ranges the stream readers missed and could not fetch back, by the time before the hole. */
-export const gaps: IngestedDataset<Gap> = {
-  kind: 'ingested',
+export const gaps = ingested<Gap>({
   name: 'gaps',
   summary: 'trade ids of one market that are not in the lake and could not be fetched back, with why',
   topic: 'gaps',
   record: Gap,
-  validate: validateWith(Gap),
   columns: [
     ['id', 'VARCHAR'],
     ['venue', 'VARCHAR'],
@@ -27,4 +25,4 @@ export const gaps: IngestedDataset<Gap> = {
   sortBy: ['venue', 'market', 'first_trade_id'],
   key: 'id',
   inlineRowLimit: 10_000,
-};
+});

@@ -1,14 +1,12 @@
-import { PriceRecord, validatePrice } from '../records/price.ts';
-import type { IngestedDataset } from './dataset.ts';
+import { PriceRecord, PRICE_ID_PARTS } from '../records/price.ts';
+import { ingested } from './dataset.ts';
 
 /** Price observations from the scraper: one row per provider, symbol and event time. */
-export const prices: IngestedDataset<PriceRecord> = {
-  kind: 'ingested',
+export const prices = ingested<PriceRecord>({
   name: 'prices',
   summary: 'one price observation of one provider: id `source:SYMBOL:event-time-ms`',
   topic: 'prices',
   record: PriceRecord,
-  validate: validatePrice,
   columns: [
     ['id', 'VARCHAR'],
     ['ts', 'TIMESTAMP'],
@@ -23,5 +21,6 @@ export const prices: IngestedDataset<PriceRecord> = {
   eventTime: 'ts',
   sortBy: ['symbol', 'ts'],
   key: 'id',
+  keyFrom: PRICE_ID_PARTS,
   inlineRowLimit: 10_000,
-};
+});

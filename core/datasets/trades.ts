@@ -1,14 +1,12 @@
-import { Trade, validateTrade } from '../records/trade.ts';
-import type { IngestedDataset } from './dataset.ts';
+import { Trade, TRADE_ID_PARTS } from '../records/trade.ts';
+import { ingested } from './dataset.ts';
 
 /** Exchange trades from the venues' streams and, after a gap, their REST history. */
-export const trades: IngestedDataset<Trade> = {
-  kind: 'ingested',
+export const trades = ingested<Trade>({
   name: 'trades',
   summary: 'one trade of one exchange market: id `venue:market:trade_id`, the same whether it came live or from REST',
   topic: 'trades',
   record: Trade,
-  validate: validateTrade,
   columns: [
     ['id', 'VARCHAR'],
     ['ts', 'TIMESTAMP'],
@@ -25,5 +23,6 @@ export const trades: IngestedDataset<Trade> = {
   eventTime: 'ts',
   sortBy: ['venue', 'market', 'trade_id'],
   key: 'id',
+  keyFrom: TRADE_ID_PARTS,
   inlineRowLimit: 10_000,
-};
+});

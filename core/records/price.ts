@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { joinId, recordValidator } from './validator.ts';
 
 /**
  * One price observation: the contract between the scraper, the bus, the processor and
@@ -22,9 +23,12 @@ export type PriceRecord = z.infer<typeof PriceRecord>;
 export type PriceObservation = Omit<PriceRecord, 'id' | 'ingested_at' | 'volume_24h_usd' | 'market_cap_usd' | 'change_24h_pct'> &
   Partial<Pick<PriceRecord, 'volume_24h_usd' | 'market_cap_usd' | 'change_24h_pct'>>;
 
+/** The fields a price's id is made of, in order, joined by `:` (`binance:BTC:1764000000000`). */
+export const PRICE_ID_PARTS = ['source', 'symbol', 'ts'] as const satisfies readonly (keyof PriceRecord)[];
+
 /** The deterministic id: the same source, symbol and event time always give the same id. */
 export function priceId(source: string, symbol: string, ts: number): string {
-  return `${source}:${symbol}:${ts}`;
+  return joinId([source, symbol, ts]);
 }
 
 /** Stamps an observation into a record (not yet validated). */
@@ -42,25 +46,5 @@ export function toPriceRecord(observation: PriceObservation, ingestedAt: number)
   };
 }
 
-export type Validated<T> = { ok: true; value: T } | { ok: false; reason: string };
-
 /** Validates anything as a price record; a failure says which field and why, in one line. */
-export function validatePrice(input: unknown): Validated<PriceRecord> {
-  const parsed = PriceRecord.safeParse(input);
-  if (parsed.success) {
-    const record = parsed.data;
-    if (record.id !== priceId(record.source, record.symbol, record.ts)) {
-      return { ok: false, reason: 'id: does not match source, symbol and ts' };
-    }
-    return { ok: true, value: record };
-  }
-  return { ok: false, reason: describeIssues(parsed.error) };
-}
-
-/** `price_usd: Too small: expected number to be >0; ts: ...` */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
-    .join('; ');
-}
+export const validatePrice = recordValidator(PriceRecord, PRICE_ID_PARTS);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeIssues, type Validated } from './price.ts';
+import { joinId, recordValidator } from './validator.ts';
 
 /** The exchanges whose trade streams the scraper reads. */
 export const VENUES = ['binance', 'coinbase', 'kraken'] as const;
@@ -31,18 +31,13 @@ export const Trade = z.object({
 });
 export type Trade = z.infer<typeof Trade>;
 
+/** The fields a trade's id is made of, in order, joined by `:` (`binance:BTCUSDT:12345`). */
+export const TRADE_ID_PARTS = ['venue', 'market', 'trade_id'] as const satisfies readonly (keyof Trade)[];
+
 /** `binance:BTCUSDT:12345`: the deterministic id of a trade. */
 export function tradeId(venue: Venue, market: string, tradeNumber: number): string {
-  return `${venue}:${market}:${tradeNumber}`;
+  return joinId([venue, market, tradeNumber]);
 }
 
 /** Validates anything as a trade; a failure says which field and why, in one line. */
-export function validateTrade(input: unknown): Validated<Trade> {
-  const parsed = Trade.safeParse(input);
-  if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error) };
-  const trade = parsed.data;
-  if (trade.id !== tradeId(trade.venue, trade.market, trade.trade_id)) {
-    return { ok: false, reason: 'id: does not match venue, market and trade_id' };
-  }
-  return { ok: true, value: trade };
-}
+export const validateTrade = recordValidator(Trade, TRADE_ID_PARTS);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { describeIssues } from '../../core/records/price.ts';
+import { describeIssues } from '../../core/records/validator.ts';
 import { LakeError } from '../../core/errors.ts';
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a lower-case id such as btc-100k');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PriceObservation } from '../../core/records/price.ts';
 import type { PriceProvider, ProviderResult } from '../../core/ports/provider.ts';
-import { describeIssues } from '../../core/records/price.ts';
+import { describeIssues } from '../../core/records/validator.ts';
 import { providerIds } from '../symbols.ts';
 import type { RequestPlan } from './plan.ts';
 import { endpoint, getJson, isoTime, numeric, type LiveProviderOptions } from './http.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LakeError, type ErrorCode } from '../../core/errors.ts';
-import { describeIssues, type PriceObservation } from '../../core/records/price.ts';
+import type { PriceObservation } from '../../core/records/price.ts';
+import { describeIssues } from '../../core/records/validator.ts';
 import type { ProviderResult } from '../../core/ports/provider.ts';
 
 /** What a `ProviderHttpError` may carry besides its code and message. */

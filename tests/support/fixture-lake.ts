@@ -79,6 +79,7 @@ export class FixtureLake {
     );
     if (staged.rejected > 0) throw new Error(`${staged.rejected} fixture records of ${dataset.name} fail their contract`);
     const outcome = await commitFlush(this.connection, [], staged.datasets, { author: 'fixture' });
+    await stager.clear(staged);
     if (!outcome.ok) throw new Error('the fixture commit was fenced');
   }
 
