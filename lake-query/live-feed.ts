@@ -25,6 +25,7 @@ export class LiveFeed {
   private started: Promise<void> | undefined;
   private lastError: string | undefined;
   private received = 0;
+  private dropped = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -82,11 +83,18 @@ export class LiveFeed {
     };
   }
 
-  status(): { following: boolean; clients: number; received: number; error: string | null } {
+  /** Counts a client the server dropped for being too slow (`reason`: `queue` or `stalled`). */
+  countDrop(reason: 'queue' | 'stalled'): void {
+    this.dropped++;
+    this.metrics.counter('live_clients_dropped_total', 'Slow /api/stream clients the server disconnected', ['reason']).inc({ reason });
+  }
+
+  status(): { following: boolean; clients: number; received: number; dropped: number; error: string | null } {
     return {
       following: this.consumer !== undefined,
       clients: this.clients.size,
       received: this.received,
+      dropped: this.dropped,
       error: this.lastError ?? null,
     };
   }
