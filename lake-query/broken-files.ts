@@ -22,7 +22,7 @@ export interface BrokenFile {
 export type BrokenFileReport = Omit<BrokenFile, 'since'>;
 
 const MISSING = /no such file|not found|does not exist|HTTP 404|\(404\)/i;
-const DAMAGED = /footer|magic bytes|too small|not a parquet|corrupt|truncated|invalid input error/i;
+const DAMAGED = /footer|magic bytes|too small|not a parquet|corrupt|truncated|could not read enough bytes|invalid input error/i;
 
 /**
  * The lake data file a DuckDB error names, if any: its path relative to `dataPath` (the lake's
