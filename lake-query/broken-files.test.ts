@@ -17,6 +17,16 @@ describe('broken data files', () => {
       [`IO Error: Could not read enough bytes from file "${DATA}${FILE}": attempted to read 8 bytes`, DATA, /^not a readable Parquet file/],
       [`IO Error: Cannot open file "${DATA}${FILE}": No such file or directory`, DATA, /^missing: /],
       [`HTTP Error: HTTP GET error on 's3://bucket/lake/${FILE}' (HTTP 404)`, 's3://bucket/lake/', /^missing: /],
+      [
+        `HTTP Error: HTTP GET error reading 'http://127.0.0.1:19000/bucket/lake/${FILE.replaceAll('=', '%3D')}' in region 'us-east-1' (HTTP 404 Not Found)`,
+        's3://bucket/lake/',
+        /^missing: /,
+      ],
+      [
+        `IO Error: Could not read enough bytes from 'https://bucket.s3.example.com/lake/${FILE}'`,
+        's3://bucket/lake/',
+        /^not a readable Parquet file \(truncated or damaged\): IO Error: Could not read enough bytes from 'main\/prices\/year=2026\//,
+      ],
       [`IO Error: Permission denied reading "${DATA}${FILE}"`, DATA, /^cannot be read: IO Error: Permission denied reading "main\/prices/],
     ];
     for (const [message, dataPath, problem] of cases) {
@@ -26,7 +36,16 @@ describe('broken data files', () => {
       assert.equal(found.table, 'prices');
       assert.match(found.problem, problem);
       assert.ok(!found.problem.includes(dataPath), found.problem);
+      assert.doesNotMatch(found.problem, /https?:\/\/|bucket/, 'neither the endpoint nor the bucket reaches a client');
     }
+    assert.equal(
+      brokenFileIn(
+        new Error(`HTTP Error: HTTP GET error reading 'http://127.0.0.1:19000/other/lake/${FILE}' (HTTP 404)`),
+        's3://bucket/lake/',
+      ),
+      undefined,
+      'an object of another bucket is not a lake file',
+    );
     assert.equal(brokenFileIn(new Error('Binder Error: column "x" not found'), DATA), undefined);
     assert.equal(
       brokenFileIn(new Error(`IO Error: Cannot open file "/elsewhere/${FILE}"`), DATA),

@@ -26,11 +26,14 @@ const DAMAGED = /footer|magic bytes|too small|not a parquet|corrupt|truncated|co
 
 /**
  * The lake data file a DuckDB error names, if any: its path relative to `dataPath` (the lake's
- * data path with a trailing slash, as DuckDB names files) and what is wrong with it.
+ * data path with a trailing slash, as DuckDB names files) and what is wrong with it. On S3,
+ * DuckDB names a file either `s3://bucket/prefix/...` or by the endpoint URL it fetched
+ * (`http://host:port/bucket/prefix/year%3D2026/...`, or `https://bucket.host/prefix/...`);
+ * all three are found.
  */
 export function brokenFileIn(error: unknown, dataPath: string): Omit<BrokenFileReport, 'foundBy'> | undefined {
-  const message = error instanceof Error ? error.message : String(error);
-  const match = new RegExp(`${escapeRegExp(dataPath)}([^'"\\s]+)`).exec(message);
+  const message = decodeEscapes(error instanceof Error ? error.message : String(error));
+  const match = new RegExp(`${dataPathPattern(dataPath)}([^'"\\s]+)`).exec(message);
   if (!match) return undefined;
   const path = match[1]!;
   const firstLine = hidePath(message.split('\n')[0]!, dataPath);
@@ -42,9 +45,30 @@ export function brokenFileIn(error: unknown, dataPath: string): Omit<BrokenFileR
   return { table: tableOf(path), path, problem };
 }
 
-/** `message` with the lake's data path taken out of every file name, so no absolute path reaches a client. */
+/**
+ * `message` with the lake's data path (and, on S3, the endpoint URL that stands for it) taken out
+ * of every file name, so no absolute path or internal address reaches a client.
+ */
 export function hidePath(message: string, dataPath: string): string {
-  return message.replaceAll(dataPath, '');
+  return decodeEscapes(message).replace(new RegExp(dataPathPattern(dataPath), 'g'), '');
+}
+
+/** A pattern for the data path as DuckDB may write it in an error: as given, or as an S3 endpoint URL. */
+function dataPathPattern(dataPath: string): string {
+  const s3 = /^s3:\/\/([^/]+)\/(.*)$/.exec(dataPath);
+  if (!s3) return escapeRegExp(dataPath);
+  const [bucket, prefix] = [escapeRegExp(s3[1]!), escapeRegExp(s3[2]!)];
+  const host = `[^/'"\\s]+`;
+  const bucketAt = [`s3://${bucket}/`, `https?://${host}/${bucket}/`, `https?://${bucket}\\.${host}/`];
+  return `(?:${bucketAt.join('|')})${prefix}`;
+}
+
+/** The URL escapes DuckDB leaves in S3 file names (`year%3D2026`), decoded; anything else kept. */
+function decodeEscapes(message: string): string {
+  return message.replace(/%[0-9A-Fa-f]{2}/g, (escape) => {
+    const char = String.fromCharCode(parseInt(escape.slice(1), 16));
+    return /[=+:,@ ]/.test(char) ? char : escape;
+  });
 }
 
 /** The table of a data file path relative to the data path: `main/prices/year=...` -> `prices`. */

@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../core/ports/object-store.ts';
 import type { Health } from '../core/ports/health.ts';
 import { messageOf } from '../core/errors.ts';
-import type { BrokenFileReport, BrokenFiles } from './broken-files.ts';
+import { hidePath, type BrokenFileReport, type BrokenFiles } from './broken-files.ts';
 import type { CatalogRef } from './catalog-stats.ts';
 import type { Row } from './lake.ts';
 
@@ -91,7 +91,7 @@ export class LakeFileCheck {
       );
       this.lastError = undefined;
     } catch (error) {
-      this.lastError = messageOf(error).split('\n')[0]!.replaceAll(this.lake.dataPath, '');
+      this.lastError = hidePath(messageOf(error).split('\n')[0]!, this.lake.dataPath);
     }
   }
 
