@@ -24,6 +24,8 @@ export const ErrorCodes = {
   QUERY_FORBIDDEN: { retryable: false },
   QUERY_FAILED: { retryable: false },
   QUERY_TIMEOUT: { retryable: false },
+  /** A query needs a lake data file that is missing or cannot be read; other questions still answer. */
+  LAKE_FILE_UNREADABLE: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -14,7 +14,7 @@ describe('dashboard build', () => {
       assert.ok(performance.now() - started < 5_000, 'the build takes seconds at most');
       const html = await readFile(join(outDir, 'index.html'), 'utf8');
       const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((ref) => !/^(#|data:)/.test(ref));
-      assert.deepEqual(assets.sort(), ['app.css', 'app.js']);
+      assert.deepEqual(assets.sort(), ['app.css', 'app.js', 'reference.html']);
       for (const asset of assets) await access(join(outDir, asset));
       const js = await readFile(join(outDir, 'app.js'), 'utf8');
       // One self-contained bundle: no imports of other chunks or bare packages left for the browser.
@@ -38,6 +38,14 @@ describe('dashboard build', () => {
         'theme',
       ])
         assert.match(html, new RegExp(`id="${id}"`));
+      assert.match(html, /href="reference\.html"/, 'the dashboard links the API reference');
+      const reference = await readFile(join(outDir, 'reference.html'), 'utf8');
+      const referenceAssets = [...reference.matchAll(/(?:src|href)="([^"]+)"/g)]
+        .map((m) => m[1]!)
+        .filter((ref) => !/^(#|data:|\/)/.test(ref));
+      assert.deepEqual(referenceAssets.sort(), ['reference.css', 'reference.js']);
+      for (const asset of referenceAssets) await access(join(outDir, asset));
+      assert.doesNotMatch(reference, /https?:\/\//, 'nothing is loaded from another site');
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }

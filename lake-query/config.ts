@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { csvList, loadConfig, positiveInt } from '../core/config.ts';
+import { booleanFlag, csvList, loadConfig, positiveInt } from '../core/config.ts';
 import { lakeLocationSchema } from '../core/lake-location.ts';
 import { topicsConfigSchema } from '../core/records/topics.ts';
+import { isLoopback, LOOPBACK_HOSTS } from './http/hygiene.ts';
 
 /** Settings of lake-query: where it listens and how much DuckDB may use. The lake's place comes from core. */
 export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchema.shape).extend({
@@ -12,7 +13,23 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .max(65_535, 'expected a port from 0 to 65535')
     .default(8080)
     .describe('TCP port of the HTTP API and dashboard. Default 8080; 0 picks a free port.'),
-  host: z.string().min(1).default('127.0.0.1').describe('Interface the HTTP server binds to. Default `127.0.0.1` (this machine only).'),
+  host: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe(
+      'Interface the HTTP server binds to. Default `127.0.0.1` (this machine only). Any other interface (`0.0.0.0`, a LAN address) needs API_TOKEN: without it the start stops (see EXPOSE_WITHOUT_TOKEN).',
+    ),
+  exposeWithoutToken: booleanFlag()
+    .default(false)
+    .describe(
+      'Lets HOST be beyond loopback without API_TOKEN: only for a container whose port is published on loopback alone (docker-compose.yml does, `127.0.0.1:8080`). The Host allow-list stays on the loopback names. Default false.',
+    ),
+  allowedHosts: csvList()
+    .optional()
+    .describe(
+      'Host names the server answers to (the `Host` header; comma list, e.g. `lake.example.com`), besides `localhost`, `127.0.0.1` and `[::1]`; any other name gets 403, so a DNS-rebinding page cannot reach the API. Bound beyond loopback with API_TOKEN and unset: every name (the token guards it).',
+    ),
   queryTimeoutMs: positiveInt().default(10_000).describe('Longest a lake query may run before it is interrupted, in ms. Default 10000.'),
   duckdbMemoryLimit: z
     .string()
@@ -51,10 +68,41 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
   streamMaxBuffered: positiveInt()
     .default(1_000)
     .describe('Price events one `/api/stream` client may have waiting; a client further behind is disconnected. Default 1000.'),
+  streamWriteTimeoutMs: positiveInt()
+    .default(10_000)
+    .describe(
+      'Longest one `/api/stream` event may wait for its client to read it, in ms; a client slower than that is disconnected, whatever the event rate. Default 10000.',
+    ),
+  fileCheckIntervalMs: positiveInt()
+    .default(30_000)
+    .describe(
+      "How often `/api/health` compares the catalog's data files with the data path (missing files, sizes that differ), at most, in ms. Default 30000.",
+    ),
+});
+
+/** Refuses a HOST beyond loopback without API_TOKEN, naming HOST. */
+const exposureRule = lakeQueryConfigSchema.superRefine((config, ctx) => {
+  if (!isLoopback(config.host) && !config.apiToken && !config.exposeWithoutToken) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['host'],
+      message:
+        'binding beyond loopback needs API_TOKEN (16 characters or more), else anyone who reaches the port can read the lake and run SQL',
+    });
+  }
 });
 export type LakeQueryConfig = z.infer<typeof lakeQueryConfigSchema>;
 
+/**
+ * The Host names lake-query answers to: the loopback names (and ALLOWED_HOSTS) unless it is bound
+ * beyond loopback behind a token, where ALLOWED_HOSTS, if set, is the list, else every name.
+ */
+export function allowedHostsOf(config: LakeQueryConfig): readonly string[] | 'any' {
+  if (isLoopback(config.host) || !config.apiToken) return [...LOOPBACK_HOSTS, ...(config.allowedHosts ?? [])];
+  return config.allowedHosts ?? 'any';
+}
+
 /** Reads lake-query's configuration; throws `CONFIG_INVALID` naming the variable when a value is wrong. */
 export function loadLakeQueryConfig(env: Record<string, string | undefined> = process.env): LakeQueryConfig {
-  return loadConfig(lakeQueryConfigSchema, env);
+  return loadConfig(exposureRule, env);
 }

@@ -16,5 +16,10 @@ export function lakeQueryMetrics(metrics: Metrics) {
     queryFailures: metrics.counter('lake_query_failures_total', 'Lake queries that failed or timed out, by error code.', ['code']),
     livePrices: metrics.counter('lake_query_live_prices_total', 'Prices the live feed passed to /api/stream clients.'),
     liveClients: metrics.gauge('lake_query_live_clients', 'Connected /api/stream clients.'),
+    liveClientsDropped: metrics.counter(
+      'lake_query_live_clients_dropped_total',
+      'Slow /api/stream clients the server disconnected, by reason (queue, stalled).',
+      ['reason'],
+    ),
   };
 }

@@ -1,5 +1,5 @@
 import type { DuckDBValue, JS } from '@duckdb/node-api';
-import { LAKE, describeLake } from '../core/adapters/ducklake/attach.ts';
+import { LAKE, dataPath, describeLake } from '../core/adapters/ducklake/attach.ts';
 import { LakeSession, isStaleAttachment } from '../core/adapters/ducklake/session.ts';
 import { ensureLakeTables } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { lakeQueryMetrics } from './lake-query-metrics.ts';
 import type { Health } from '../core/ports/health.ts';
+import { BrokenFiles, brokenFileIn, hidePath } from './broken-files.ts';
 import { catalogRef, type CatalogRef } from './catalog-stats.ts';
 import { ConnectionPool, DeadlinePassed, interruptAt } from './connection-pool.ts';
 
@@ -25,7 +26,9 @@ export interface LakeOptions {
  * `lake` (and made the default, so `prices` names `lake.prices`). Every query reads the newest
  * committed snapshot, so a commit is visible to the next query, whole or not at all.
  * - `query` runs on a pooled connection and is interrupted after `queryTimeoutMs` (`QUERY_TIMEOUT`);
- *   any other failure is a `QUERY_FAILED` that says what was being asked.
+ *   a failure on a data file that is missing or damaged is a `LAKE_FILE_UNREADABLE` naming the file
+ *   relative to the data path (and the file joins `files`); any other failure is a `QUERY_FAILED`
+ *   that says what was being asked. No message carries the lake's absolute data path.
  */
 export class Lake {
   private reopening: Promise<void> | undefined;
@@ -38,6 +41,10 @@ export class Lake {
     readonly describe: string,
     /** Where DuckLake's own tables are, for figures the catalog holds (files, rows and bytes per day). */
     readonly catalog: CatalogRef,
+    /** The data path as DuckDB names files (`s3://bucket/prefix/` or an absolute folder, with a trailing slash). */
+    readonly dataPath: string,
+    /** The data files queries (or the file check) found missing or damaged. */
+    readonly files: BrokenFiles,
     private readonly options: LakeOptions,
     private readonly metrics: Metrics,
   ) {}
@@ -54,8 +61,20 @@ export class Lake {
       creator.close();
     }
     const { session, pool } = await Lake.attach(location, options);
-    const lake = new Lake(session, pool, location, describeLake(location), catalogRef(location), options, metrics);
-    log.child({ component: 'lake' }).info({ lake: lake.describe }, 'Opened the lake in DuckDB');
+    const lakeLog = log.child({ component: 'lake' });
+    const files = new BrokenFiles(lakeLog);
+    const lake = new Lake(
+      session,
+      pool,
+      location,
+      describeLake(location),
+      catalogRef(location),
+      dataPath(location),
+      files,
+      options,
+      metrics,
+    );
+    lakeLog.info({ lake: lake.describe }, 'Opened the lake in DuckDB');
     return lake;
   }
 
@@ -129,7 +148,16 @@ export class Lake {
         } catch (cause) {
           if (cause instanceof DeadlinePassed)
             throw new LakeError('QUERY_TIMEOUT', `${what} took longer than ${this.options.queryTimeoutMs} ms and was stopped`, { cause });
-          throw new LakeError('QUERY_FAILED', `${what} failed: ${messageOf(cause).split('\n')[0]}`, { cause });
+          const broken = brokenFileIn(cause, this.dataPath);
+          if (broken) {
+            this.files.report({ ...broken, foundBy: 'query' });
+            throw new LakeError(
+              'LAKE_FILE_UNREADABLE',
+              `${what} needs the data file ${broken.path}, which cannot be read (${broken.problem}); questions that do not need it still answer (see /api/health)`,
+              { cause },
+            );
+          }
+          throw new LakeError('QUERY_FAILED', `${what} failed: ${hidePath(messageOf(cause).split('\n')[0]!, this.dataPath)}`, { cause });
         }
       },
       () => new LakeError('QUERY_TIMEOUT', `${what} waited longer than ${this.options.queryTimeoutMs} ms for a free connection`),

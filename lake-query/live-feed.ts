@@ -26,6 +26,7 @@ export class LiveFeed {
   private started: Promise<void> | undefined;
   private lastError: string | undefined;
   private received = 0;
+  private dropped = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -84,11 +85,18 @@ export class LiveFeed {
     };
   }
 
-  status(): { following: boolean; clients: number; received: number; error: string | null } {
+  /** Counts a client the server dropped for being too slow (`reason`: `queue` or `stalled`). */
+  countDrop(reason: 'queue' | 'stalled'): void {
+    this.dropped++;
+    lakeQueryMetrics(this.metrics).liveClientsDropped.inc({ reason });
+  }
+
+  status(): { following: boolean; clients: number; received: number; dropped: number; error: string | null } {
     return {
       following: this.consumer !== undefined,
       clients: this.clients.size,
       received: this.received,
+      dropped: this.dropped,
       error: this.lastError ?? null,
     };
   }

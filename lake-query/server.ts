@@ -5,13 +5,14 @@ import type { Adapters } from '../core/adapters/select.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { StatusBoard } from '../core/status-board.ts';
-import { loadLakeQueryConfig } from './config.ts';
+import { allowedHostsOf, loadLakeQueryConfig } from './config.ts';
 import { Lake } from './lake.ts';
 import { createLakeQueries } from './queries.ts';
 import { createApp } from './http/app.ts';
 import { SqlSandbox } from './sql-sandbox.ts';
 import { LiveFeed } from './live-feed.ts';
 import { randomUUID } from 'node:crypto';
+import { LakeFileCheck } from './file-check.ts';
 
 /** Where `npm run build:dashboard` puts the page. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -64,16 +65,20 @@ export async function startLakeQuery(
   // A group of its own, never committed: every lake-query sees every new price, from the end.
   const live = new LiveFeed(adapters.bus, config.kafkaTopic, `cryptolake-lake-query-${randomUUID()}`, partLog, metrics);
   live.start();
+  const files = new LakeFileCheck(lake, adapters.store, config.fileCheckIntervalMs);
   const app = createApp({
     queries: createLakeQueries(lake),
     lake,
+    files: lake.files,
     sql,
     live,
     cacheTtlMs: config.cacheTtlMs,
     streamMaxBuffered: config.streamMaxBuffered,
+    streamWriteTimeoutMs: config.streamWriteTimeoutMs,
     apiToken: config.apiToken,
     corsOrigins: config.corsOrigins,
-    checks: { lake, bus: adapters.bus, store: adapters.store, cache: adapters.cache },
+    allowedHosts: allowedHostsOf(config),
+    checks: { lake, files, bus: adapters.bus, store: adapters.store, cache: adapters.cache },
     statusBoard: new StatusBoard(adapters.cache),
     metrics,
     dashboardDir: options.dashboardDir ?? DASHBOARD_DIST,

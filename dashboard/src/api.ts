@@ -72,7 +72,9 @@ export interface Pipeline {
   } | null;
   lag: number;
   lakeFreshnessMs: number | null;
-  live: { following: boolean; clients: number; received: number; error: string | null };
+  live: { following: boolean; clients: number; received: number; dropped: number; error: string | null };
+  /** Data files that cannot be read; the questions that need them answer 503. */
+  brokenFiles: { table: string; path: string; problem: string; since: number }[];
   totals: { days: number; files: number; rows: number; bytes: number };
   days: Partition[];
 }

@@ -109,11 +109,16 @@ export function renderPipeline(container: HTMLElement, report: Pipeline, now: nu
         figure('size', formatBytes(report.totals.bytes)),
         figure(
           'live',
-          report.live.following ? `on · ${formatCount(report.live.clients)} viewers` : 'off',
+          report.live.following
+            ? `on · ${formatCount(report.live.clients)} viewers${report.live.dropped > 0 ? ` · ${formatCount(report.live.dropped)} slow dropped` : ''}`
+            : 'off',
           report.live.following ? '' : 'warn',
         ),
       ),
       ...(report.ok ? [] : [el('div', { class: 'alert' }, report.detail)]),
+      ...report.brokenFiles.map((file) =>
+        el('div', { class: 'alert', data: { brokenFile: file.path } }, `${file.table || 'lake'} file ${file.path}: ${file.problem}`),
+      ),
       ...(days.length > 0 ? [el('div', { class: 'days' }, ...days)] : [el('div', { class: 'empty' }, 'No files in the lake yet.')]),
     ],
     '',

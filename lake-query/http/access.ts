@@ -29,7 +29,7 @@ export function tokenGuard(token: string | undefined): MiddlewareHandler {
       });
       const url = new URL(c.req.url);
       url.searchParams.delete('token');
-      return c.redirect(`${url.pathname}${url.search}`, 302);
+      return c.redirect(sameSiteLocation(url), 302);
     }
     const header = c.req.header('authorization');
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -40,6 +40,15 @@ export function tokenGuard(token: string | undefined): MiddlewareHandler {
     }
     return c.text('This cryptolake needs an access token: open it once as /?token=<API_TOKEN>.', 401);
   };
+}
+
+/**
+ * A redirect target on this site: the path and query of `url`, with leading slashes and
+ * backslashes folded into one, so `//other.site/x` (which a browser reads as another host) stays
+ * here as `/other.site/x`.
+ */
+export function sameSiteLocation(url: URL): string {
+  return `${url.pathname.replace(/^[/\\]+/, '/')}${url.search}`;
 }
 
 /** CORS for the listed origins only; with none listed, no CORS header is ever sent. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LakeError } from '../../core/errors.ts';
-import { CANDLE_INTERVALS, type CandleQuery, type CandleInterval } from '../queries.ts';
+import { CANDLE_INTERVALS, type CandleInterval } from '../queries.ts';
 
 /** Most candles one request may ask for; a wider range needs a wider interval. */
 export const MAX_CANDLES = 50_000;
@@ -59,26 +59,6 @@ export const indicatorParams = z.object({
 export const sqlBody = z.object({
   sql: z.string({ error: 'required: a SELECT or WITH query as a string' }).min(1, 'must not be empty').describe('one SELECT or WITH query'),
 });
-
-/**
- * Parses `input` with `schema`; throws `QUERY_INVALID` with a message that starts with the
- * parameter's name: `interval: expected one of 1m, 5m, ...`.
- */
-export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new LakeError('QUERY_INVALID', `${String(issue.path[0] ?? 'body')}: ${issue.message}`);
-}
-
-/**
- * Reads `GET /api/candles` parameters. Throws `QUERY_INVALID` with a message that starts with
- * the parameter's name: `interval: expected one of 1m, 5m, ...`.
- */
-export function parseCandleParams(query: Record<string, string>, now: number): CandleQuery {
-  const parsed = parseParams(candleParams, query);
-  return { symbol: parsed.symbol, ...candleRange(parsed, now) };
-}
 
 /**
  * The range of a candle request: `to` defaults to `now`, `from` to six hours before `to`; throws

@@ -1,6 +1,7 @@
 import type { StatusBoard } from '../../core/status-board.ts';
 import type { ProcessorStatus, ProviderStatus, ScraperStatus } from '../../core/records/status.ts';
 import type { LatestPrice, PartitionInfo } from '../queries.ts';
+import type { BrokenFile } from '../broken-files.ts';
 
 /** The body of `GET /api/providers`: the scraper's view of each provider and its recent fallbacks. */
 export interface ProvidersReport {
@@ -13,6 +14,15 @@ export interface ProvidersReport {
   lastPollAt: number | null;
 }
 
+/** The live feed of `/api/stream`: following the bus, clients connected, prices passed on, slow clients dropped. */
+export interface LiveStatus {
+  following: boolean;
+  clients: number;
+  received: number;
+  dropped: number;
+  error: string | null;
+}
+
 /** The body of `GET /api/pipeline`. */
 export interface PipelineReport {
   ok: boolean;
@@ -20,7 +30,8 @@ export interface PipelineReport {
   processor: ProcessorStatus | null;
   lag: number;
   lakeFreshnessMs: number | null;
-  live: { following: boolean; clients: number; received: number; error: string | null };
+  live: LiveStatus;
+  brokenFiles: BrokenFile[];
   totals: { days: number; files: number; rows: number; bytes: number };
   days: PartitionInfo[];
 }
@@ -56,27 +67,41 @@ export async function providersReport(board: Pick<StatusBoard, 'read'>, syntheti
   };
 }
 
-/** Processor figures, the age of the lake's newest record, the live feed, and the lake per day. */
+/**
+ * Processor figures, the age of the lake's newest record, the live feed, the broken data files and
+ * the lake per day. `latest` is undefined when the newest prices could not be read (a broken
+ * file): the report still answers, with no freshness.
+ */
 export async function pipelineReport(
   board: Pick<StatusBoard, 'read'>,
   partitions: PartitionInfo[],
-  latest: LatestPrice[],
-  live: PipelineReport['live'] | undefined,
+  latest: LatestPrice[] | undefined,
+  live: LiveStatus | undefined,
+  brokenFiles: BrokenFile[],
   now: number,
 ): Promise<PipelineReport> {
   const processor = (await board.read('processor')) ?? null;
   const lag = processor ? Object.values(processor.lag).reduce((sum, n) => sum + n, 0) : 0;
-  const newest = latest.reduce<number | null>((max, p) => (max === null || p.ts > max ? p.ts : max), null);
+  const newest = (latest ?? []).reduce<number | null>((max, p) => (max === null || p.ts > max ? p.ts : max), null);
   const sum = (pick: (p: PartitionInfo) => number) => partitions.reduce((total, p) => total + pick(p), 0);
+  const processorDetail = !processor
+    ? 'the processor is not reporting (no status in the shared cache)'
+    : (processor.lastError ?? `${processor.recordsWritten} records in ${processor.commits} commits, lag ${lag}`);
+  const filesDetail =
+    brokenFiles.length === 0
+      ? ''
+      : `${brokenFiles.length} data ${brokenFiles.length === 1 ? 'file' : 'files'} cannot be read (${brokenFiles
+          .slice(0, 3)
+          .map((file) => file.path)
+          .join(', ')}); `;
   return {
-    ok: processor !== null && processor.lastError === null,
-    detail: !processor
-      ? 'the processor is not reporting (no status in the shared cache)'
-      : (processor.lastError ?? `${processor.recordsWritten} records in ${processor.commits} commits, lag ${lag}`),
+    ok: processor !== null && processor.lastError === null && brokenFiles.length === 0,
+    detail: `${filesDetail}${processorDetail}`,
     processor,
     lag,
     lakeFreshnessMs: newest === null ? null : Math.max(0, now - newest),
-    live: live ?? { following: false, clients: 0, received: 0, error: 'no live feed on this server' },
+    live: live ?? { following: false, clients: 0, received: 0, dropped: 0, error: 'no live feed on this server' },
+    brokenFiles,
     totals: { days: partitions.length, files: sum((p) => p.files), rows: sum((p) => p.rows), bytes: sum((p) => p.bytes) },
     days: partitions,
   };

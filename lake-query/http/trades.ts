@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { VenueStreamStatus } from '../../core/records/status.ts';
 import { VENUES } from '../../core/records/trade.ts';
@@ -6,7 +6,8 @@ import type { StatusBoard } from '../../core/status-board.ts';
 import type { LakeReader } from '../queries.ts';
 import { createTradeQueries, type GapItem, type TradeCandle, type TradeItem, type TradeMarket } from '../trade-queries.ts';
 import { alertParams } from './alerts.ts';
-import { candleParams, candleRange, parseParams } from './params.ts';
+import { candleParams, candleRange } from './params.ts';
+import { jsonAnswers } from './openapi.ts';
 
 const VENUE_CHOICES = `expected one of ${VENUES.join(', ')}`;
 
@@ -124,6 +125,43 @@ export async function streamsReport(board: Pick<StatusBoard, 'read'>): Promise<S
   return { ok: down.length === 0, detail, venues: status.venues };
 }
 
+/** The exchange-trade routes, each declared once (see `routes.ts`). */
+export const tradeRoutes = {
+  trades: createRoute({
+    method: 'get',
+    path: '/api/trades',
+    summary: 'Exchange trades, newest first (trade time, then trade id), one per id',
+    request: { query: tradeParams },
+    responses: jsonAnswers(z.object({ trades: z.array(TradeItemBody) }), { params: true }),
+  }),
+  markets: createRoute({
+    method: 'get',
+    path: '/api/trade-markets',
+    summary: 'Markets with exchange trades in the last 24 hours, most trades first',
+    responses: jsonAnswers(z.object({ markets: z.array(TradeMarketBody) })),
+  }),
+  candles: createRoute({
+    method: 'get',
+    path: '/api/trade-candles',
+    summary: 'OHLCV candles of one exchange market from its trades (open and close by trade id, summed volumes)',
+    request: { query: tradeCandleParams },
+    responses: jsonAnswers(z.object({ candles: z.array(TradeCandleBody) }), { params: true }),
+  }),
+  gaps: createRoute({
+    method: 'get',
+    path: '/api/gaps',
+    summary: 'Trade ranges missed and not fetched back, newest first, one per id',
+    request: { query: gapParams },
+    responses: jsonAnswers(z.object({ gaps: z.array(GapItemBody) }), { params: true }),
+  }),
+  streams: createRoute({
+    method: 'get',
+    path: '/api/streams',
+    summary: "Each venue's trade stream: connection, trades received, missed, refilled, gaps",
+    responses: jsonAnswers(StreamsBody, { reads: 'status' }),
+  }),
+};
+
 export interface TradeRouteDeps {
   /** The lake; without it the lake routes answer 503 (`/api/streams` still answers). */
   lake?: LakeReader | undefined;
@@ -134,44 +172,44 @@ export interface TradeRouteDeps {
 }
 
 /**
- * The exchange-trade routes: `/api/trades`, `/api/trade-markets`, `/api/trade-candles`,
- * `/api/gaps` and `/api/streams`. Bad parameters throw `QUERY_INVALID` (400 from the app's error
- * handler, the message naming the parameter).
+ * Binds the exchange-trade routes: `/api/trades`, `/api/trade-markets`, `/api/trade-candles`,
+ * `/api/gaps` and `/api/streams`. Bad parameters are refused by the route's schema (400, the
+ * message naming the parameter) before a handler runs.
  */
-export function registerTradeRoutes(app: Hono, deps: TradeRouteDeps): void {
+export function registerTradeRoutes(app: OpenAPIHono, deps: TradeRouteDeps): void {
   const queries = deps.lake ? createTradeQueries(deps.lake) : undefined;
   const unavailable = { error: 'exchange trades are not available on this server' };
 
-  app.get('/api/trades', async (c) => {
-    const query = parseParams(tradeParams, c.req.query());
+  app.openapi(tradeRoutes.trades, async (c) => {
+    const query = c.req.valid('query');
     if (!queries) return c.json(unavailable, 503);
     const raw = c.req.query();
     const key = JSON.stringify(['trades', query.symbol, query.venue, query.market, raw.from, raw.to, query.limit]);
-    return c.json({ trades: await deps.cached(key, () => queries.trades(query, deps.now())) });
+    return c.json({ trades: await deps.cached(key, () => queries.trades(query, deps.now())) }, 200);
   });
 
-  app.get('/api/trade-markets', async (c) => {
+  app.openapi(tradeRoutes.markets, async (c) => {
     if (!queries) return c.json(unavailable, 503);
-    return c.json({ markets: await deps.cached('trade-markets', () => queries.markets(deps.now())) });
+    return c.json({ markets: await deps.cached('trade-markets', () => queries.markets(deps.now())) }, 200);
   });
 
-  app.get('/api/trade-candles', async (c) => {
+  app.openapi(tradeRoutes.candles, async (c) => {
     const raw = c.req.query();
-    const parsed = parseParams(tradeCandleParams, raw);
+    const parsed = c.req.valid('query');
     const query = { venue: parsed.venue, market: parsed.market, ...candleRange(parsed, deps.now()) };
     if (!queries) return c.json(unavailable, 503);
     // Keyed by what was asked, not the resolved `now`, as /api/candles is.
     const key = JSON.stringify(['trade-candles', query.venue, query.market, query.interval, raw.from, raw.to]);
-    return c.json({ candles: await deps.cached(key, () => queries.candles(query)) });
+    return c.json({ candles: await deps.cached(key, () => queries.candles(query)) }, 200);
   });
 
-  app.get('/api/gaps', async (c) => {
-    const query = parseParams(gapParams, c.req.query());
+  app.openapi(tradeRoutes.gaps, async (c) => {
+    const query = c.req.valid('query');
     if (!queries) return c.json(unavailable, 503);
     const raw = c.req.query();
     const key = JSON.stringify(['gaps', query.venue, query.market, raw.from, raw.to, query.limit]);
-    return c.json({ gaps: await deps.cached(key, () => queries.gaps(query)) });
+    return c.json({ gaps: await deps.cached(key, () => queries.gaps(query)) }, 200);
   });
 
-  app.get('/api/streams', async (c) => c.json(await streamsReport(deps.statusBoard)));
+  app.openapi(tradeRoutes.streams, async (c) => c.json(await streamsReport(deps.statusBoard), 200));
 }

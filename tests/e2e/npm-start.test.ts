@@ -85,6 +85,20 @@ describe('npm start', () => {
     assert.match(lines[0]!, /POLL_INTERVAL_MS="abc"/);
   });
 
+  it('refuses to bind beyond loopback without API_TOKEN, in one line naming HOST', async () => {
+    const app = startPart('main.ts', { PROVIDERS: 'synthetic', HOST: '0.0.0.0' });
+    assert.equal(await app.exited, 1);
+    const lines = app
+      .stderr()
+      .trim()
+      .split('\n')
+      .filter(
+        (line) => !/Warning|trace-warnings|a\.co|node >=22|upgrade to node|versions published|To continue|More information/.test(line),
+      );
+    assert.equal(lines.length, 1, app.stderr());
+    assert.match(lines[0]!, /HOST="0\.0\.0\.0": binding beyond loopback needs API_TOKEN/);
+  });
+
   it('npm run demo: made-up venues stream trades into the synthetic lake, and they refuse to mix with live providers', async () => {
     const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-demo-'));
     const app = startPart('main.ts', {

@@ -61,6 +61,17 @@ export class FixtureLake {
     return new FixtureLake(root, location, session, connection);
   }
 
+  /**
+   * A fixture writer on a lake that exists elsewhere (an isolated lake on the stack's PostgreSQL and
+   * MinIO): its tables are created when missing; `remove()` only closes it, and `root` is ''.
+   */
+  static async at(location: LakeLocation): Promise<FixtureLake> {
+    const session = await LakeSession.open(location, { readOnly: false, threads: 1 });
+    const connection = await session.connect();
+    await ensureLakeTables(connection);
+    return new FixtureLake('', location, session, connection);
+  }
+
   /** Commits records of one dataset (each must pass its contract); keys the lake holds already are dropped. */
   async write(dataset: IngestedDataset, records: readonly object[]): Promise<void> {
     const now = Date.now() + 365 * 86_400_000;
@@ -117,6 +128,6 @@ export class FixtureLake {
 
   async remove(): Promise<void> {
     this.session.close();
-    await rm(this.root, { recursive: true, force: true });
+    if (this.root) await rm(this.root, { recursive: true, force: true });
   }
 }
