@@ -47,12 +47,21 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
 }
 
-const STATUS: Partial<Record<string, ContentfulStatusCode>> = { QUERY_INVALID: 400, QUERY_FORBIDDEN: 403, QUERY_TIMEOUT: 504 };
+const STATUS: Partial<Record<string, ContentfulStatusCode>> = {
+  QUERY_INVALID: 400,
+  QUERY_FORBIDDEN: 403,
+  QUERY_TIMEOUT: 504,
+  // The SQL console: past a limit, busy, or without a worker.
+  QUERY_LIMIT: 422,
+  QUERY_BUSY: 429,
+  QUERY_UNAVAILABLE: 503,
+};
 
 /**
  * The HTTP API and the dashboard. Answers JSON; errors are `{ "error": "..." }` with 400 for bad
- * parameters (the message names the parameter), 504 for a query timeout, 500 otherwise, and never
- * a stack trace. Tested with `app.request()`, no socket needed.
+ * parameters (the message names the parameter), 504 for a query timeout, for the SQL console 422
+ * past a limit (named), 429 when busy and 503 without a worker (both with Retry-After), 500
+ * otherwise, and never a stack trace. Tested with `app.request()`, no socket needed.
  */
 export function createApp(deps: AppDeps): Hono {
   const now = deps.now ?? Date.now;
@@ -78,6 +87,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError((error, c) => {
     const status = error instanceof LakeError ? (STATUS[error.code] ?? 500) : 500;
     const message = error instanceof LakeError ? error.message : `internal error while answering ${c.req.path}`;
+    if (status === 429 || status === 503) c.header('Retry-After', '2');
     if (status >= 500) log.error({ err: error, path: c.req.path }, 'Request failed');
     else log.debug({ path: c.req.path, error: message }, 'Rejected a request');
     return c.json({ error: message }, status);
@@ -124,7 +134,7 @@ export function createApp(deps: AppDeps): Hono {
     if (!deps.sql) return c.json({ error: 'the SQL console is not available on this server' }, 503);
     const sandbox = deps.sql;
     const result = await sandbox.run(sql);
-    log.info({ rows: result.rowCount, truncated: result.truncated, elapsedMs: result.elapsedMs }, 'Answered a SQL console query');
+    log.info({ rows: result.rowCount, truncatedBy: result.truncatedBy, elapsedMs: result.elapsedMs }, 'Answered a SQL console query');
     return c.json(result);
   });
 
