@@ -56,7 +56,10 @@ function walk(node: unknown, scope: ReadonlySet<string>): string | undefined {
   }
   const reason = checkNode(obj, inner);
   if (reason) return reason;
-  for (const value of Object.values(obj)) {
+  // A table function's own name was checked as one; its arguments are walked like any expression.
+  const children =
+    obj.type === 'TABLE_FUNCTION' ? { ...obj, function: (obj.function as { children?: unknown } | undefined)?.children } : obj;
+  for (const value of Object.values(children)) {
     if (value && typeof value === 'object') {
       const childReason = walk(value, inner);
       if (childReason) return childReason;
@@ -93,8 +96,11 @@ function checkNode(obj: Record<string, unknown>, scope: ReadonlySet<string>): st
   }
   if ((obj.class === 'FUNCTION' || obj.class === 'WINDOW') && typeof obj.function_name === 'string') {
     const name = obj.function_name.toLowerCase();
-    if (obj.schema || obj.catalog)
+    // The parser itself writes some forms as `main.` functions: `[1, 2]` (list_value), `(a, b)`
+    // (row), `EXTRACT` (date_part). Another schema or a catalog could name other functions.
+    if (obj.catalog || (obj.schema && obj.schema !== 'main')) {
       return `function ${[obj.catalog, obj.schema, name].filter(Boolean).join('.')}(): call functions by their bare name`;
+    }
     if (!mayCall(name)) return `function ${name.slice(0, 60)}(): not on the console's list of allowed functions`;
   }
   return undefined;

@@ -111,6 +111,11 @@ export class SqlSandbox {
     return { ...answer, elapsedMs: Math.round(performance.now() - started) };
   }
 
+  /** The workers by state and the queries waiting for one. */
+  status(): ReturnType<WorkerPool['status']> {
+    return this.pool.status();
+  }
+
   /** Stops the workers. */
   async close(): Promise<void> {
     this.pool.close();

@@ -98,6 +98,9 @@ const MACROS = names(`
   weighted_avg
 `);
 
+/** Written as functions, bound as plan operators (`SELECT unnest([1, 2])` is an UNNEST node). */
+const SPECIAL_FORMS = names(`unnest unlist`);
+
 /** Table functions user SQL may name: generators of values in memory. */
 export const ALLOWED_TABLE_FUNCTIONS: readonly string[] = ['range', 'generate_series', 'unnest'];
 
@@ -107,6 +110,7 @@ const COLLATION = /^icu_collate_[a-z_]{2,12}$/;
 const scalars = new Set([...OPERATORS, ...SCALARS]);
 const aggregates = new Set(AGGREGATES);
 const macros = new Set(MACROS);
+const specialForms = new Set(SPECIAL_FORMS);
 
 /** The allowed names by kind (lower case), for tests and the README. */
 export const ALLOWED_FUNCTIONS = { scalar: scalars, aggregate: aggregates, macro: macros } as const;
@@ -114,7 +118,7 @@ export const ALLOWED_FUNCTIONS = { scalar: scalars, aggregate: aggregates, macro
 /** True when user SQL may call `name` (a scalar, aggregate, window function or macro) as written; names are case-insensitive. */
 export function mayCall(name: string): boolean {
   const lower = name.toLowerCase();
-  return scalars.has(lower) || aggregates.has(lower) || macros.has(lower);
+  return scalars.has(lower) || aggregates.has(lower) || macros.has(lower) || specialForms.has(lower);
 }
 
 /** True when a bound plan may run the scalar function or operator `name`. */

@@ -139,6 +139,5 @@ function checkScan(get: Record<string, unknown>): string | undefined {
 /** A planning error as the user should read it. */
 function planError(message: string): string {
   const first = message.split('\n')[0]!;
-  if (/Cannot plan statement of type MULTI/.test(first)) return 'PIVOT needs its values listed: PIVOT ... ON column IN (value, ...)';
   return first.slice(0, 300);
 }

@@ -41,5 +41,7 @@ export type FromWorker =
   /** The lake is attached and locked down; `dataBytes` is the worker's data segment (VmData) now, before any query. */
   | { type: 'ready'; dataBytes: number }
   | { type: 'open-failed'; message: string }
+  /** The query arrived and runs (a worker that dies before saying so never ran it). */
+  | { type: 'started'; id: number }
   | { type: 'answer'; id: number; answer: ConsoleAnswer }
   | { type: 'failure'; id: number; kind: FailureKind; message: string };

@@ -22,6 +22,8 @@ export class QueryFailure extends Error {
   }
 }
 
+const PIVOT_HINT = 'PIVOT needs its values listed: PIVOT ... ON column IN (value, ...) USING ...';
+
 /** `StatementType.SELECT` of the DuckDB C API. */
 const STATEMENT_TYPE_SELECT = 1;
 
@@ -46,6 +48,8 @@ export async function runChecked(connection: DuckDBConnection, sql: string, caps
 async function checkWritten(connection: DuckDBConnection, sql: string): Promise<void> {
   const parsed = await connection.runAndReadAll('SELECT json_serialize_sql($sql::VARCHAR) AS tree', { sql });
   const reason = checkParseTree(JSON.parse(String(parsed.getRowObjectsJS()[0]?.tree ?? 'null')));
+  // A PIVOT without its values is two statements for DuckDB (one finds the values): not a SELECT.
+  if (reason && /^\s*PIVOT\b/i.test(sql) && !/\bIN\s*\(/i.test(sql)) throw new QueryFailure('refused', PIVOT_HINT);
   if (reason) throw new QueryFailure('refused', reason);
 }
 

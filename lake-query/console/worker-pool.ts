@@ -78,7 +78,7 @@ export class WorkerPool {
 
   /** Runs one query on a worker; rejects with `QUERY_INVALID`, `QUERY_LIMIT`, `QUERY_BUSY`, `QUERY_UNAVAILABLE` or `QUERY_FAILED`. */
   async run(sql: string, caps: { maxRows: number; maxBytes: number }): Promise<ConsoleAnswer> {
-    // A worker whose attachment went stale is replaced and the query tried again: at most once per worker.
+    // A query is tried again on another worker when its own went stale or died before it started: at most once per worker.
     for (let attempt = 0; ; attempt += 1) {
       const worker = await this.take();
       const outcome = worker.run(sql, caps);
@@ -94,8 +94,15 @@ export class WorkerPool {
         this.retire(worker, 'stale');
         continue;
       }
+      // The worker died before the query reached it (killed from outside while idle): another runs it.
+      if (first.type === 'exit' && !first.started && attempt < this.limits.workers) continue;
       return this.settle(worker, first);
     }
+  }
+
+  /** Workers by state, and queries waiting: for health and tests. */
+  status(): { workers: number; idle: number; starting: number; waiting: number } {
+    return { workers: this.alive.size, idle: this.idle.length, starting: this.starting, waiting: this.waiting.length };
   }
 
   /** Stops every worker; waiting queries are refused. */
@@ -170,7 +177,9 @@ export class WorkerPool {
   }
 
   private take(): Promise<WorkerProcess> {
-    const worker = this.idle.pop();
+    let worker = this.idle.pop();
+    // A worker that died while idle leaves the pool when its exit is seen; skip it until then.
+    while (worker && !worker.alive) worker = this.idle.pop();
     if (worker) return Promise.resolve(worker);
     if (this.closed) return Promise.reject(this.unavailable('the console is shut down'));
     if (this.waiting.length >= this.limits.queueMax) {
@@ -216,10 +225,16 @@ export class WorkerPool {
   /** Takes a started worker into the pool; when it exits, for whatever reason, another is started. */
   private adopt(worker: WorkerProcess): void {
     this.alive.add(worker);
-    void worker.exited.then(() => {
+    void worker.exited.then((exit) => {
       this.alive.delete(worker);
       const index = this.idle.indexOf(worker);
-      if (index >= 0) this.idle.splice(index, 1);
+      if (index >= 0) {
+        this.idle.splice(index, 1);
+        if (!this.closed) {
+          const stderr = exit.stderr.trim().split('\n').slice(-3).join(' | ');
+          this.log.warn({ pid: worker.pid, code: exit.code, signal: exit.signal, stderr }, 'A SQL console worker exited while idle');
+        }
+      }
       this.fill();
     });
     this.release(worker);

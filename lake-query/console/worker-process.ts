@@ -30,7 +30,8 @@ export interface WorkerSettings {
 export type WorkerOutcome =
   | { type: 'answer'; answer: ConsoleAnswer }
   | { type: 'failure'; kind: FailureKind; message: string }
-  | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null; stderr: string };
+  /** The process exited; `started` says whether the query had reached it (else it never ran). */
+  | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null; stderr: string; started: boolean };
 
 /** Bytes of a worker's stderr kept, for the log when it dies. */
 const STDERR_TAIL = 4_096;
@@ -45,6 +46,7 @@ export class WorkerProcess {
   private pending: ((outcome: WorkerOutcome) => void) | undefined;
   private nextId = 1;
   private currentId = 0;
+  private started = false;
   private stderr = '';
   private exit: Extract<WorkerOutcome, { type: 'exit' }> | undefined;
   /** Resolves when the process has exited, with how. */
@@ -56,12 +58,13 @@ export class WorkerProcess {
     child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL)));
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
-        this.exit = { type: 'exit', code, signal, stderr: this.stderr };
+        this.exit = { type: 'exit', code, signal, stderr: this.stderr, started: this.started };
         this.settle(this.exit);
         resolve(this.exit);
       }),
     );
     child.on('message', (message: FromWorker) => {
+      if (message.type === 'started' && message.id === this.currentId) this.started = true;
       if ((message.type === 'answer' || message.type === 'failure') && message.id === this.currentId) {
         this.settle(message.type === 'answer' ? message : { type: 'failure', kind: message.kind, message: message.message });
       }
@@ -72,6 +75,11 @@ export class WorkerProcess {
 
   get pid(): number {
     return this.child.pid ?? 0;
+  }
+
+  /** False once the process has exited (or is about to: its IPC channel closed). */
+  get alive(): boolean {
+    return this.exit === undefined && this.child.connected;
   }
 
   /** Starts a worker and waits until it has opened the lake and its memory cap is in place. Throws `QUERY_FAILED`. */
@@ -97,6 +105,7 @@ export class WorkerProcess {
     if (this.pending) throw new Error('a console worker runs one query at a time');
     if (this.exit) return Promise.resolve(this.exit);
     this.currentId = this.nextId++;
+    this.started = false;
     const outcome = new Promise<WorkerOutcome>((resolve) => (this.pending = resolve));
     this.send({ type: 'run', id: this.currentId, sql, ...caps });
     return outcome;

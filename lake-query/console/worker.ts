@@ -38,6 +38,7 @@ async function open(open: OpenRequest): Promise<void> {
 
 async function run(job: RunRequest, location: LakeLocation): Promise<void> {
   running = job.id;
+  send({ type: 'started', id: job.id });
   try {
     send({ type: 'answer', id: job.id, answer: await runChecked(connection!, job.sql, job) });
   } catch (error) {
