@@ -92,8 +92,10 @@ const SqlResultBody = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.string() })),
   rows: z.array(z.array(z.unknown())).describe('rows as arrays, in column order'),
   rowCount: z.number().int(),
-  truncated: z.boolean().describe('true when more rows existed than maxRows'),
+  truncated: z.boolean().describe('true when the query produced more than the rows returned'),
+  truncatedBy: z.enum(['rows', 'bytes']).optional().describe('the cap that cut the rows: maxRows, or maxBytes of rows as JSON'),
   maxRows: z.number().int(),
+  maxBytes: z.number().int(),
   elapsedMs: num,
 });
 
@@ -201,7 +203,7 @@ export function openApiDocument(): object {
       '/api/streams': { get: op("Each venue's trade stream: connection, trades received, missed, refilled, gaps", StreamsBody) },
       '/api/sql': {
         post: op(
-          'One read-only SELECT/WITH query over the lake views (prices, dead_letters, alerts, candles_1m, trades, gaps, trade_candles_1m; row cap, time and memory limits)',
+          'One read-only SELECT/WITH query over the lake views (prices, dead_letters, alerts, candles_1m, trades, gaps, trade_candles_1m; row and byte caps, time and memory limits: 422 past a limit, 429 when busy)',
           SqlResultBody,
           {
             requestBody: { required: true, content: { 'application/json': { schema: json(sqlBody) } } },
