@@ -203,9 +203,11 @@ export class WorkerPool {
         waiter.settled = true;
         this.waiting.splice(this.waiting.indexOf(waiter), 1);
         this.queued.set(this.waiting.length);
+        // No worker alive and the last attempts to start one failed: the console is down, not busy.
+        const down = this.alive.size === 0 && this.startFailures > 0;
         reject(
-          this.alive.size === 0
-            ? this.unavailable('no worker is running (the server log says why)')
+          down
+            ? this.unavailable('no worker could start (the server log says why)')
             : this.busy(`no worker was free within ${this.limits.queueWaitMs} ms (SQL_QUEUE_WAIT_MS)`),
         );
       }, this.limits.queueWaitMs);

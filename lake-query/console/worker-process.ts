@@ -90,8 +90,9 @@ export class WorkerProcess {
     });
     const worker = new WorkerProcess(child);
     try {
-      const ready = await worker.opened(settings);
+      // Niced from the start: even opening the lake yields to the dashboard.
       if (child.pid) setPriority(child.pid, WORKER_NICENESS);
+      const ready = await worker.opened(settings);
       worker.dataLimitBytes = await capData(child.pid!, ready.dataBytes + settings.memoryBytes);
       return worker;
     } catch (error) {
