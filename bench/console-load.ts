@@ -156,13 +156,15 @@ function logSummary(lines: string[]) {
   const counts = (level: number) => {
     const messages = new Map<string, number>();
     for (const line of lines) {
-      let entry: { level?: number; msg?: string };
+      let entry: { level?: number; msg?: string; err?: { message?: string } };
       try {
-        entry = JSON.parse(line) as { level?: number; msg?: string };
+        entry = JSON.parse(line) as typeof entry;
       } catch {
         continue;
       }
-      if (entry.level === level) messages.set(entry.msg ?? '', (messages.get(entry.msg ?? '') ?? 0) + 1);
+      if (entry.level !== level) continue;
+      const key = `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message.split('\n')[0]!.slice(0, 200)}` : ''}`;
+      messages.set(key, (messages.get(key) ?? 0) + 1);
     }
     return Object.fromEntries(messages);
   };

@@ -61,8 +61,10 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .default(4)
     .describe('`POST /api/sql` queries that may wait for a busy worker; one more is answered 429 at once. Default 4.'),
   sqlQueueWaitMs: positiveInt()
-    .default(5_000)
-    .describe('Longest a `POST /api/sql` query waits for a worker before it is answered 429, in ms. Default 5000.'),
+    .default(10_000)
+    .describe(
+      'Longest a `POST /api/sql` query waits for a worker before it is answered 429, in ms: long enough for a query ahead of it to reach SQL_TIMEOUT_MS and its worker to be replaced. Default 10000.',
+    ),
   cacheTtlMs: z.coerce
     .number({ error: 'expected a number' })
     .int('expected a whole number')

@@ -25,7 +25,7 @@ export interface SqlSandboxOptions {
   workers?: number;
   /** Queries that may wait for a worker (SQL_QUEUE_MAX). Default 4. */
   queueMax?: number;
-  /** Longest a query waits for a worker, in ms (SQL_QUEUE_WAIT_MS). Default 5000. */
+  /** Longest a query waits for a worker, in ms (SQL_QUEUE_WAIT_MS). Default 10000. */
   queueWaitMs?: number;
   /** After the interrupt at the deadline, ms before the worker is killed. Default 1000. */
   killAfterMs?: number;
@@ -42,7 +42,7 @@ export interface SqlResult extends ConsoleAnswer {
 export const MAX_SQL_LENGTH = 20_000;
 
 /** Defaults of the optional limits. */
-export const SQL_DEFAULTS = { maxBytes: 4 * 1024 * 1024, workers: 2, queueMax: 4, queueWaitMs: 5_000, killAfterMs: 1_000 } as const;
+export const SQL_DEFAULTS = { maxBytes: 4 * 1024 * 1024, workers: 2, queueMax: 4, queueWaitMs: 10_000, killAfterMs: 1_000 } as const;
 
 /** Share of SQL_MEMORY_LIMIT given to DuckDB's own `memory_limit`: its refusals come before the operating system's. */
 const DUCKDB_SHARE = 0.75;
