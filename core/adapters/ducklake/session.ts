@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { LakeError, messageOf } from '../../errors.ts';
@@ -81,19 +81,34 @@ export class LakeSession {
   }
 }
 
+/** Catalog files this process has put in WAL mode: it opens them with `node:sqlite` again only if they were deleted. */
+const preparedCatalogs = new Set<string>();
+
 /**
  * The embedded catalog is a SQLite file that one process writes while others read it (`npm run
  * sql` beside `npm start`): in WAL mode, readers and the writer do not block each other
  * (measured: without it a reader waited up to 5 s for the writer, with it none failed).
+ *
+ * Once per process and file, before this process's DuckDB has it open: opening it again with
+ * `node:sqlite` while DuckDB's own SQLite has it open (npm start's maintenance pass, beside the
+ * processor and lake-query) runs a second copy of SQLite on the same file. POSIX locks belong to
+ * the process, so that copy takes the WAL index's "first connection" lock its twin holds,
+ * truncates the `-shm` file to 3 bytes under DuckDB's mapping, and closing it drops every lock
+ * the process held. Measured: `disk I/O error` in lake-query and the processor, then SIGBUS of
+ * npm start, with a 3-byte `lake.sqlite-shm` left (bench/console-load.ts, console workers
+ * attaching the catalog from other processes).
  */
 function prepareSqliteCatalog(path: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const database = new DatabaseSync(path);
+  const file = resolve(path);
+  if (preparedCatalogs.has(file) && existsSync(file)) return;
+  mkdirSync(dirname(file), { recursive: true });
+  const database = new DatabaseSync(file);
   try {
     database.exec('PRAGMA journal_mode = WAL');
   } finally {
     database.close();
   }
+  preparedCatalogs.add(file);
 }
 
 /**
