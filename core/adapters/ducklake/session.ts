@@ -91,12 +91,12 @@ const preparedCatalogs = new Set<string>();
  *
  * Once per process and file, before this process's DuckDB has it open: opening it again with
  * `node:sqlite` while DuckDB's own SQLite has it open (npm start's maintenance pass, beside the
- * processor and lake-query) runs a second copy of SQLite on the same file. POSIX locks belong to
- * the process, so that copy takes the WAL index's "first connection" lock its twin holds,
- * truncates the `-shm` file to 3 bytes under DuckDB's mapping, and closing it drops every lock
- * the process held. Measured: `disk I/O error` in lake-query and the processor, then SIGBUS of
- * npm start, with a 3-byte `lake.sqlite-shm` left (bench/console-load.ts, console workers
- * attaching the catalog from other processes).
+ * processor and lake-query) runs a second copy of SQLite on the same file, and POSIX locks belong
+ * to the process: that copy can take the WAL index's "first connection" lock its twin holds and
+ * truncate `-shm` under DuckDB's mapping, and closing it drops every lock the process held (the
+ * hazard duckdb/duckdb-sqlite#82 describes). Reopened at every read-write open, the catalog gave
+ * `disk I/O error` to lake-query and the processor in bench/console-load.ts; opened once, none in
+ * two runs.
  */
 function prepareSqliteCatalog(path: string): void {
   const file = resolve(path);
