@@ -26,6 +26,12 @@ export const ErrorCodes = {
   QUERY_TIMEOUT: { retryable: false },
   /** A query needs a lake data file that is missing or cannot be read; other questions still answer. */
   LAKE_FILE_UNREADABLE: { retryable: false },
+  /** A SQL console query stopped at one of its limits (time, memory); the message names the limit. */
+  QUERY_LIMIT: { retryable: false },
+  /** Every SQL console worker is busy and the queue is full, or the wait for one ran out. */
+  QUERY_BUSY: { retryable: true },
+  /** The SQL console has no worker that could start. */
+  QUERY_UNAVAILABLE: { retryable: true },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

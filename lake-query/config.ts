@@ -49,14 +49,39 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .optional()
     .describe('Origins allowed to call the API from a browser (comma list, e.g. `https://ops.example.com`). Unset: no CORS header at all.'),
   sqlMaxRows: positiveInt().default(10_000).describe('Most rows `POST /api/sql` returns; the answer says when it cut. Default 10000.'),
+  sqlMaxBytes: positiveInt()
+    .default(4_194_304)
+    .describe(
+      'Most bytes of rows (as JSON) `POST /api/sql` returns; the answer says when it cut (`truncatedBy`). Default 4194304 (4 MiB).',
+    ),
   sqlTimeoutMs: positiveInt()
     .default(5_000)
-    .describe('Longest a `POST /api/sql` query may run before it is interrupted, in ms. Default 5000.'),
+    .describe(
+      'Longest a `POST /api/sql` query may run, in ms: it is answered 422 at this time, interrupted, and its worker killed 1 s later if still busy. Default 5000.',
+    ),
   sqlMemoryLimit: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$/i, 'expected a size such as 256MB')
     .default('256MB')
-    .describe('Memory the separate DuckDB of `POST /api/sql` may use (nothing spills to disk), e.g. `256MB`. Default `256MB`.'),
+    .describe(
+      'Memory one `POST /api/sql` worker process may take beyond its idle size, capped by the operating system (RLIMIT_DATA); DuckDB inside gets 3/4 of it as `memory_limit`, nothing spills to disk. Default `256MB`.',
+    ),
+  sqlWorkers: positiveInt()
+    .default(2)
+    .describe(
+      'Worker processes of `POST /api/sql`, each running one query at a time with one DuckDB thread, at a lower CPU priority. Default 2.',
+    ),
+  sqlQueueMax: z.coerce
+    .number({ error: 'expected a number' })
+    .int('expected a whole number')
+    .min(0, 'expected 0 or more')
+    .default(4)
+    .describe('`POST /api/sql` queries that may wait for a busy worker; one more is answered 429 at once. Default 4.'),
+  sqlQueueWaitMs: positiveInt()
+    .default(10_000)
+    .describe(
+      'Longest a `POST /api/sql` query waits for a worker before it is answered 429, in ms: long enough for a query ahead of it to reach SQL_TIMEOUT_MS and its worker to be replaced. Default 10000.',
+    ),
   cacheTtlMs: z.coerce
     .number({ error: 'expected a number' })
     .int('expected a whole number')

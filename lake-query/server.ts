@@ -9,7 +9,8 @@ import { allowedHostsOf, loadLakeQueryConfig } from './config.ts';
 import { Lake } from './lake.ts';
 import { createLakeQueries } from './queries.ts';
 import { createApp } from './http/app.ts';
-import { SqlSandbox } from './sql-sandbox.ts';
+import { SqlSandbox, unavailableConsole } from './sql-sandbox.ts';
+import type { LakeQueryConfig } from './config.ts';
 import { LiveFeed } from './live-feed.ts';
 import { randomUUID } from 'node:crypto';
 import { LakeFileCheck } from './file-check.ts';
@@ -50,18 +51,7 @@ export async function startLakeQuery(
     partLog,
     metrics,
   );
-  let sql: SqlSandbox;
-  try {
-    sql = await SqlSandbox.open(adapters.lake, {
-      maxRows: config.sqlMaxRows,
-      timeoutMs: config.sqlTimeoutMs,
-      memoryLimit: config.sqlMemoryLimit,
-      threads: Math.min(2, config.duckdbThreads),
-    });
-  } catch (error) {
-    await lake.close();
-    throw error;
-  }
+  const sql = await openSqlConsole(adapters, config, partLog, metrics);
   // A group of its own, never committed: every lake-query sees every new price, from the end.
   const live = new LiveFeed(adapters.bus, config.kafkaTopic, `cryptolake-lake-query-${randomUUID()}`, partLog, metrics);
   live.start();
@@ -113,5 +103,31 @@ export async function startLakeQuery(
     await sql.close();
     await lake.close();
     throw error;
+  }
+}
+
+/**
+ * The SQL console's worker pool. When its workers cannot start (no `prlimit` or no /proc: not
+ * Linux; a lake they cannot open), the server runs without it: `POST /api/sql` answers 503, and
+ * the reason is logged once here.
+ */
+async function openSqlConsole(adapters: Adapters, config: LakeQueryConfig, log: Logger, metrics: Metrics) {
+  try {
+    return await SqlSandbox.open(adapters.lake, {
+      maxRows: config.sqlMaxRows,
+      maxBytes: config.sqlMaxBytes,
+      timeoutMs: config.sqlTimeoutMs,
+      memoryLimit: config.sqlMemoryLimit,
+      threads: 1,
+      workers: config.sqlWorkers,
+      queueMax: config.sqlQueueMax,
+      queueWaitMs: config.sqlQueueWaitMs,
+      log,
+      metrics,
+    });
+  } catch (error) {
+    log.warn({ err: error }, 'The SQL console is off: its workers could not start');
+    // The reason names the lake's places: it stays in the log.
+    return unavailableConsole('its worker processes could not start (the server log says why)');
   }
 }

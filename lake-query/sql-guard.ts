@@ -1,5 +1,6 @@
 import { LAKE } from '../core/adapters/ducklake/attach.ts';
 import { DATASETS } from '../core/datasets/index.ts';
+import { ALLOWED_TABLE_FUNCTIONS, mayCall } from './console/functions.ts';
 
 /**
  * The parse-tree check of `POST /api/sql`. DuckDB's `json_serialize_sql` turns the text into its
@@ -8,19 +9,15 @@ import { DATASETS } from '../core/datasets/index.ts';
  * - table references to the lake's tables (bare, or as `lake.name` / `lake.main.name`, at any
  *   snapshot with `AT (...)`) or to a CTE in scope; never the catalog's own tables;
  * - table functions from a short allow-list of in-memory generators;
- * - scalar functions not on the deny-list of those that reveal the environment.
+ * - scalar, aggregate and window functions and macros on the allow-list of `console/functions.ts`,
+ *   by their bare name (never `system.main.f()`).
+ * Macros are expanded only when DuckDB binds the query: `console/plan-check.ts` checks that plan.
  * A quoted path such as `FROM '/etc/passwd'` is a table reference to a name that is not a view,
  * so replacement scans (files, URLs) never reach DuckDB's binder.
  */
 
 /** The tables user SQL may read: every dataset of the lake (a rollup by its merged view). */
 export const SQL_VIEWS: readonly string[] = DATASETS.map((dataset) => dataset.name);
-
-/** Table functions that only generate values in memory. */
-export const ALLOWED_TABLE_FUNCTIONS: readonly string[] = ['range', 'generate_series', 'unnest'];
-
-/** Scalar functions that expose settings, the environment or the host, whatever the arguments. */
-const DENIED_FUNCTIONS = new Set(['current_setting', 'getenv', 'getvariable', 'set_variable', 'current_database', 'current_catalog']);
 
 /** Table reference kinds that only combine other references or literal rows. */
 const TABLE_REF_KINDS = new Set(['BASE_TABLE', 'TABLE_FUNCTION', 'SUBQUERY', 'JOIN', 'EMPTY', 'EXPRESSION_LIST', 'PIVOT']);
@@ -59,7 +56,10 @@ function walk(node: unknown, scope: ReadonlySet<string>): string | undefined {
   }
   const reason = checkNode(obj, inner);
   if (reason) return reason;
-  for (const value of Object.values(obj)) {
+  // A table function's own name was checked as one; its arguments are walked like any expression.
+  const children =
+    obj.type === 'TABLE_FUNCTION' ? { ...obj, function: (obj.function as { children?: unknown } | undefined)?.children } : obj;
+  for (const value of Object.values(children)) {
     if (value && typeof value === 'object') {
       const childReason = walk(value, inner);
       if (childReason) return childReason;
@@ -94,9 +94,14 @@ function checkNode(obj: Record<string, unknown>, scope: ReadonlySet<string>): st
       return `table function ${name || '(unknown)'}(): not allowed; only ${ALLOWED_TABLE_FUNCTIONS.join(', ')}`;
     }
   }
-  if (obj.class === 'FUNCTION' && typeof obj.function_name === 'string') {
+  if ((obj.class === 'FUNCTION' || obj.class === 'WINDOW') && typeof obj.function_name === 'string') {
     const name = obj.function_name.toLowerCase();
-    if (DENIED_FUNCTIONS.has(name)) return `function ${name}(): not allowed`;
+    // The parser itself writes some forms as `main.` functions: `[1, 2]` (list_value), `(a, b)`
+    // (row), `EXTRACT` (date_part). Another schema or a catalog could name other functions.
+    if (obj.catalog || (obj.schema && obj.schema !== 'main')) {
+      return `function ${[obj.catalog, obj.schema, name].filter(Boolean).join('.')}(): call functions by their bare name`;
+    }
+    if (!mayCall(name)) return `function ${name.slice(0, 60)}(): not on the console's list of allowed functions`;
   }
   return undefined;
 }

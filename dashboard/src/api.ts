@@ -93,7 +93,10 @@ export interface SqlResult {
   rows: unknown[][];
   rowCount: number;
   truncated: boolean;
+  /** Which cap cut the rows, when `truncated`. */
+  truncatedBy?: 'rows' | 'bytes';
   maxRows: number;
+  maxBytes: number;
   elapsedMs: number;
 }
 

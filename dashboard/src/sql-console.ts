@@ -24,9 +24,7 @@ export function setUpSqlConsole(): { setSql(sql: string): void } {
       last = await api.sql(sql);
       download.disabled = last.rowCount === 0;
       status.className = `sql-status ${last.truncated ? 'warn' : 'ok'}`;
-      status.textContent =
-        `${formatCount(last.rowCount)} rows in ${formatCount(last.elapsedMs)} ms` +
-        (last.truncated ? ` · cut at ${formatCount(last.maxRows)} rows, add a LIMIT or aggregate` : '');
+      status.textContent = `${formatCount(last.rowCount)} rows in ${formatCount(last.elapsedMs)} ms` + cutNote(last);
       output.replaceChildren(table(last));
     } catch (error) {
       last = undefined;
@@ -62,6 +60,15 @@ export function setUpSqlConsole(): { setSql(sql: string): void } {
       input.focus();
     },
   };
+}
+
+/** What cut the rows, and what to do about it; empty when nothing was cut. */
+function cutNote(result: SqlResult): string {
+  if (!result.truncated) return '';
+  if (result.truncatedBy === 'bytes') {
+    return ` · cut at ${formatCount(Math.round(result.maxBytes / 1024))} KiB of results, select fewer or narrower columns, or aggregate`;
+  }
+  return ` · cut at ${formatCount(result.maxRows)} rows, add a LIMIT or aggregate`;
 }
 
 function table(result: SqlResult): HTMLElement {

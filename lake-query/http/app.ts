@@ -65,6 +65,10 @@ const STATUS: Partial<Record<string, ContentfulStatusCode>> = {
   QUERY_FORBIDDEN: 403,
   LAKE_FILE_UNREADABLE: 503,
   QUERY_TIMEOUT: 504,
+  // The SQL console: past a limit, busy, or without a worker.
+  QUERY_LIMIT: 422,
+  QUERY_BUSY: 429,
+  QUERY_UNAVAILABLE: 503,
 };
 
 /**
@@ -74,8 +78,9 @@ const STATUS: Partial<Record<string, ContentfulStatusCode>> = {
  * cross-site writes refused (403); a body must be JSON (415) of at most 128 KiB (413, unread); a
  * method a path does not serve answers 405 with `Allow`. Errors are `{ "error": "..." }`: 400 for
  * bad parameters (the message names the parameter), 503 when a data file the answer needs cannot
- * be read (named relative to the data path), 504 for a query timeout, 500 otherwise, never a stack
- * trace or an absolute path. Tested with `app.request()`, no socket needed.
+ * be read (named relative to the data path), 504 for a query timeout, for the SQL console 422 past
+ * a limit (named), 429 when busy and 503 without a worker (both with Retry-After), 500 otherwise,
+ * never a stack trace or an absolute path. Tested with `app.request()`, no socket needed.
  */
 export function createApp(deps: AppDeps): OpenAPIHono {
   const now = deps.now ?? Date.now;
@@ -114,6 +119,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     }
     const status = error instanceof LakeError ? (STATUS[error.code] ?? 500) : 500;
     const message = error instanceof LakeError ? error.message : `internal error while answering ${c.req.path}`;
+    if (error instanceof LakeError && (error.code === 'QUERY_BUSY' || error.code === 'QUERY_UNAVAILABLE')) c.header('Retry-After', '2');
+    if (error instanceof LakeError && (error.code === 'QUERY_BUSY' || error.code === 'QUERY_UNAVAILABLE')) c.header('Retry-After', '2');
     if (status === 500) log.error({ err: error, path: c.req.path }, 'Request failed');
     else log.debug({ path: c.req.path, error: message }, 'Refused a request');
     return c.json({ error: message }, status);

@@ -49,6 +49,13 @@ export const BODY_ERRORS = {
   415: error('Content-Type is not application/json'),
 } as const;
 
+/** The SQL console's own refusals: a query past a limit, no free worker, no worker at all. */
+export const CONSOLE_ERRORS = {
+  422: error('The query reached a limit (time, memory, result size); the message names it'),
+  429: error('Every console worker is busy and the queue is full, or the wait ran out; Retry-After says when to ask again'),
+  503: error('The SQL console has no worker that could start, or is not available on this server'),
+} as const;
+
 /**
  * The OpenAPI 3.1 document of `app`, generated from the routes it serves: each route's
  * parameters, body and answers are the zod schemas that validate and shape them.

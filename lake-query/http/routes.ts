@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { alertParams, AlertRow } from './alerts.ts';
-import { BODY_ERRORS, errorAnswers, jsonAnswers } from './openapi.ts';
+import { BODY_ERRORS, CONSOLE_ERRORS, errorAnswers, jsonAnswers } from './openapi.ts';
 import { candleParams, indicatorParams, sqlBody } from './params.ts';
 import {
   CandleBody,
@@ -86,9 +86,9 @@ export const routes = {
     method: 'post',
     path: '/api/sql',
     summary:
-      'One read-only SELECT/WITH query over the lake tables (prices, dead_letters, alerts, candles_1m, trades, gaps, trade_candles_1m), with row, time and memory limits',
+      'One read-only SELECT/WITH query over the lake tables (prices, dead_letters, alerts, candles_1m, trades, gaps, trade_candles_1m), in an isolated worker with row, byte, time and memory limits',
     request: { body: { required: true, content: { 'application/json': { schema: sqlBody } } } },
-    responses: { ...jsonAnswers(SqlResultBody), ...BODY_ERRORS },
+    responses: { ...jsonAnswers(SqlResultBody), ...BODY_ERRORS, ...CONSOLE_ERRORS },
   }),
   stream: createRoute({
     method: 'get',

@@ -146,7 +146,9 @@ export const SqlResultBody = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.string() })),
   rows: z.array(z.array(z.unknown())).describe('rows as arrays of JSON values, in column order'),
   rowCount: z.number().int(),
-  truncated: z.boolean().describe('true when more rows existed than maxRows'),
+  truncated: z.boolean().describe('true when the query produced more than the rows returned'),
+  truncatedBy: z.enum(['rows', 'bytes']).optional().describe('the cap that cut the rows: maxRows, or maxBytes of rows as JSON'),
   maxRows: z.number().int(),
+  maxBytes: z.number().int(),
   elapsedMs: z.number(),
 }) satisfies z.ZodType<Omit<SqlResult, 'rows'> & { rows: unknown[][] }>;

@@ -12,7 +12,7 @@ export function registerSqlRoute(app: OpenAPIHono, sandbox: Pick<SqlSandbox, 'ru
     const { sql } = c.req.valid('json');
     if (!sandbox) return c.json({ error: 'the SQL console is not available on this server' }, 503);
     const result = await sandbox.run(sql);
-    log.info({ rows: result.rowCount, truncated: result.truncated, elapsedMs: result.elapsedMs }, 'Answered a SQL console query');
+    log.info({ rows: result.rowCount, truncatedBy: result.truncatedBy, elapsedMs: result.elapsedMs }, 'Answered a SQL console query');
     return c.json(result, 200);
   });
 }

@@ -58,7 +58,8 @@ describe('dashboard in a browser', () => {
     // Two days of history in a running lake sit in data files: maintenance writes inlined rows out.
     await fixture.rows(`CALL ducklake_flush_inlined_data('lake')`);
     // A long flush interval: a price published during the tests can only reach the page live.
-    const env = { LAKE_DIR: fixture.root, PROVIDERS: 'synthetic', FLUSH_INTERVAL_MS: '120000', PORT: '0' };
+    // A small byte cap on console answers, so that one test can show a cut answer.
+    const env = { LAKE_DIR: fixture.root, PROVIDERS: 'synthetic', FLUSH_INTERVAL_MS: '120000', PORT: '0', SQL_MAX_BYTES: '20000' };
     adapters = await openAdapters(env, silentLogger);
     const metrics = new Metrics();
     processor = await startProcessor(adapters, env, silentLogger, metrics);
@@ -195,6 +196,13 @@ describe('dashboard in a browser', () => {
     assert.equal(await page.locator('#sql-result tr').count(), 0);
     assert.doesNotMatch(await page.content(), /root:x:0:0/);
     await page.screenshot({ path: `${SHOTS}/sql-refused.png`, fullPage: true });
+
+    // An answer past its byte cap shows what fits and says it was cut, and by which cap.
+    await input.fill('SELECT symbol, ts, price_usd FROM prices ORDER BY ts');
+    await input.press('Control+Enter');
+    await page.waitForFunction(() => document.querySelector('#sql-status')?.classList.contains('warn'));
+    assert.match(await page.locator('#sql-status').innerText(), /^\d+ rows in [\d,]+ ms · cut at 20 KiB of results/);
+    assert.ok((await page.locator('#sql-result tbody tr').count()) > 100);
   });
 
   it('switches to the light theme and remembers it', async () => {
