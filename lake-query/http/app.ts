@@ -94,8 +94,8 @@ export function createApp(deps: AppDeps): Hono {
     const raw = c.req.query();
     const query = parseCandleParams(raw, now());
     // Keyed by what was asked, not the resolved `now`, so repeated dashboard asks share an answer.
-    const key = `candles|${query.symbol}|${query.interval}|${raw.from ?? ''}|${raw.to ?? ''}`;
-    return c.json({ ...query, candles: await cached(key, () => deps.queries.candles(query)) });
+    const key = `candles|${query.symbol}|${query.source ?? ''}|${query.interval}|${raw.from ?? ''}|${raw.to ?? ''}`;
+    return c.json({ ...query, ...(await cached(key, () => deps.queries.candles(query))) });
   });
 
   app.get('/api/indicators', async (c) => {
@@ -103,7 +103,7 @@ export function createApp(deps: AppDeps): Hono {
     if (!deps.lake) return c.json({ error: 'indicators are not available on this server' }, 503);
     const at = params.at ?? now();
     const lake = deps.lake;
-    const key = `indicators|${params.symbol}|${params.interval}|${params.window}|${c.req.query('at') ?? ''}`;
+    const key = `indicators|${params.symbol}|${params.source ?? ''}|${params.interval}|${params.window}|${c.req.query('at') ?? ''}`;
     return c.json(await cached(key, () => indicators(lake, deps.queries, { ...params, at })));
   });
 

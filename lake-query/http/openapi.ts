@@ -35,9 +35,13 @@ const Candle = z.object({
   high: num,
   low: num,
   close: num,
-  count: z.number().int().describe('observations in the bucket'),
-  volume24hUsd: nullableNum.describe("the provider's rolling 24h volume at the close"),
+  count: z.number().int().describe('observations in the bucket, of every source it is made of'),
+  volume24hUsd: nullableNum.describe("the providers' rolling 24h volume at the close (the median of the sources')"),
+  sources: z.number().int().describe('sources whose candles the prices are the median of'),
 });
+const Basis = z
+  .enum(['composite', 'source'])
+  .describe("`composite`: per bucket, the median across sources of each source's candle; `source`: the one source asked for");
 const Partition = z.object({
   date: z.string(),
   year: z.number().int(),
@@ -57,6 +61,8 @@ const Spread = z.object({
 });
 const IndicatorsBody = z.object({
   symbol: z.string(),
+  basis: Basis,
+  sources: z.array(z.string()),
   interval: z.string(),
   window: z.number().int(),
   at: ms,
@@ -148,8 +154,17 @@ export function openApiDocument(): object {
       '/api/latest': { get: op('The newest record per symbol', z.object({ asOf: ms, prices: z.array(LatestPrice) })) },
       '/api/candles': {
         get: op(
-          'OHLCV candles of one symbol',
-          z.object({ symbol: z.string(), interval: z.string(), from: ms, to: ms, candles: z.array(Candle) }),
+          'OHLCV candles of one symbol: by default the composite across sources, with `source` one source alone',
+          z.object({
+            symbol: z.string(),
+            interval: z.string(),
+            from: ms,
+            to: ms,
+            source: z.string().optional(),
+            basis: Basis,
+            sources: z.array(z.string()).describe('the sources the candles are made of'),
+            candles: z.array(Candle),
+          }),
           {
             parameters: queryParameters(candleParams),
           },
