@@ -14,7 +14,7 @@
  *    records (from the catalog, which must hold every record once);
  *  - Kafka's own consumer (`kafka-tools` ConsumerPerformance, a fresh group) on the same topic;
  *  - DuckDB alone: the same rows as NDJSON -> one DuckLake transaction on a new lake of the same
- *    kind (`INSERT INTO lake.prices` and the candles_1m partials, as the processor's commit).
+ *    kind (`INSERT INTO lake.prices` and the candle rollups at every grain, as the processor's commit).
  * Medians of the runs; our records/s as a fraction of each ceiling. Every S3 prefix is under
  * `bench/ingest-<id>/` and every catalog schema is `bench_ingest_<id>_*`: both are deleted at the
  * end; the topics stay. Writes bench/results/ingest.json.
@@ -30,9 +30,9 @@ import { LAKE, sqlString } from '../core/adapters/ducklake/attach.ts';
 import { LakeSession } from '../core/adapters/ducklake/session.ts';
 import { ensureLakeTables, tableRef } from '../core/adapters/ducklake/tables.ts';
 import { KafkaBus } from '../core/adapters/kafka/bus.ts';
-import { candles1m, prices } from '../core/datasets/index.ts';
+import { prices } from '../core/datasets/index.ts';
 import { silentLogger } from '../core/log.ts';
-import { rollupInsert } from '../processor/commit.ts';
+import { rollupStatements } from '../core/adapters/ducklake/rollups.ts';
 import { stack, type StackEnv } from '../tests/support/stack.ts';
 import {
   ROOT,
@@ -199,7 +199,7 @@ async function writeNdjson(path: string): Promise<void> {
 }
 
 /**
- * DuckDB alone: NDJSON -> one DuckLake transaction (the prices and their candles_1m partials) on a
+ * DuckDB alone: NDJSON -> one DuckLake transaction (the prices and their candle partials) on a
  * new lake of the stack. Records/s of the whole (read, convert, commit) and of the commit alone.
  */
 async function duckdbToLake(
@@ -222,9 +222,11 @@ async function duckdbToLake(
              source: 'VARCHAR', price_usd: 'DOUBLE', volume_24h_usd: 'DOUBLE', market_cap_usd: 'DOUBLE', change_24h_pct: 'DOUBLE',
              ingested_at: 'BIGINT'})`);
     const copyStarted = performance.now();
+    const rollups = rollupStatements(prices, 'memory.ndjson');
+    for (const sql of rollups.prepare) await db.run(sql);
     await db.run('BEGIN');
     await db.run(`INSERT INTO ${tableRef(prices.name)} SELECT * FROM memory.ndjson ORDER BY symbol, ts`);
-    await db.run(rollupInsert(candles1m, prices, 'memory.ndjson'));
+    for (const sql of rollups.inserts) await db.run(sql);
     await db.run('COMMIT');
     const ended = performance.now();
     return {

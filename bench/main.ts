@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs the project's benchmarks one after the other and leaves their JSON in
- * bench/results/. `npm run bench -- --quick` runs each at a smaller size, for a first look.
+ * bench/results/. `npm run bench -- --quick` runs each at a smaller size, for a first look;
+ * `--skip-100m` leaves out the 100-million-row lake speed run (its lake is built once, about an
+ * hour on 2 cores, and kept under ~/.cache/cryptolake/bench/).
  * Each benchmark is its own script, runnable alone with its own options.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { formatTable, summaryRows } from './summary.ts';
 
 const quick = process.argv.includes('--quick');
+const skip100m = process.argv.includes('--skip-100m');
 
 const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: string[] }[] = [
   {
@@ -47,6 +50,12 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
+    name: 'Lake speed: every dashboard route on 100 M prices + 10 M trades (local), p50/p95/p99 cold and warm, against the one-file floor',
+    script: 'bench/lake-speed.ts',
+    args: ['--prices', '100000000', '--trades', '10000000', '--days', '365', '--runs', '10'],
+    quickArgs: ['--quick'],
+  },
+  {
     name: 'Freshness: publish-to-visible latency on the live page and in the lake (Kafka + PostgreSQL + MinIO, and embedded)',
     script: 'bench/freshness.ts',
     args: [],
@@ -68,7 +77,7 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let failed = 0;
-for (const bench of BENCHMARKS) {
+for (const bench of BENCHMARKS.filter((b) => !(skip100m && !quick && b.script === 'bench/lake-speed.ts'))) {
   process.stdout.write(`\n== ${bench.name} (${bench.script} ${(quick ? bench.quickArgs : bench.args).join(' ')})\n`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', bench.script, ...(quick ? bench.quickArgs : bench.args)], {
     cwd: root,

@@ -49,6 +49,13 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
         `${ms(size.local[q].warm.p50)} / ${ms(size.minio[q].warm.p50)} / ${ms(size.floor[q].p50)} (cold ${ms(size.local[q].cold.p50)} / ${ms(size.minio[q].cold.p50)})`,
       ]),
     ),
+  'lake-speed': (r) => [
+    ...Object.entries(r.local as Record<string, Json>).map(([route, v]): [string, string] => [
+      `${route}: local p95 cold / warm (floor p95)`,
+      `${ms(v.cold.p95)} / ${ms(v.warm.p95)}${r.floor[route] ? ` (${ms(r.floor[route].p95)})` : ''}${r.minio ? `; MinIO ${ms(r.minio[route].cold.p95)} / ${ms(r.minio[route].warm.p95)}` : ''}`,
+    ]),
+    ['peak RSS answering (DuckDB memory limit)', `${r.answeringPeakRssMb} MB (${r.memoryLimit})`],
+  ],
   'rollups-candles': (r) => [
     [
       `1d candles over ${r.days} days, raw / rollups median`,

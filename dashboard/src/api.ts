@@ -79,7 +79,13 @@ export interface Pipeline {
   days: Partition[];
 }
 
-export interface Indicators {
+/** What `/api/candles` and `/api/indicators` computed on: the composite (median across sources) or one source. */
+export interface CandleBasis {
+  basis: 'composite' | 'source';
+  sources: string[];
+}
+
+export interface Indicators extends CandleBasis {
   candles: number;
   sma: number | null;
   ema: number | null;
@@ -220,10 +226,13 @@ const q = encodeURIComponent;
 export const api = {
   health: () => getJson<{ ok: boolean; synthetic: boolean }>('/api/health'),
   latest: () => getJson<{ asOf: number; prices: LatestPrice[] }>('/api/latest'),
-  candles: (symbol: string, interval: string, from: number, to?: number) =>
-    getJson<{ candles: Candle[] }>(`/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}${to ? `&to=${to}` : ''}`),
-  indicators: (symbol: string, interval: string) =>
-    getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20`),
+  /** `source` empty: the composite, per bucket the median across sources of each source's candle. */
+  candles: (symbol: string, interval: string, from: number, to?: number, source = '') =>
+    getJson<CandleBasis & { candles: Candle[] }>(
+      `/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}${to ? `&to=${to}` : ''}${source ? `&source=${q(source)}` : ''}`,
+    ),
+  indicators: (symbol: string, interval: string, source = '') =>
+    getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20${source ? `&source=${q(source)}` : ''}`),
   providers: () => getJson<Providers>('/api/providers'),
   alerts: (options: { symbol?: string; from?: number; to?: number; limit: number }) =>
     getJson<{ alerts: AlertItem[] }>(
