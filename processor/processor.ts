@@ -77,6 +77,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const limits = { maxRecords: config.flushMaxRecords, maxAgeMs: config.flushIntervalMs, maxBytes: config.maxBufferedBytes / 2 };
   const instance = `${hostname()}-${process.pid}`;
   const totals = { recordsWritten: 0, duplicatesDropped: 0, deadLettered: 0, commits: 0 };
+  const duplicatesByDataset: Record<string, number> = {};
   let writer: LakeWriter | undefined;
   let consumer: Consumer | undefined;
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -227,6 +228,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       if (write.duplicates > 0) metrics.duplicatesDropped.inc({ dataset: write.dataset }, write.duplicates);
       totals.recordsWritten += write.rows;
       totals.duplicatesDropped += write.duplicates;
+      if (write.duplicates > 0) duplicatesByDataset[write.dataset] = (duplicatesByDataset[write.dataset] ?? 0) + write.duplicates;
     }
     metrics.deadLetters.inc(rejected);
     metrics.flushSeconds.observe(ms / 1000);
@@ -278,6 +280,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       instance,
       updatedAt: now(),
       ...totals,
+      duplicatesDroppedByDataset: { ...duplicatesByDataset },
       bufferedRecords: window.records + (writing?.records ?? 0),
       bufferedBytes: buffered(),
       lastFlushAt,

@@ -95,7 +95,7 @@ export const GapItemBody = z.object({
   missing: z.number().int(),
   fromTs: ms.describe('time of the trade before the hole'),
   toTs: ms.describe('time of the trade after the hole'),
-  cause: z.string().describe('reconnect, sequence or backpressure'),
+  cause: z.string().describe('reconnect, sequence, backpressure or restart'),
   reason: z.string().describe("why the venue's history could not fill it"),
   detectedAt: ms,
 }) satisfies z.ZodType<GapItem>;

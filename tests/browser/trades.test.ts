@@ -72,6 +72,7 @@ function venueStatus(venue: string, markets: string[], patch: Partial<VenueStrea
     malformedFrames: 0,
     tradesMissed: 0,
     tradesRefilled: 0,
+    tradesCoveredByReplicas: 0,
     gapsRecorded: 0,
     buffered: 0,
     paused: false,

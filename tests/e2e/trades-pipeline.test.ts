@@ -96,6 +96,7 @@ function streamStatus(venue: string, connected: boolean): VenueStreamStatus {
     malformedFrames: 0,
     tradesMissed: 6,
     tradesRefilled: 0,
+    tradesCoveredByReplicas: 0,
     gapsRecorded: 1,
     buffered: 0,
     paused: false,
