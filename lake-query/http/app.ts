@@ -23,7 +23,7 @@ export interface AppDeps {
   queries: LakeQueries;
   /** Health checks by part name: `lake` (DuckDB) and the adapters `bus`, `store`, `cache`. */
   checks: Record<string, HealthCheck>;
-  statusBoard: Pick<StatusBoard, 'read'>;
+  statusBoard: Pick<StatusBoard, 'read' | 'readReplicas'>;
   metrics: Metrics;
   /** Folder of the built dashboard (`dashboard/dist`). */
   dashboardDir: string;

@@ -2,16 +2,8 @@ import { z } from 'zod';
 import { ProcessorStatus, ScraperStatus } from '../../core/records/status.ts';
 import { candleParams, indicatorParams, sqlBody } from './params.ts';
 import { alertParams, AlertRow } from './alerts.ts';
-import {
-  GapItemBody,
-  gapParams,
-  StreamsBody,
-  TradeCandleBody,
-  tradeCandleParams,
-  TradeItemBody,
-  TradeMarketBody,
-  tradeParams,
-} from './trades.ts';
+import { GapItemBody, gapParams, TradeCandleBody, tradeCandleParams, TradeItemBody, TradeMarketBody, tradeParams } from './trades.ts';
+import { StreamsBody } from './streams.ts';
 
 /** The response bodies, as zod schemas: the OpenAPI document is generated from them. */
 const num = z.number();
@@ -198,7 +190,12 @@ export function openApiDocument(): object {
           parameters: queryParameters(gapParams),
         }),
       },
-      '/api/streams': { get: op("Each venue's trade stream: connection, trades received, missed, refilled, gaps", StreamsBody) },
+      '/api/streams': {
+        get: op(
+          'The trade streams: each replica and its connections, each venue over the replicas (received, refilled, gaps), and the duplicates the lake dropped',
+          StreamsBody,
+        ),
+      },
       '/api/sql': {
         post: op(
           'One read-only SELECT/WITH query over the lake views (prices, dead_letters, alerts, candles_1m, trades, gaps, trade_candles_1m; row cap, time and memory limits)',

@@ -1,12 +1,12 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { VenueStreamStatus } from '../../core/records/status.ts';
 import { VENUES } from '../../core/records/trade.ts';
 import type { StatusBoard } from '../../core/status-board.ts';
 import type { LakeReader } from '../queries.ts';
 import { createTradeQueries, type GapItem, type TradeCandle, type TradeItem, type TradeMarket } from '../trade-queries.ts';
 import { alertParams } from './alerts.ts';
 import { candleParams, candleRange, parseParams } from './params.ts';
+import { streamsReport } from './streams.ts';
 
 const VENUE_CHOICES = `expected one of ${VENUES.join(', ')}`;
 
@@ -100,34 +100,10 @@ export const GapItemBody = z.object({
   detectedAt: ms,
 }) satisfies z.ZodType<GapItem>;
 
-/** The body of `GET /api/streams`. */
-export const StreamsBody = z.object({
-  ok: z.boolean().describe('every venue connected'),
-  detail: z.string(),
-  venues: z.array(VenueStreamStatus),
-});
-export type StreamsReport = z.infer<typeof StreamsBody>;
-
-/** What the stream reader last published to the status board; a silent reader is reported as such. */
-export async function streamsReport(board: Pick<StatusBoard, 'read'>): Promise<StreamsReport> {
-  const status = await board.read('streams');
-  if (!status) return { ok: false, detail: 'the stream reader is not reporting (no status in the shared cache)', venues: [] };
-  const down = status.venues.filter((venue) => !venue.connected);
-  const detail =
-    status.venues.length === 0
-      ? 'no venue streams configured'
-      : down.length === 0
-        ? `${status.venues.length} ${status.venues.length === 1 ? 'venue' : 'venues'} connected`
-        : `${down.length} of ${status.venues.length} venues disconnected: ${down
-            .map((venue) => (venue.lastError ? `${venue.venue} (${venue.lastError})` : venue.venue))
-            .join(', ')}`;
-  return { ok: down.length === 0, detail, venues: status.venues };
-}
-
 export interface TradeRouteDeps {
   /** The lake; without it the lake routes answer 503 (`/api/streams` still answers). */
   lake?: LakeReader | undefined;
-  statusBoard: Pick<StatusBoard, 'read'>;
+  statusBoard: Pick<StatusBoard, 'readReplicas'>;
   now: () => number;
   /** The app's result cache. */
   cached: <T>(key: string, load: () => Promise<T>) => Promise<T>;
@@ -173,5 +149,5 @@ export function registerTradeRoutes(app: Hono, deps: TradeRouteDeps): void {
     return c.json({ gaps: await deps.cached(key, () => queries.gaps(query)) });
   });
 
-  app.get('/api/streams', async (c) => c.json(await streamsReport(deps.statusBoard)));
+  app.get('/api/streams', async (c) => c.json(await streamsReport(deps.statusBoard, deps.now())));
 }
