@@ -2,7 +2,7 @@ import type { LakeLocation } from '../../core/adapters/select.ts';
 import { messageOf } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { StreamCheckpoints, TradeMark } from './checkpoints.ts';
-import { marketKey, readLakeMarkets, type VenueMarket } from './lake-marks.ts';
+import { marketKey, readLakeMarkets, type LakeMarket, type VenueMarket } from './lake-marks.ts';
 import type { MissingRun } from './sequence.ts';
 
 /** Where a market's stream resumes: after `mark`, with `holes` (ids missing before it) to fetch back first. */
@@ -41,15 +41,8 @@ export async function findStartPoints(markets: readonly VenueMarket[], sources: 
     else unknown.push({ venue, market });
   }
   if (unknown.length > 0 && sources.lake) {
-    try {
-      const lake = await readLakeMarkets(sources.lake, unknown, sources.lookbackMs);
-      for (const [key, market] of lake) points.set(key, { mark: market.newest, holes: market.missing });
-    } catch (error) {
-      sources.log.warn(
-        { err: messageOf(error), markets: unknown.map(({ venue, market }) => marketKey(venue, market)) },
-        'Could not read where the lake stands; these markets start with the first trade they see, and what traded while the scraper was down is neither fetched back nor recorded as a gap',
-      );
-    }
+    const lake = await readLakeWithRetries(sources.lake, unknown, sources);
+    for (const [key, market] of lake ?? []) points.set(key, { mark: market.newest, holes: market.missing });
   }
   for (const [key, point] of points) {
     const missing = point.holes.reduce((sum, hole) => sum + hole.last - hole.first + 1, 0);
@@ -59,4 +52,33 @@ export async function findStartPoints(markets: readonly VenueMarket[], sources: 
     );
   }
   return points;
+}
+
+/**
+ * The lake's markets, asked again after a failure (a catalog busy with a writer, a store blipping)
+ * for `attempts` tries with growing waits; `undefined`, logged as an error, when it stays unreadable.
+ */
+async function readLakeWithRetries(
+  lake: LakeLocation,
+  markets: readonly VenueMarket[],
+  sources: Pick<StartSources, 'lookbackMs' | 'log'> & { attempts?: number; sleep?: (ms: number) => Promise<void> },
+): Promise<Map<string, LakeMarket> | undefined> {
+  const attempts = sources.attempts ?? 5;
+  const sleep = sources.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await readLakeMarkets(lake, markets, sources.lookbackMs);
+    } catch (error) {
+      if (attempt < attempts) {
+        sources.log.warn({ err: messageOf(error), attempt }, 'Could not read where the lake stands; asking again');
+        await sleep(500 * 2 ** (attempt - 1));
+        continue;
+      }
+      sources.log.error(
+        { err: messageOf(error), attempts, markets: markets.map(({ venue, market }) => marketKey(venue, market)) },
+        'Could not read where the lake stands; these markets start with the first trade they see, and what traded while the scraper was down is neither fetched back nor recorded as a gap',
+      );
+      return undefined;
+    }
+  }
 }
