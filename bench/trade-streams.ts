@@ -97,8 +97,12 @@ for (const [index, venue] of VENUES.entries()) {
   );
 }
 
+/** Parts the benchmark means to end (a replica it kills, everything at the end): their exit is no failure. */
+const ending = new Set<ChildProcess>();
+
+/** Starts a part as a process; one that exits unasked ends the benchmark as failed, naming it. */
 function part(script: string, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -115,6 +119,12 @@ function part(script: string, extra: Record<string, string>): ChildProcess {
     },
     stdio: ['ignore', process.env.BENCH_PART_LOGS ? 'inherit' : 'ignore', 'inherit'],
   });
+  child.on('exit', (code, signal) => {
+    if (ending.has(child)) return;
+    process.stderr.write(`FAILED: ${script} (pid ${child.pid}) exited during the run: ${signal ?? `code ${code}`}\n`);
+    process.exit(1);
+  });
+  return child;
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -155,6 +165,7 @@ while (performance.now() - started < SECONDS * 1000) {
   await sleep(Math.min(KILL_EVERY_S * 1000, SECONDS * 1000 - (performance.now() - started)));
   if (performance.now() - started >= SECONDS * 1000 - 100) break;
   if (churned) {
+    ending.add(churned);
     churned.kill('SIGKILL');
     await once(churned, 'exit');
     churned = part('scraper/main.ts', scraperEnv);
@@ -191,7 +202,9 @@ const drainSeconds = (performance.now() - started) / 1000 - tradingSeconds;
 clearInterval(sampler);
 const cpu = { processor: await cpuSeconds(processor.pid!), scraper: await cpuSeconds(scraper.pid!) };
 const onTheBus = [...(await bus.endOffsets(topics.TRADES_TOPIC)).values()].reduce((sum, end) => sum + end, 0);
-await Promise.all([processor, scraper, ...(churned ? [churned] : [])].map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
+const parts = [processor, scraper, ...(churned ? [churned] : [])];
+for (const child of parts) ending.add(child);
+await Promise.all(parts.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
 
 const lake = await readLake();
 const report = check(lake);
