@@ -75,6 +75,8 @@ const REPLICAS = Number(values.replicas);
 if (REPLICAS !== 1 && REPLICAS !== 2) throw new Error(`--replicas: 1 or 2, not ${values.replicas}`);
 /** Ids burned at each connection reset; none with two replicas, where the kills are the replica's. */
 const BURNED_PER_KILL = REPLICAS === 1 ? 3 : 0;
+/** How long the trades topic must stay still, all committed, before the run is over: more than a REST budget's minute. */
+const REFILL_QUIET_MS = 65_000;
 
 const env = await stack();
 const run = `${Date.now()}`;
@@ -185,26 +187,20 @@ await sleep(3_000);
 for (const [name, venue] of venues) for (const market of MARKETS[name]) venue.emit(market, 1);
 await sleep(8_000);
 
-// Done when the processor has committed all of the trades topic, twice in a row 3 s apart.
-const deadline = Date.now() + 10 * 60_000;
-let stableSince: number | undefined;
-for (;;) {
-  if (Date.now() > deadline) throw new Error('the processor did not catch up with the trades topic in 10 minutes');
-  const ends = await bus.endOffsets(topics.TRADES_TOPIC);
-  const committed = await bus.committedOffsets(group, topics.TRADES_TOPIC).catch(() => new Map<number, number>());
-  const caughtUp = [...ends].every(([partition, end]) => end === 0 || committed.get(partition) === end);
-  if (!caughtUp) stableSince = undefined;
-  else if (stableSince === undefined) stableSince = Date.now();
-  else if (Date.now() - stableSince > 3_000) break;
-  await sleep(500);
-}
-const drainSeconds = (performance.now() - started) / 1000 - tradingSeconds;
+// Done when the processor has committed all of the trades topic and nothing new came for
+// REFILL_QUIET_MS: a refill that used up a venue's REST budget waits for the next minute's.
+const caughtUpAt = await waitUntilCommitted([topics.TRADES_TOPIC], REFILL_QUIET_MS);
+const drainSeconds = (caughtUpAt - started) / 1000 - tradingSeconds;
 clearInterval(sampler);
 const cpu = { processor: await cpuSeconds(processor.pid!), scraper: await cpuSeconds(scraper.pid!) };
+// The scrapers stop first (a hole still open becomes a gap record), then the processor commits what they published last.
+const scrapers = [scraper, ...(churned ? [churned] : [])];
+for (const child of [...scrapers, processor]) ending.add(child);
+await Promise.all(scrapers.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
+await waitUntilCommitted([topics.TRADES_TOPIC, topics.GAPS_TOPIC], 3_000);
 const onTheBus = [...(await bus.endOffsets(topics.TRADES_TOPIC)).values()].reduce((sum, end) => sum + end, 0);
-const parts = [processor, scraper, ...(churned ? [churned] : [])];
-for (const child of parts) ending.add(child);
-await Promise.all(parts.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
+processor.kill('SIGTERM');
+await once(processor, 'exit');
 
 const lake = await readLake();
 const report = check(lake);
@@ -238,6 +234,33 @@ if (report.lost > 0 || report.duplicates > 0 || report.idsInGapRecords !== resul
     `FAILED: ${report.lost} trades lost, ${report.duplicates} duplicated, ${report.idsInGapRecords} ids in gaps of ${result.idsBurned} burned\n`,
   );
   process.exitCode = 1;
+}
+
+/**
+ * Waits (10 minutes at most) until the processor's group has committed the end of every partition
+ * of `topicNames` and no topic grew for `quietMs`; returns when it first stood there (performance.now()).
+ */
+async function waitUntilCommitted(topicNames: string[], quietMs: number): Promise<number> {
+  const deadline = Date.now() + 10 * 60_000;
+  let last = '';
+  let since = performance.now();
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`the processor did not catch up with ${topicNames.join(', ')} in 10 minutes`);
+    let caughtUp = true;
+    const ends: string[] = [];
+    for (const topic of topicNames) {
+      const end = await bus.endOffsets(topic).catch(() => new Map<number, number>());
+      const committed = await bus.committedOffsets(group, topic).catch(() => new Map<number, number>());
+      caughtUp &&= [...end].every(([partition, offset]) => offset === 0 || committed.get(partition) === offset);
+      ends.push(JSON.stringify([...end]));
+    }
+    const now = ends.join();
+    if (!caughtUp || now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since > quietMs) return since;
+    await sleep(500);
+  }
 }
 
 function rssSummary(mb: number[], cpuSeconds: number, trades: number) {
