@@ -73,6 +73,12 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     args: [],
     quickArgs: ['--quick'],
   },
+  {
+    name: 'Trade streams, two replicas: fake venues at 20,000 trades/s, one scraper SIGKILLed every 10 s and started again, each trade once in the lake (local stack)',
+    script: 'bench/trade-streams.ts',
+    args: ['--replicas', '2'],
+    quickArgs: ['--quick', '--replicas', '2'],
+  },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -71,6 +71,14 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
     ['refilled from REST / ids in gaps (burned)', `${n(r.refilledFromRest)} / ${n(r.idsInGapRecords)} (${n(r.idsBurned)})`],
     ['processor RSS max / median', `${r.processor.rssMaxMb} / ${r.processor.rssMedianMb} MB`],
   ],
+  'trade-streams-replicas': (r) => [
+    [
+      `trades/s offered, ${r.markets} markets, 2 replicas, ${r.replicaKills} kills`,
+      `${n(r.offeredTradesPerSecond)} (${n(r.achievedTradesPerSecond)} made)`,
+    ],
+    ['in the lake / lost / duplicated / ids in gaps', `${n(r.tradesInLake)} / ${n(r.lost)} / ${n(r.duplicates)} / ${n(r.idsInGapRecords)}`],
+    ['copies on the bus dropped by the processor', n(r.copiesDroppedByTheProcessor)],
+  ],
   scraper: (r) => [
     [`polls/s, ${r.symbols} symbols over ${r.providers} providers`, `${r.pollsPerSecond} (${r.upstreamCallsPerPoll} upstream calls/poll)`],
     [

@@ -192,6 +192,7 @@ export interface VenueStream {
   malformedFrames: number;
   tradesMissed: number;
   tradesRefilled: number;
+  tradesCoveredByReplicas: number;
   gapsRecorded: number;
   buffered: number;
   paused: boolean;
@@ -200,10 +201,22 @@ export interface VenueStream {
   lastErrorAt: number | null;
 }
 
+/** One stream reader (scraper replica) as it last reported. */
+export interface StreamReplica {
+  instance: string;
+  updatedAt: number;
+  reporting: boolean;
+  venues: VenueStream[];
+}
+
 export interface Streams {
   ok: boolean;
   detail: string;
+  /** Each venue over the reporting replicas. */
   venues: VenueStream[];
+  replicas: StreamReplica[];
+  /** Records the processors dropped at commit as already in the lake, per dataset. */
+  lake: { processors: number; duplicatesDropped: Record<string, number> };
 }
 
 async function request<T>(path: string, init: RequestInit = {}): Promise<T> {

@@ -30,7 +30,7 @@ export interface AppDeps {
   queries: LakeQueries;
   /** Health checks by part name: `lake` (the catalog), `files` (the data files) and the adapters `bus`, `store`, `cache`. */
   checks: Record<string, HealthCheck>;
-  statusBoard: Pick<StatusBoard, 'read'>;
+  statusBoard: Pick<StatusBoard, 'read' | 'readReplicas'>;
   metrics: Metrics;
   /** Folder of the built dashboard (`dashboard/dist`). */
   dashboardDir: string;
