@@ -32,7 +32,7 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
-    name: 'Ingest throughput: 1 and 2 processors vs. Kafka ConsumerPerformance and DuckDB alone into DuckLake (local stack)',
+    name: 'Ingest throughput: 1 and 2 processors vs. Redpanda Connect (built once with Go), Kafka ConsumerPerformance and DuckDB alone (local stack)',
     script: 'bench/ingest.ts',
     args: ['--records', '1000000', '--runs', '3'],
     quickArgs: ['--quick'],

@@ -33,6 +33,7 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
     ['2 processors records/s', `${n(r.twoProcessors.recordsPerSecond)} (x${r.ratios.twoOverOne})`],
     ['CPU s per M records (1 / 2 proc)', `${r.oneProcessor.cpuSecondsPerMillion} / ${r.twoProcessors.cpuSecondsPerMillion}`],
     ['Parquet MB per M records', String(r.oneProcessor.parquetMbPerMillion)],
+    ...ingestPeerRows(r),
     ['Kafka ConsumerPerformance records/s', `${n(r.kafkaConsumerPerformance.recordsPerSecond)} (ours ${pct(r.ratios.oneOfKafkaConsumer)})`],
     ['DuckDB alone NDJSON->DuckLake records/s', `${n(r.duckdbAlone.recordsPerSecond)} (ours ${pct(r.ratios.oneOfDuckdb)})`],
   ],
@@ -100,6 +101,28 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
 };
 
 const pct = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
+
+/** The ingest rows of the peer and the resources of each consumer; none in results from before the peer. */
+function ingestPeerRows(r: Json): [string, string][] {
+  if (!r.redpandaConnect) return [];
+  const peer = r.redpandaConnect as Json;
+  const resources = (c: Json) => `${c.cpuSecondsPerMillion ?? '-'} / ${c.peakRssMib ?? '-'} MiB`;
+  return [
+    peer.skipped
+      ? ['Redpanda Connect records/s', String(peer.skipped)]
+      : ['Redpanda Connect records/s', `${n(peer.recordsPerSecond)} (ours ${pct(r.ratios.oneOfRedpandaConnect)})`],
+    [
+      'CPU s per M, peak RSS (1 proc / 2 proc / Connect / Kafka / DuckDB)',
+      [r.oneProcessor, r.twoProcessors, peer, r.kafkaConsumerPerformance, r.duckdbAlone]
+        .map((c) => (c.skipped ? '-' : resources(c)))
+        .join(', '),
+    ],
+    [
+      'Parquet files per day (1 proc / 2 proc / Connect / DuckDB)',
+      [r.oneProcessor, r.twoProcessors, peer, r.duckdbAlone].map((c) => String(c.filesPerDay ?? '-')).join(' / '),
+    ],
+  ];
+}
 
 function sizeOf(r: Json): string {
   const count = r.records ?? r.rows;
