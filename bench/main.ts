@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs the project's benchmarks one after the other and leaves their JSON in
- * bench/results/. `npm run bench -- --quick` runs each at a smaller size, for a first look.
+ * bench/results/. `npm run bench -- --quick` runs each at a smaller size, for a first look;
+ * `--skip-100m` leaves out the 100-million-row lake speed run (its lake is built once, about an
+ * hour on 2 cores, and kept under ~/.cache/cryptolake/bench/).
  * Each benchmark is its own script, runnable alone with its own options.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { formatTable, summaryRows } from './summary.ts';
 
 const quick = process.argv.includes('--quick');
+const skip100m = process.argv.includes('--skip-100m');
 
 const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: string[] }[] = [
   {
@@ -29,7 +32,7 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
-    name: 'Ingest throughput: 1 and 2 processors vs. Kafka ConsumerPerformance and DuckDB alone into DuckLake (local stack)',
+    name: 'Ingest throughput: 1 and 2 processors vs. Redpanda Connect (built once with Go), Kafka ConsumerPerformance and DuckDB alone (local stack)',
     script: 'bench/ingest.ts',
     args: ['--records', '1000000', '--runs', '3'],
     quickArgs: ['--quick'],
@@ -44,6 +47,12 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     name: 'Dashboard queries on DuckLake: SQLite catalog + local files vs. PostgreSQL catalog + MinIO, and the one-file floor',
     script: 'bench/query-storage.ts',
     args: ['--rows', '1000000,10000000', '--runs', '10'],
+    quickArgs: ['--quick'],
+  },
+  {
+    name: 'Lake speed: every dashboard route on 100 M prices + 10 M trades (local), p50/p95/p99 cold and warm, against the one-file floor',
+    script: 'bench/lake-speed.ts',
+    args: ['--prices', '100000000', '--trades', '10000000', '--days', '365', '--runs', '10'],
     quickArgs: ['--quick'],
   },
   {
@@ -64,11 +73,17 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     args: [],
     quickArgs: ['--quick'],
   },
+  {
+    name: 'Trade streams, two replicas: fake venues at 20,000 trades/s, one scraper SIGKILLed every 10 s and started again, each trade once in the lake (local stack)',
+    script: 'bench/trade-streams.ts',
+    args: ['--replicas', '2'],
+    quickArgs: ['--quick', '--replicas', '2'],
+  },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let failed = 0;
-for (const bench of BENCHMARKS) {
+for (const bench of BENCHMARKS.filter((b) => !(skip100m && !quick && b.script === 'bench/lake-speed.ts'))) {
   process.stdout.write(`\n== ${bench.name} (${bench.script} ${(quick ? bench.quickArgs : bench.args).join(' ')})\n`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', bench.script, ...(quick ? bench.quickArgs : bench.args)], {
     cwd: root,

@@ -1,7 +1,7 @@
 /**
  * The lake the query benchmarks read: `rows` synthetic prices of 8 symbols spread evenly over the
  * `days` before `end`, written through DuckLake the way the processor commits them: the rows and
- * their `candles_1m` partials in one transaction, into the tables `ensureLakeTables` declares
+ * their candle partials (every grain) in one transaction, into the tables `ensureLakeTables` declares
  * (partitioned by day, sorted by symbol and time, Snappy). A few big inserts instead of thousands
  * of small commits, so the lake is what maintenance leaves: each day in one or a few files.
  */
@@ -9,8 +9,8 @@ import { LAKE, sqlString } from '../core/adapters/ducklake/attach.ts';
 import { LakeSession } from '../core/adapters/ducklake/session.ts';
 import { ensureLakeTables, tableRef } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
-import { candles1m, prices } from '../core/datasets/index.ts';
-import { rollupInsert } from '../processor/commit.ts';
+import { rollupStatements } from '../core/adapters/ducklake/rollups.ts';
+import { prices } from '../core/datasets/index.ts';
 
 /** The symbols of the benchmark lakes. */
 export const BENCH_SYMBOLS = ['BTC', 'ETH', 'SOL', 'XRP', 'ADA', 'DOGE', 'DOT', 'LTC'] as const;
@@ -69,11 +69,14 @@ export async function buildPriceLake(location: LakeLocation, shape: PriceLakeSha
     for (let from = start; from < shape.end; from += daysPerCommit * DAY_MS) {
       const to = Math.min(shape.end, from + daysPerCommit * DAY_MS);
       const slice = `(${priceRowsSql(shape, from, to)}) AS p`;
+      const rollups = rollupStatements(prices, slice);
+      for (const sql of rollups.prepare) await db.run(sql);
       await db.run('BEGIN');
       await db.run(`CALL ${LAKE}.set_commit_message('bench', ${sqlString(`bench prices ${new Date(from).toISOString().slice(0, 10)}`)})`);
       await db.run(`INSERT INTO ${tableRef(prices.name)} (${columns}) SELECT ${columns} FROM ${slice} ORDER BY symbol, ts`);
-      await db.run(rollupInsert(candles1m, prices, slice));
+      for (const sql of rollups.inserts) await db.run(sql);
       await db.run('COMMIT');
+      for (const sql of rollups.cleanup) await db.run(sql);
     }
     // A small lake's commits stay inlined in the catalog: written out, as maintenance would.
     await db.run(`CALL ducklake_flush_inlined_data(${sqlString(LAKE)})`);

@@ -15,7 +15,7 @@ import { resolveExtensionDir } from '../core/lake-location.ts';
 import { silentLogger } from '../core/log.ts';
 import { Metrics } from '../core/metrics.ts';
 import { Lake } from '../lake-query/lake.ts';
-import { createLakeQueries, type CandleSource } from '../lake-query/queries.ts';
+import { createLakeQueries, type CandlesFrom } from '../lake-query/queries.ts';
 import { buildPriceLake } from './price-lake.ts';
 import { localLake, median, round, writeResult } from './support.ts';
 
@@ -33,7 +33,7 @@ const DAYS = Number(values.days ?? (values.quick ? 36 : 365));
 const RUNS = Number(values.runs ?? (values.quick ? 3 : 5));
 const END = Date.UTC(2026, 2, 1);
 const START = END - DAYS * 86_400_000;
-const SOURCES: Record<Exclude<CandleSource, 'auto'>, string> = { raw: 'raw prices', rollups: 'candles_1m partials' };
+const SOURCES: Record<CandlesFrom, string> = { raw: 'raw prices', rollups: 'candle rollups (1d, 1h, 1m at the ends)' };
 
 const root = await mkdtemp(join(tmpdir(), 'cryptolake-rollups-bench-'));
 try {
@@ -50,8 +50,8 @@ try {
   const answers: unknown[] = [];
   const results: Record<string, { medianMs: number; minMs: number; maxMs: number }> = {};
   try {
-    for (const [source, label] of Object.entries(SOURCES) as [CandleSource, string][]) {
-      const queries = createLakeQueries(lake, { candleSource: source });
+    for (const [source, label] of Object.entries(SOURCES) as [CandlesFrom, string][]) {
+      const queries = createLakeQueries(lake, { candlesFrom: source });
       const times: number[] = [];
       for (let run = 0; run < RUNS; run++) {
         const started = performance.now();

@@ -33,6 +33,7 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
     ['2 processors records/s', `${n(r.twoProcessors.recordsPerSecond)} (x${r.ratios.twoOverOne})`],
     ['CPU s per M records (1 / 2 proc)', `${r.oneProcessor.cpuSecondsPerMillion} / ${r.twoProcessors.cpuSecondsPerMillion}`],
     ['Parquet MB per M records', String(r.oneProcessor.parquetMbPerMillion)],
+    ...ingestPeerRows(r),
     ['Kafka ConsumerPerformance records/s', `${n(r.kafkaConsumerPerformance.recordsPerSecond)} (ours ${pct(r.ratios.oneOfKafkaConsumer)})`],
     ['DuckDB alone NDJSON->DuckLake records/s', `${n(r.duckdbAlone.recordsPerSecond)} (ours ${pct(r.ratios.oneOfDuckdb)})`],
   ],
@@ -49,6 +50,13 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
         `${ms(size.local[q].warm.p50)} / ${ms(size.minio[q].warm.p50)} / ${ms(size.floor[q].p50)} (cold ${ms(size.local[q].cold.p50)} / ${ms(size.minio[q].cold.p50)})`,
       ]),
     ),
+  'lake-speed': (r) => [
+    ...Object.entries(r.local as Record<string, Json>).map(([route, v]): [string, string] => [
+      `${route}: local p95 cold / warm (floor p95)`,
+      `${ms(v.cold.p95)} / ${ms(v.warm.p95)}${r.floor[route] ? ` (${ms(r.floor[route].p95)})` : ''}${r.minio ? `; MinIO ${ms(r.minio[route].cold.p95)} / ${ms(r.minio[route].warm.p95)}` : ''}`,
+    ]),
+    ['peak RSS answering (DuckDB memory limit)', `${r.answeringPeakRssMb} MB (${r.memoryLimit})`],
+  ],
   'rollups-candles': (r) => [
     [
       `1d candles over ${r.days} days, raw / rollups median`,
@@ -63,6 +71,14 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
     ['in the lake / lost / duplicated', `${n(r.tradesInLake)} / ${n(r.lost)} / ${n(r.duplicates)}`],
     ['refilled from REST / ids in gaps (burned)', `${n(r.refilledFromRest)} / ${n(r.idsInGapRecords)} (${n(r.idsBurned)})`],
     ['processor RSS max / median', `${r.processor.rssMaxMb} / ${r.processor.rssMedianMb} MB`],
+  ],
+  'trade-streams-replicas': (r) => [
+    [
+      `trades/s offered, ${r.markets} markets, 2 replicas, ${r.replicaKills} kills`,
+      `${n(r.offeredTradesPerSecond)} (${n(r.achievedTradesPerSecond)} made)`,
+    ],
+    ['in the lake / lost / duplicated / ids in gaps', `${n(r.tradesInLake)} / ${n(r.lost)} / ${n(r.duplicates)} / ${n(r.idsInGapRecords)}`],
+    ['copies on the bus dropped by the processor', n(r.copiesDroppedByTheProcessor)],
   ],
   scraper: (r) => [
     [`polls/s, ${r.symbols} symbols over ${r.providers} providers`, `${r.pollsPerSecond} (${r.upstreamCallsPerPoll} upstream calls/poll)`],
@@ -85,6 +101,28 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
 };
 
 const pct = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
+
+/** The ingest rows of the peer and the resources of each consumer; none in results from before the peer. */
+function ingestPeerRows(r: Json): [string, string][] {
+  if (!r.redpandaConnect) return [];
+  const peer = r.redpandaConnect as Json;
+  const resources = (c: Json) => `${c.cpuSecondsPerMillion ?? '-'} / ${c.peakRssMib ?? '-'} MiB`;
+  return [
+    peer.skipped
+      ? ['Redpanda Connect records/s', String(peer.skipped)]
+      : ['Redpanda Connect records/s', `${n(peer.recordsPerSecond)} (ours ${pct(r.ratios.oneOfRedpandaConnect)})`],
+    [
+      'CPU s per M, peak RSS (1 proc / 2 proc / Connect / Kafka / DuckDB)',
+      [r.oneProcessor, r.twoProcessors, peer, r.kafkaConsumerPerformance, r.duckdbAlone]
+        .map((c) => (c.skipped ? '-' : resources(c)))
+        .join(', '),
+    ],
+    [
+      'Parquet files per day (1 proc / 2 proc / Connect / DuckDB)',
+      [r.oneProcessor, r.twoProcessors, peer, r.duckdbAlone].map((c) => String(c.filesPerDay ?? '-')).join(' / '),
+    ],
+  ];
+}
 
 function sizeOf(r: Json): string {
   const count = r.records ?? r.rows;

@@ -1,6 +1,6 @@
 /**
- * What the benchmarks share: the record generator, medians and percentiles, CPU time of a child
- * process from /proc, a Kafka topic filled fast through the Kafka bus, the removal of an S3 prefix,
+ * What the benchmarks share: the record generator, medians and percentiles, CPU time and peak RSS
+ * of a child process from /proc, a Kafka topic filled fast through the Kafka bus, the removal of an S3 prefix,
  * the lakes a benchmark writes (a local one with a SQLite catalog, or one on the stack: PostgreSQL
  * catalog, MinIO data) and their removal, and writing the JSON result to bench/results/<name>.json.
  */
@@ -54,6 +54,20 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100;
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / ticksPerSecond;
+}
+
+/**
+ * Peak resident memory of a live process so far in MiB (VmHWM of /proc/<pid>/status; 0 when it is
+ * gone). `resetPeakRss` starts the peak of this process again from its current RSS.
+ */
+export async function peakRssMib(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Resets this process's VmHWM to its current RSS (Linux `clear_refs` 5), so `peakRssMib` measures what follows. */
+export async function resetPeakRss(): Promise<void> {
+  await writeFile('/proc/self/clear_refs', '5');
 }
 
 /**

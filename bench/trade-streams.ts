@@ -2,7 +2,7 @@
  * Exchange trade streams end to end, on the shared local stack (Kafka, and a lake of its own on the
  * services: PostgreSQL catalog schema, MinIO prefix):
  *
- *   npx tsx bench/trade-streams.ts [--rate 20000] [--seconds 60] [--kill-every 10] [--quick]
+ *   npx tsx bench/trade-streams.ts [--rate 20000] [--seconds 60] [--kill-every 10] [--replicas 1|2] [--quick]
  *   (--quick = 5000 trades/s for 20 s, connections killed every 5 s)
  *
  * Three fake venues (scraper/streams/venues/: Binance, Coinbase, Kraken, 4 markets each) in this
@@ -17,8 +17,15 @@
  * every trade the venue made since the scraper's first one is in the lake exactly once or inside
  * a recorded gap, and the burned ids are exactly the ids in gap records. Reported: trades made, in the lake, duplicates, lost (must be 0), refilled,
  * recorded as gaps, reconnects, processor and scraper RSS (sampled each second) and CPU.
+ *
+ * With `--replicas 2`, two scrapers read the same venues, sharing their marks through Redis (a key
+ * prefix of the run's own), and instead of the connection resets and burned ids, the second one is
+ * killed (SIGKILL) every `--kill-every` seconds and started again at once: every trade must be in
+ * the lake once and no id in a gap record; the copies the processor dropped are the messages on the
+ * trades topic beyond the lake's rows. The scraper RSS and CPU are the replica that stays up.
+ *
  * The lake (S3 prefix `bench/trade-streams-<id>/`, schema `bench_trade_streams_<id>`) is deleted at the end. Writes bench/results/trade-streams.json
- * (`trade-streams-quick.json` with `--quick`).
+ * (`trade-streams-replicas.json` with two replicas; `-quick` before `.json` with `--quick`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -49,6 +56,7 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     seconds: { type: 'string' },
     'kill-every': { type: 'string' },
+    replicas: { type: 'string', default: '1' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -63,7 +71,12 @@ const MARKETS: Record<FakeVenueName, string[]> = {
 };
 const VENUES = Object.keys(MARKETS) as FakeVenueName[];
 const PER_MARKET = RATE / (VENUES.length * SYMBOLS.length);
-const BURNED_PER_KILL = 3;
+const REPLICAS = Number(values.replicas);
+if (REPLICAS !== 1 && REPLICAS !== 2) throw new Error(`--replicas: 1 or 2, not ${values.replicas}`);
+/** Ids burned at each connection reset; none with two replicas, where the kills are the replica's. */
+const BURNED_PER_KILL = REPLICAS === 1 ? 3 : 0;
+/** How long the trades topic must stay still, all committed, before the run is over: more than a REST budget's minute. */
+const REFILL_QUIET_MS = 65_000;
 
 const env = await stack();
 const run = `${Date.now()}`;
@@ -86,13 +99,19 @@ for (const [index, venue] of VENUES.entries()) {
   );
 }
 
+/** Parts the benchmark means to end (a replica it kills, everything at the end): their exit is no failure. */
+const ending = new Set<ChildProcess>();
+
+/** Starts a part as a process; one that exits unasked ends the benchmark as failed, naming it. */
 function part(script: string, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: {
       ...process.env,
       ...stackServiceEnv(env),
-      // No REDIS_URL: rate budgets and status stay in-process, away from the shared stack's keys.
+      // One replica: no REDIS_URL, rate budgets and status stay in-process. Two: they share marks,
+      // rate budgets and status through Redis, under a key prefix of the run's own.
+      ...(REPLICAS === 2 ? { REDIS_URL: env.REDIS_URL, REDIS_KEY_PREFIX: `bench-ts-${run}:` } : {}),
       LOG_LEVEL: 'warn',
       NODE_NO_WARNINGS: '1',
       KAFKA_PARTITIONS: '6',
@@ -102,6 +121,12 @@ function part(script: string, extra: Record<string, string>): ChildProcess {
     },
     stdio: ['ignore', process.env.BENCH_PART_LOGS ? 'inherit' : 'ignore', 'inherit'],
   });
+  child.on('exit', (code, signal) => {
+    if (ending.has(child)) return;
+    process.stderr.write(`FAILED: ${script} (pid ${child.pid}) exited during the run: ${signal ?? `code ${code}`}\n`);
+    process.exit(1);
+  });
+  return child;
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -110,21 +135,30 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 const processor = part('processor/main.ts', { KAFKA_GROUP: group });
-const scraper = part('scraper/main.ts', {
+const scraperEnv = {
   PROVIDERS: 'synthetic',
   SYMBOLS: 'BTC',
   POLL_INTERVAL_MS: '3600000',
   ...fakeVenueEnv(venues.values()),
   STREAM_SYMBOLS: SYMBOLS.join(','),
-});
+};
+const scraper = part('scraper/main.ts', scraperEnv);
+/** With two replicas, the one killed every `--kill-every` seconds. */
+let churned = REPLICAS === 2 ? part('scraper/main.ts', scraperEnv) : undefined;
 const samples = { processor: [] as number[], scraper: [] as number[] };
 const sampler = setInterval(() => {
   void rssMb(processor.pid!).then((mb) => mb > 0 && samples.processor.push(mb));
   void rssMb(scraper.pid!).then((mb) => mb > 0 && samples.scraper.push(mb));
 }, 1_000);
 
-// Let both parts connect before the venues start trading: the scraper's first trade is its start.
-await sleep(6_000);
+// Let the parts connect before the venues start trading: the scrapers' first trade is the start.
+// On a loaded machine a process takes a while to start: wait for every scraper's connections.
+const connectDeadline = Date.now() + 120_000;
+while (![...venues.values()].every((venue) => venue.stats().openConnections >= REPLICAS)) {
+  if (Date.now() > connectDeadline) throw new Error('the scrapers did not connect to every venue in 2 minutes');
+  await sleep(200);
+}
+await sleep(2_000);
 const connectionsBefore = [...venues.values()].reduce((sum, venue) => sum + venue.stats().connectionsAccepted, 0);
 for (const venue of venues.values()) venue.setRate(PER_MARKET);
 const started = performance.now();
@@ -132,10 +166,17 @@ let kills = 0;
 while (performance.now() - started < SECONDS * 1000) {
   await sleep(Math.min(KILL_EVERY_S * 1000, SECONDS * 1000 - (performance.now() - started)));
   if (performance.now() - started >= SECONDS * 1000 - 100) break;
-  for (const [name, venue] of venues) {
-    venue.killConnections();
-    // And a few ids no REST call can return: they must come out as gap records, not as silence.
-    venue.skipForever(MARKETS[name][kills % SYMBOLS.length]!, BURNED_PER_KILL);
+  if (churned) {
+    ending.add(churned);
+    churned.kill('SIGKILL');
+    await once(churned, 'exit');
+    churned = part('scraper/main.ts', scraperEnv);
+  } else {
+    for (const [name, venue] of venues) {
+      venue.killConnections();
+      // And a few ids no REST call can return: they must come out as gap records, not as silence.
+      venue.skipForever(MARKETS[name][kills % SYMBOLS.length]!, BURNED_PER_KILL);
+    }
   }
   kills += 1;
 }
@@ -146,23 +187,20 @@ await sleep(3_000);
 for (const [name, venue] of venues) for (const market of MARKETS[name]) venue.emit(market, 1);
 await sleep(8_000);
 
-// Done when the processor has committed all of the trades topic, twice in a row 3 s apart.
-const deadline = Date.now() + 10 * 60_000;
-let stableSince: number | undefined;
-for (;;) {
-  if (Date.now() > deadline) throw new Error('the processor did not catch up with the trades topic in 10 minutes');
-  const ends = await bus.endOffsets(topics.TRADES_TOPIC);
-  const committed = await bus.committedOffsets(group, topics.TRADES_TOPIC).catch(() => new Map<number, number>());
-  const caughtUp = [...ends].every(([partition, end]) => end === 0 || committed.get(partition) === end);
-  if (!caughtUp) stableSince = undefined;
-  else if (stableSince === undefined) stableSince = Date.now();
-  else if (Date.now() - stableSince > 3_000) break;
-  await sleep(500);
-}
-const drainSeconds = (performance.now() - started) / 1000 - tradingSeconds;
+// Done when the processor has committed all of the trades topic and nothing new came for
+// REFILL_QUIET_MS: a refill that used up a venue's REST budget waits for the next minute's.
+const caughtUpAt = await waitUntilCommitted([topics.TRADES_TOPIC], REFILL_QUIET_MS);
+const drainSeconds = (caughtUpAt - started) / 1000 - tradingSeconds;
 clearInterval(sampler);
 const cpu = { processor: await cpuSeconds(processor.pid!), scraper: await cpuSeconds(scraper.pid!) };
-await Promise.all([processor, scraper].map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
+// The scrapers stop first (a hole still open becomes a gap record), then the processor commits what they published last.
+const scrapers = [scraper, ...(churned ? [churned] : [])];
+for (const child of [...scrapers, processor]) ending.add(child);
+await Promise.all(scrapers.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
+await waitUntilCommitted([topics.TRADES_TOPIC, topics.GAPS_TOPIC], 3_000);
+const onTheBus = [...(await bus.endOffsets(topics.TRADES_TOPIC)).values()].reduce((sum, end) => sum + end, 0);
+processor.kill('SIGTERM');
+await once(processor, 'exit');
 
 const lake = await readLake();
 const report = check(lake);
@@ -172,16 +210,22 @@ const result = {
   offeredTradesPerSecond: RATE,
   markets: VENUES.length * SYMBOLS.length,
   seconds: round(tradingSeconds, 1),
-  connectionKills: kills,
+  replicas: REPLICAS,
+  connectionKills: REPLICAS === 1 ? kills : 0,
+  replicaKills: REPLICAS === 2 ? kills : 0,
   idsBurned: kills * VENUES.length * BURNED_PER_KILL,
   reconnects: [...venues.values()].reduce((sum, venue) => sum + venue.stats().connectionsAccepted, 0) - connectionsBefore,
   ...report,
+  /** Trade messages the scrapers published; beyond the lake's rows, the copies the processor dropped. */
+  tradeMessagesOnTheBus: onTheBus,
+  copiesDroppedByTheProcessor: onTheBus - lake.rows,
   achievedTradesPerSecond: Math.round(report.tradesMade / tradingSeconds),
   drainSecondsAfterStop: round(drainSeconds, 1),
   processor: rssSummary(samples.processor, cpu.processor, report.tradesInLake),
   scraper: rssSummary(samples.scraper, cpu.scraper, report.tradesInLake),
 };
-await writeResult(values.quick ? 'trade-streams-quick' : 'trade-streams', result);
+const resultName = REPLICAS === 2 ? 'trade-streams-replicas' : 'trade-streams';
+await writeResult(values.quick ? `${resultName}-quick` : resultName, result);
 await removeStackLake(env, lakeName);
 for (const venue of venues.values()) await venue.close();
 await bus.close();
@@ -190,6 +234,33 @@ if (report.lost > 0 || report.duplicates > 0 || report.idsInGapRecords !== resul
     `FAILED: ${report.lost} trades lost, ${report.duplicates} duplicated, ${report.idsInGapRecords} ids in gaps of ${result.idsBurned} burned\n`,
   );
   process.exitCode = 1;
+}
+
+/**
+ * Waits (10 minutes at most) until the processor's group has committed the end of every partition
+ * of `topicNames` and no topic grew for `quietMs`; returns when it first stood there (performance.now()).
+ */
+async function waitUntilCommitted(topicNames: string[], quietMs: number): Promise<number> {
+  const deadline = Date.now() + 10 * 60_000;
+  let last = '';
+  let since = performance.now();
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`the processor did not catch up with ${topicNames.join(', ')} in 10 minutes`);
+    let caughtUp = true;
+    const ends: string[] = [];
+    for (const topic of topicNames) {
+      const end = await bus.endOffsets(topic).catch(() => new Map<number, number>());
+      const committed = await bus.committedOffsets(group, topic).catch(() => new Map<number, number>());
+      caughtUp &&= [...end].every(([partition, offset]) => offset === 0 || committed.get(partition) === offset);
+      ends.push(JSON.stringify([...end]));
+    }
+    const now = ends.join();
+    if (!caughtUp || now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since > quietMs) return since;
+    await sleep(500);
+  }
 }
 
 function rssSummary(mb: number[], cpuSeconds: number, trades: number) {

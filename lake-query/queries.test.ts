@@ -67,7 +67,14 @@ describe('lake queries over a fixture lake', () => {
       to: at('2026-03-02T01:00:00Z'),
     });
     assert.deepEqual(
-      candles.map(({ time, open, high, low, close, count }) => ({ time: new Date(time).toISOString(), open, high, low, close, count })),
+      candles.candles.map(({ time, open, high, low, close, count }) => ({
+        time: new Date(time).toISOString(),
+        open,
+        high,
+        low,
+        close,
+        count,
+      })),
       [
         { time: '2026-03-01T23:59:00.000Z', open: 100, high: 100, low: 100, close: 100, count: 1 },
         { time: '2026-03-02T00:00:00.000Z', open: 101, high: 130, low: 99, close: 120, count: 4 },
@@ -76,7 +83,7 @@ describe('lake queries over a fixture lake', () => {
     );
   });
 
-  it('computes daily candles aligned to UTC midnight and honours the range ends', async () => {
+  it('computes daily candles aligned to UTC midnight, each price the median of the sources, and honours the range ends', async () => {
     const queries = createLakeQueries(lake);
     const daily = await queries.candles({
       symbol: 'BTC',
@@ -84,17 +91,34 @@ describe('lake queries over a fixture lake', () => {
       from: at('2026-03-01T00:00:00Z'),
       to: at('2026-03-04T00:00:00Z'),
     });
+    // 2 March: fixture 101/130/99/120 and binance 125/125/125/125; the median of two is their mean.
     assert.deepEqual(
-      daily.map((c) => [new Date(c.time).toISOString(), c.open, c.high, c.low, c.close, c.count]),
+      daily.candles.map((c) => [new Date(c.time).toISOString(), c.open, c.high, c.low, c.close, c.count, c.sources]),
       [
-        ['2026-03-01T00:00:00.000Z', 100, 100, 100, 100, 1],
-        ['2026-03-02T00:00:00.000Z', 101, 130, 99, 125, 5],
+        ['2026-03-01T00:00:00.000Z', 100, 100, 100, 100, 1, 1],
+        ['2026-03-02T00:00:00.000Z', 113, 127.5, 112, 122.5, 5, 2],
       ],
     );
+    assert.deepEqual([daily.basis, daily.sources], ['composite', ['binance', 'fixture']]);
+    const fixtureOnly = await queries.candles({
+      symbol: 'BTC',
+      source: 'fixture',
+      interval: '1d',
+      from: at('2026-03-01T00:00:00Z'),
+      to: at('2026-03-04T00:00:00Z'),
+    });
+    assert.deepEqual(
+      fixtureOnly.candles.map((c) => [c.open, c.high, c.low, c.close, c.count]),
+      [
+        [100, 100, 100, 100, 1],
+        [101, 130, 99, 120, 4],
+      ],
+    );
+    assert.deepEqual([fixtureOnly.basis, fixtureOnly.sources], ['source', ['fixture']]);
     // `to` is exclusive: a record exactly at `to` is left out; `from` is inclusive.
     const edge = await queries.candles({ symbol: 'BTC', interval: '1m', from: at('2026-03-02T00:00:00Z'), to: at('2026-03-02T00:01:00Z') });
     assert.deepEqual(
-      edge.map((c) => [c.count, c.close]),
+      edge.candles.map((c) => [c.count, c.close]),
       [[4, 120]],
     );
   });
@@ -142,7 +166,7 @@ describe('lake queries over a fixture lake', () => {
       from: 0,
       to: at('2027-01-01T00:00:00Z'),
     });
-    assert.deepEqual(candles, []);
+    assert.deepEqual(candles.candles, []);
   });
 });
 
@@ -168,21 +192,21 @@ describe('partition pruning', () => {
         },
       };
       const range = { symbol: 'BTC', interval: '1h' as const, from: at('2026-05-10T00:00:00Z'), to: at('2026-05-11T00:00:00Z') };
-      await createLakeQueries(explaining, { candleSource: 'raw' }).candles(range);
+      await createLakeQueries(explaining, { candlesFrom: 'raw' }).candles(range);
       assert.match(plans[0]!, /Total Files Read: 1\b/, plans[0]);
 
       const across = { ...range, from: at('2026-05-09T22:00:00Z'), to: at('2026-05-12T00:00:00Z') };
       plans.length = 0;
       // 22:00 of the 9th is after that day's last price (18:00): its file's statistics rule it out too.
-      await createLakeQueries(explaining, { candleSource: 'raw' }).candles(across);
+      await createLakeQueries(explaining, { candlesFrom: 'raw' }).candles(across);
       assert.match(plans[0]!, /Total Files Read: 2\b/, plans[0]);
       plans.length = 0;
-      await createLakeQueries(explaining, { candleSource: 'rollups' }).candles(range);
+      await createLakeQueries(explaining, { candlesFrom: 'rollups' }).candles(range);
       assert.match(plans[0]!, /Total Files Read: 1\b/, plans[0]);
 
       const candles = await createLakeQueries(lake).candles(range);
       assert.deepEqual(
-        candles.map((c) => c.open),
+        candles.candles.map((c) => c.open),
         [1000, 1006, 1012, 1018],
       );
     } finally {
@@ -199,7 +223,11 @@ describe('a lake that starts empty', () => {
     try {
       const queries = createLakeQueries(lake);
       assert.deepEqual(await queries.latest(), []);
-      assert.deepEqual(await queries.candles({ symbol: 'BTC', interval: '1m', from: 0, to: Date.now() }), []);
+      assert.deepEqual(await queries.candles({ symbol: 'BTC', interval: '1m', from: 0, to: Date.now() }), {
+        basis: 'composite',
+        sources: [],
+        candles: [],
+      });
       assert.deepEqual(await queries.partitions(), []);
       assert.deepEqual(await queries.deadLetterSummary(), []);
       assert.deepEqual(await queries.stats(), { rows: 0, files: 0, bytes: 0, days: 0 });

@@ -1,6 +1,22 @@
 import type { DuckDBValue, JS } from '@duckdb/node-api';
+import { TRADE_CANDLE_GRAINS, tradeCandles1m } from '../core/datasets/index.ts';
 import type { Venue } from '../core/records/trade.ts';
+import { planPieces, piecesSql } from './candle-plan.ts';
 import { CANDLE_INTERVALS, candlePrices, type CandleInterval, type LakeReader } from './queries.ts';
+
+/** The partial columns a trade candle needs. */
+const TRADE_CANDLE_COLUMNS = [
+  'open',
+  'open_trade_id',
+  'high',
+  'low',
+  'close',
+  'close_trade_id',
+  'volume',
+  'quote_volume',
+  'buy_volume',
+  'trades',
+];
 
 const DAY_MS = 86_400_000;
 
@@ -166,19 +182,22 @@ export function createTradeQueries(lake: LakeReader, options: { recentDays?: num
     },
 
     async candles({ venue, market, interval, from, to }) {
+      const widthMs = CANDLE_INTERVALS[interval];
+      const params: Record<string, number | string> = { venue, market, intervalMs: widthMs };
+      const pieces = planPieces(from, to, widthMs, TRADE_CANDLE_GRAINS);
+      const spec = { finest: tradeCandles1m, where: ['venue = $venue', 'market = $market'], columns: TRADE_CANDLE_COLUMNS };
       // Buckets in epoch ms: every interval divides a day, so they start on UTC midnight as /api/candles' do.
       const rows = await lake.query(
         `trade candles for ${venue} ${market} (${interval})`,
-        `SELECT (epoch_ms(minute) // $intervalMs * $intervalMs)::DOUBLE AS time,
+        `WITH pieces AS (${piecesSql(pieces, spec, params)})
+         SELECT (epoch_ms(t) // $intervalMs * $intervalMs)::DOUBLE AS time,
                 arg_min(open, open_trade_id) AS open, max(high) AS high, min(low) AS low,
                 arg_max(close, close_trade_id) AS close, sum(volume) AS volume, sum(quote_volume) AS quote_volume,
                 sum(buy_volume) AS buy_volume, sum(trades)::DOUBLE AS trades
-           FROM trade_candles_1m_partials
-          WHERE venue = $venue AND market = $market
-            AND minute >= epoch_ms($fromMs::BIGINT) AND minute < epoch_ms($toMs::BIGINT)
+           FROM pieces
           GROUP BY 1
           ORDER BY 1`,
-        { venue, market, intervalMs: CANDLE_INTERVALS[interval], fromMs: from, toMs: to },
+        params,
       );
       return rows.map((row) => ({
         ...candlePrices(row),

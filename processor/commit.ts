@@ -1,8 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LAKE, sqlIdent, sqlString } from '../core/adapters/ducklake/attach.ts';
 import { advanceStatements, partitionKey } from '../core/adapters/ducklake/offsets.ts';
-import { storageTable, tableRef } from '../core/adapters/ducklake/tables.ts';
-import { rollupsOf, type IngestedDataset, type Rollup } from '../core/datasets/index.ts';
+import { rollupStatements } from '../core/adapters/ducklake/rollups.ts';
+import { tableRef } from '../core/adapters/ducklake/tables.ts';
+import type { IngestedDataset } from '../core/datasets/index.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
 import type { TopicPartition } from '../core/ports/bus.ts';
 import type { PartitionRange } from './flush-window.ts';
@@ -49,11 +50,13 @@ export async function commitFlush(
       sql: `CALL ${LAKE}.set_commit_message(${sqlString(author.author)}, ${sqlString(author.message ?? describeRanges(ranges))})`,
     },
   ];
-  for (const { dataset, table } of fresh) {
+  // Each rollup of the new rows: the 1-minute partials from the rows, coarser grains from those.
+  const rollups = fresh.map(({ dataset, table }) => rollupStatements(dataset, validRows(dataset, table)));
+  for (const [index, { dataset, table }] of fresh.entries()) {
     const columns = dataset.columns.map(([name]) => sqlIdent(name)).join(', ');
-    const rows = `(SELECT ${columns} FROM ${table} WHERE _valid)`;
+    const rows = validRows(dataset, table);
     statements.push({ sql: `INSERT INTO ${tableRef(dataset.name)} (${columns}) SELECT ${columns} FROM ${rows}` });
-    for (const rollup of rollupsOf(dataset)) statements.push({ sql: rollupInsert(rollup, dataset, rows) });
+    for (const sql of rollups[index]!.inserts) statements.push({ sql });
   }
   for (const sql of also) statements.push({ sql });
   for (const range of ranges) {
@@ -62,8 +65,9 @@ export async function commitFlush(
     }
   }
   const fenced: TopicPartition[] = [];
-  await connection.run('BEGIN');
   try {
+    for (const sql of rollups.flatMap((rollup) => rollup.prepare)) await connection.run(sql);
+    await connection.run('BEGIN');
     for (const statement of statements) {
       try {
         const result = await connection.run(statement.sql);
@@ -89,6 +93,9 @@ export async function commitFlush(
       cause: error,
       retryable: true,
     });
+  } finally {
+    // The staged tables stay for the stager to drop (a retried write stages again).
+    for (const sql of rollups.flatMap((rollup) => rollup.cleanup)) await connection.run(sql).catch(() => undefined);
   }
   return { ok: true, writes: fresh.map(({ dataset, rows, duplicates }) => ({ dataset: dataset.name, rows, duplicates })) };
 }
@@ -139,12 +146,9 @@ async function dedupe(connection: DuckDBConnection, part: StagedDataset): Promis
   return { dataset, table, rows: part.rows - duplicates, duplicates };
 }
 
-/** The insert of a rollup's partials from the new rows of its dataset, bucketed by their event time. */
-export function rollupInsert(rollup: Rollup, dataset: IngestedDataset, rowsTable: string): string {
-  const period = `time_bucket(INTERVAL '${rollup.period}', ${sqlIdent(dataset.eventTime)})`;
-  const select = rollup.derive.map((item) => item.replaceAll('$period', period)).join(', ');
-  const groupBy = ['1', ...rollup.groupBy.map(sqlIdent)].join(', ');
-  return `INSERT INTO ${tableRef(storageTable(rollup))} SELECT ${select} FROM ${rowsTable} GROUP BY ${groupBy}`;
+/** The valid rows of a staged table, in the dataset's columns (dead letters and rejects carry `_valid` false). */
+function validRows(dataset: IngestedDataset, table: string): string {
+  return `(SELECT ${dataset.columns.map(([name]) => sqlIdent(name)).join(', ')} FROM ${table} WHERE _valid)`;
 }
 
 /** `prices/0 120-340, trades/2 7-9`: the ranges of a flush, for logs and snapshot messages. */

@@ -36,6 +36,8 @@ export class FlushWindow {
   private open = new Map<string, Open>();
   /** Where each owned partition's next flush starts, as far as this processor knows. */
   private readonly next = new Map<string, number | undefined>();
+  /** Where a partition is read from when that is not its lake offset (a bus newer than the lake's offsets). */
+  private readonly readFrom = new Map<string, number>();
   private openedAt: number | undefined;
   private recordCount = 0;
   private byteCount = 0;
@@ -48,9 +50,15 @@ export class FlushWindow {
     return this.byteCount;
   }
 
-  /** A partition was assigned: its next flush starts at the lake's offset (undefined: the lake has none). */
-  start(tp: TopicPartition, lakeOffset: number | undefined): void {
+  /**
+   * A partition was assigned: its next flush starts at the lake's offset (undefined: the lake has
+   * none), and takes the messages from `readFrom` on (default: that offset). A bus partition that
+   * ends before the lake's offset is not the one the lake's offset counts (an in-memory bus of an
+   * earlier process, a topic created again): it is read from its start, fenced by the lake's offset.
+   */
+  start(tp: TopicPartition, lakeOffset: number | undefined, readFrom?: number): void {
     this.reset(tp, lakeOffset);
+    if (readFrom !== undefined) this.readFrom.set(keyOf(tp), readFrom);
   }
 
   /** Forgets what the window holds of a partition and restarts it at the lake's offset; `null` forgets the partition. */
@@ -62,6 +70,7 @@ export class FlushWindow {
       this.recordCount -= dropped.messages.length;
       this.byteCount -= dropped.messages.reduce((sum, message) => sum + messageBytes(message), 0);
     }
+    this.readFrom.delete(key);
     if (lakeOffset === null) this.next.delete(key);
     else this.next.set(key, lakeOffset);
     if (this.open.size === 0) this.openedAt = undefined;
@@ -77,10 +86,11 @@ export class FlushWindow {
     const key = keyOf(batch);
     if (!this.next.has(key)) return;
     const lakeOffset = this.next.get(key);
+    const floor = this.readFrom.get(key) ?? lakeOffset;
     let open = this.open.get(key);
     for (const message of batch.messages) {
       const last = open?.messages.at(-1)?.offset;
-      if ((lakeOffset !== undefined && message.offset < lakeOffset) || (last !== undefined && message.offset <= last)) continue;
+      if ((floor !== undefined && message.offset < floor) || (last !== undefined && message.offset <= last)) continue;
       if (!open) {
         open = { tp: { topic: batch.topic, partition: batch.partition }, from: lakeOffset, messages: [] };
         this.open.set(key, open);
@@ -107,6 +117,7 @@ export class FlushWindow {
       const to = open.messages.at(-1)!.offset + 1;
       ranges.push({ tp: open.tp, from: open.from, to, messages: open.messages });
       this.next.set(key, to);
+      this.readFrom.delete(key);
     }
     const flush = { ranges, records: this.recordCount, bytes: this.byteCount };
     this.open = new Map();

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LAKE, sqlIdent, sqlString } from '../core/adapters/ducklake/attach.ts';
-import { storageTable, tableRef } from '../core/adapters/ducklake/tables.ts';
+import { timeColumn } from '../core/adapters/ducklake/rollups.ts';
+import { partitionGrain, storageTable, tableRef } from '../core/adapters/ducklake/tables.ts';
 import { DATASETS, type Dataset, type Rollup } from '../core/datasets/index.ts';
 import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -14,9 +15,9 @@ export interface MaintenancePolicy {
   snapshotRetentionMs: number;
   /** Files replaced by a merge, or written by a commit that failed, are deleted once older than this. */
   fileCleanupGraceMs: number;
-  /** Rollup partials of periods from this time on (epoch ms) are merged; 0: every period. */
+  /** Rollup partials of periods that end after this time (epoch ms) are merged; 0: every period. */
   rollupsSinceMs: number;
-  /** A day partition whose files hold less than this is rewritten into one file. Default 128 MiB. */
+  /** A partition (a day; a month or year of a coarse rollup) whose files hold less than this is rewritten into one file. Default 128 MiB. */
   targetFileBytes?: number;
 }
 
@@ -139,8 +140,8 @@ export async function maintainLake(
 }
 
 /**
- * Merges each group's partials of a rollup into one row (periods from `sinceMs` on: a scan of
- * every period would grow with the lake), in one transaction. The merge and the
+ * Merges each group's partials of a rollup into one row (periods that end after `sinceMs`: a scan
+ * of every period would grow with the lake), in one transaction. The merge and the
  * delete read the same snapshot, and the delete takes only rows of that snapshot (row ids up to
  * its highest: rows inserted in the transaction get temporary ids above), so partials that
  * processors commit meanwhile stay, to be merged by the view and the next pass.
@@ -148,7 +149,7 @@ export async function maintainLake(
 async function mergePartials(connection: DuckDBConnection, rollup: Rollup, sinceMs: number): Promise<number> {
   const table = tableRef(storageTable(rollup));
   const group = [rollup.periodColumn, ...rollup.groupBy].map(sqlIdent).join(', ');
-  const recent = `${sqlIdent(rollup.periodColumn)} >= epoch_ms(${Math.max(0, Math.floor(sinceMs))}::BIGINT)`;
+  const recent = `${sqlIdent(rollup.periodColumn)} > epoch_ms(${Math.max(0, Math.floor(sinceMs)) - rollup.periodMs}::BIGINT)`;
   await connection.run('BEGIN');
   await connection.run(`CALL ${LAKE}.set_commit_message('maintenance', ${sqlString(`merging the partials of ${rollup.name}`)})`);
   const [top] = (await connection.runAndReadAll(`SELECT max(rowid)::DOUBLE AS top FROM ${table}`)).getRowObjectsJS();
@@ -194,11 +195,11 @@ function interval(ms: number): string {
 }
 
 /**
- * Rewrites the files of each day partition of a table that holds more than one file and less than
- * `targetBytes` (and more rows than the table's inlining limit, or they would be inlined again)
- * into one sorted file, in one transaction per day: the day's rows are inserted again and the old
- * ones deleted. Rows committed by processors meanwhile have higher row ids and stay.
- * Returns the number of files replaced.
+ * Rewrites the files of each partition of a table (a day; a month or a year for a coarse rollup)
+ * that holds more than one file and less than `targetBytes` (and more rows than the table's
+ * inlining limit, or they would be inlined again) into one sorted file, in one transaction per
+ * partition: the partition's rows are inserted again and the old ones deleted. Rows committed by
+ * processors meanwhile have higher row ids and stay. Returns the number of files replaced.
  */
 async function compactSmallFiles(connection: DuckDBConnection, dataset: Dataset, targetBytes: number): Promise<number> {
   const table = storageTable(dataset);
@@ -207,26 +208,26 @@ async function compactSmallFiles(connection: DuckDBConnection, dataset: Dataset,
       `SELECT data_file, data_file_size_bytes::DOUBLE AS bytes FROM ducklake_list_files(${sqlString(LAKE)}, ${sqlString(table)}) WHERE delete_file IS NULL`,
     )
   ).getRowObjectsJS();
-  const days = new Map<string, { files: number; bytes: number }>();
+  const partitions = new Map<string, { files: number; bytes: number }>();
   for (const file of files) {
-    const day = /year=(\d+)\/month=(\d+)\/day=(\d+)\//.exec(String(file.data_file));
-    if (!day) continue;
-    const key = `${day[1]}-${day[2]!.padStart(2, '0')}-${day[3]!.padStart(2, '0')}`;
-    const entry = days.get(key) ?? { files: 0, bytes: 0 };
-    days.set(key, { files: entry.files + 1, bytes: entry.bytes + Number(file.bytes) });
+    const start = partitionStart(String(file.data_file));
+    if (!start) continue;
+    const entry = partitions.get(start) ?? { files: 0, bytes: 0 };
+    partitions.set(start, { files: entry.files + 1, bytes: entry.bytes + Number(file.bytes) });
   }
   const ref = tableRef(table);
-  const time = sqlIdent(dataset.kind === 'rollup' ? dataset.periodColumn : dataset.eventTime);
+  const time = sqlIdent(timeColumn(dataset));
+  const width = `INTERVAL 1 ${partitionGrain(dataset).toUpperCase()}`;
   const columns = dataset.columns.map(([name]) => sqlIdent(name)).join(', ');
   let replaced = 0;
-  for (const [day, { files: count, bytes }] of [...days].sort()) {
+  for (const [start, { files: count, bytes }] of [...partitions].sort()) {
     if (count < 2 || bytes >= targetBytes) continue;
-    const within = `${time} >= TIMESTAMP '${day}' AND ${time} < TIMESTAMP '${day}' + INTERVAL 1 DAY`;
-    // A day of fewer rows than the inlining limit would go back into the catalog: leave its few files.
+    const within = `${time} >= TIMESTAMP '${start}' AND ${time} < TIMESTAMP '${start}' + ${width}`;
+    // A partition of fewer rows than the inlining limit would go back into the catalog: leave its few files.
     const [size] = (await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${ref} WHERE ${within}`)).getRowObjectsJS();
     if (Number(size?.n ?? 0) <= dataset.inlineRowLimit) continue;
     await connection.run('BEGIN');
-    await connection.run(`CALL ${LAKE}.set_commit_message('maintenance', ${sqlString(`compacting ${table} of ${day}`)})`);
+    await connection.run(`CALL ${LAKE}.set_commit_message('maintenance', ${sqlString(`compacting ${table} of ${start}`)})`);
     const [top] = (await connection.runAndReadAll(`SELECT max(rowid)::DOUBLE AS top FROM ${ref} WHERE ${within}`)).getRowObjectsJS();
     const highest = Number(top?.top ?? -1);
     await connection.run(`INSERT INTO ${ref} (${columns}) SELECT ${columns} FROM ${ref} WHERE ${within} AND rowid <= ${highest}`);
@@ -235,4 +236,11 @@ async function compactSmallFiles(connection: DuckDBConnection, dataset: Dataset,
     replaced += count;
   }
   return replaced;
+}
+
+/** The first day of a data file's partition, from its folders: `.../year=2026/month=3/` -> `2026-03-01`. */
+function partitionStart(path: string): string | undefined {
+  const match = /\/year=(\d+)\/(?:month=(\d+)\/)?(?:day=(\d+)\/)?[^/]+$/.exec(path);
+  if (!match) return undefined;
+  return `${match[1]}-${(match[2] ?? '1').padStart(2, '0')}-${(match[3] ?? '1').padStart(2, '0')}`;
 }

@@ -226,6 +226,26 @@ describe('processor', () => {
     assert.equal(second.status().recordsWritten, 10);
   });
 
+  it('reads a new in-memory bus from its start when the lake holds the offsets of an earlier one (npm start again)', async () => {
+    const first = setup.open();
+    await first.start();
+    await setup.bus.publish(setup.settings.kafkaTopic, messagesOf(Array.from({ length: 40 }, (_, i) => price('BTC', DAY + i))));
+    await first.drain();
+    await first.stop();
+    // The process ends: its in-memory bus with it. The next one starts on an empty bus and the same lake.
+    const fresh = new MemoryBus({ partitions: 2, retryDelayMs: 20 });
+    cleanups.push(() => fresh.close());
+    const second = setup.open({ bus: fresh });
+    await second.start();
+    await fresh.publish(setup.settings.kafkaTopic, messagesOf(Array.from({ length: 10 }, (_, i) => price('ETH', DAY + i))));
+    await second.drain();
+    assert.equal(await count(`SELECT count(*) FROM prices WHERE symbol = 'ETH'`), 10, 'every record of the new bus is in the lake');
+    await fresh.publish(setup.settings.kafkaTopic, messagesOf(Array.from({ length: 10 }, (_, i) => price('SOL', DAY + i))));
+    await second.drain();
+    assert.equal(await count('SELECT count(*) FROM prices'), 60);
+    assert.equal(second.status().duplicatesDropped, 0);
+  });
+
   it('fences a late writer: a commit of a range another processor committed is refused, and the partition is read again', async () => {
     const late = setup.open({ settings: { kafkaGroup: uniqueName('late') } });
     const owner = setup.open({ settings: { kafkaGroup: uniqueName('owner') } });

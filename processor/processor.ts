@@ -77,6 +77,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const limits = { maxRecords: config.flushMaxRecords, maxAgeMs: config.flushIntervalMs, maxBytes: config.maxBufferedBytes / 2 };
   const instance = `${hostname()}-${process.pid}`;
   const totals = { recordsWritten: 0, duplicatesDropped: 0, deadLettered: 0, commits: 0 };
+  const duplicatesByDataset: Record<string, number> = {};
   let writer: LakeWriter | undefined;
   let consumer: Consumer | undefined;
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -116,9 +117,22 @@ export function createProcessor(options: ProcessorOptions): Processor {
     } catch (error) {
       log.warn({ err: messageOf(error) }, 'Could not read the lake offsets of assigned partitions; their first commit is fenced instead');
     }
+    const ends = await endOffsets(partitions);
     const starts = new Map<string, number>();
     for (const tp of partitions) {
       const offset = offsets.get(keyOf(tp));
+      const end = ends.get(keyOf(tp));
+      if (offset !== undefined && end !== undefined && offset > end) {
+        // Not the partition the lake's offset counts: an in-memory bus of an earlier process (npm start
+        // again), or a topic created again. All of it is new; the first commit still moves the lake's offset.
+        log.warn(
+          { partition: keyOf(tp), lakeOffset: offset, busEnd: end },
+          'The bus partition ends before the lake offset (a new in-memory bus, or a topic created again); reading it from its start',
+        );
+        window.start(tp, offset, 0);
+        starts.set(`${tp.topic}:${tp.partition}`, 0);
+        continue;
+      }
       window.start(tp, offset);
       if (offset !== undefined) starts.set(`${tp.topic}:${tp.partition}`, offset);
     }
@@ -127,6 +141,16 @@ export function createProcessor(options: ProcessorOptions): Processor {
       'Partitions assigned; starting at the lake offsets',
     );
     return starts;
+  }
+
+  /** The bus's end offset of each partition (none for a topic whose ends cannot be read now). */
+  async function endOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    const ends = new Map<string, number>();
+    for (const topic of new Set(partitions.map((tp) => tp.topic))) {
+      const found = await bus.endOffsets(topic).catch(() => new Map<number, number>());
+      for (const [partition, end] of found) ends.set(keyOf({ topic, partition }), end);
+    }
+    return ends;
   }
 
   /** Revoked partitions leave the window; a commit in flight finishes first, so the next owner reads its offsets. */
@@ -238,6 +262,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       if (write.duplicates > 0) metrics.duplicatesDropped.inc({ dataset: write.dataset }, write.duplicates);
       totals.recordsWritten += write.rows;
       totals.duplicatesDropped += write.duplicates;
+      if (write.duplicates > 0) duplicatesByDataset[write.dataset] = (duplicatesByDataset[write.dataset] ?? 0) + write.duplicates;
     }
     metrics.deadLetters.inc(rejected);
     metrics.flushSeconds.observe(ms / 1000);
@@ -289,6 +314,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       instance,
       updatedAt: now(),
       ...totals,
+      duplicatesDroppedByDataset: { ...duplicatesByDataset },
       bufferedRecords: window.records + (writing?.records ?? 0),
       bufferedBytes: buffered(),
       lastFlushAt,

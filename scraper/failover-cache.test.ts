@@ -22,6 +22,8 @@ function flaky() {
     set: guard((k: string, v: string, t: number) => inner.set(k, v, t)),
     setIfAbsent: guard((k: string, v: string, t: number) => inner.setIfAbsent(k, v, t)),
     increment: guard((k: string, b: number, t: number) => inner.increment(k, b, t)),
+    setField: guard((k: string, f: string, v: string, t: number) => inner.setField(k, f, v, t)),
+    fields: guard((k: string) => inner.fields(k)),
     health: async () => ({ ok: !state.down, detail: state.down ? 'down' : 'up' }),
     close: async () => undefined,
   };

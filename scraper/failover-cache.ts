@@ -50,6 +50,14 @@ export class FailoverCache implements Cache {
     return this.run((cache) => cache.increment(key, by, ttlSeconds));
   }
 
+  setField(key: string, field: string, value: string, ttlSeconds: number): Promise<void> {
+    return this.run((cache) => cache.setField(key, field, value, ttlSeconds));
+  }
+
+  fields(key: string): Promise<Record<string, string>> {
+    return this.run((cache) => cache.fields(key));
+  }
+
   async health(): Promise<Health> {
     const remote = await this.remote.health().catch((error: unknown) => ({ ok: false, detail: messageOf(error) }));
     return remote.ok ? remote : { ok: true, detail: `degraded to an in-process cache: ${remote.detail}` };

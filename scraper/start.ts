@@ -23,7 +23,7 @@ import { startStreams } from './streams/start.ts';
  * prices follow the same walk as the demo venues' trades.
  */
 export async function startScraper(
-  adapters: Pick<Adapters, 'bus' | 'cache'>,
+  adapters: Pick<Adapters, 'bus' | 'cache'> & { lake?: Adapters['lake'] | undefined },
   env: Record<string, string | undefined>,
   log: Logger,
   metrics: Metrics,
@@ -41,8 +41,9 @@ export async function startScraper(
   });
   const guard = createProviderGuard({ cache, settings: guardSettings(config), metrics, log });
   const scraper = createScraper({ bus: adapters.bus, cache, providers, config, log, metrics, call: guard.call });
+  // The streams share the failover cache: with Redis away their marks and status stay in this process.
+  const streams = await startStreams({ ...adapters, cache }, streamsConfig, config, log, metrics);
   scraper.start();
-  const streams = startStreams(adapters, streamsConfig, config, log, metrics);
   return {
     ...scraper,
     async stop() {

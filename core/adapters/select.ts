@@ -90,6 +90,13 @@ export const adapterConfigSchema = lakeLocationSchema.extend({
   awsAccessKeyId: z.string().optional().describe('S3 access key (the standard AWS variable).'),
   awsSecretAccessKey: z.string().optional().describe('S3 secret key (the standard AWS variable).'),
   redisUrl: z.string().optional().describe('Redis URL (redis://host:port) for the shared cache and status. Unset: the in-memory cache.'),
+  redisKeyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits, dot, underscore, colon or dash')
+    .default('cryptolake:')
+    .describe(
+      'Prefix of every Redis key this deployment writes (shared answers, rate budgets, status, stream checkpoints): deployments sharing one Redis keep apart by it.',
+    ),
 });
 export type AdapterConfig = z.infer<typeof adapterConfigSchema>;
 
@@ -124,7 +131,7 @@ export async function openAdapters(env: Record<string, string | undefined>, log:
         log,
       })
     : new MemoryBus({ partitions: config.kafkaPartitions });
-  const cache = config.redisUrl ? new RedisCache(config.redisUrl) : new MemoryCache();
+  const cache = config.redisUrl ? new RedisCache(config.redisUrl, { keyPrefix: config.redisKeyPrefix }) : new MemoryCache();
   let store: ObjectStore;
   let lake: LakeLocation;
   if (config.s3Bucket) {

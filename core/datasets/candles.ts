@@ -1,19 +1,22 @@
-import type { Rollup } from './dataset.ts';
+import { coarserRollup, type PartitionGrain, type Rollup } from './dataset.ts';
 
 /**
  * Candles of the prices, per symbol, source and period: open and close by event time, high, low,
- * the number of observations (`ticks`), and the provider's rolling 24h volume at the latest
- * observation that had one. Within one source and symbol the id is fixed by the time, so times
- * never tie inside a group.
+ * the number of observations (`ticks`), the provider's rolling 24h volume at the latest
+ * observation that had one, and the close observation's own 24h change, market cap and ingestion
+ * time (what the latest-prices table shows, so it never reads the raw rows). Within one source
+ * and symbol the id is fixed by the time, so times never tie inside a group.
  */
-function candleRollup(name: string, period: string, periodColumn: string): Rollup {
+function candleRollup(name: string, period: string, periodMs: number, periodColumn: string, partitionBy: PartitionGrain): Rollup {
   return {
     kind: 'rollup',
     name,
     summary: `${period} candles of the prices per symbol and source (one row per group; the partials are merged)`,
     from: 'prices',
     period,
+    periodMs,
     periodColumn,
+    partitionBy,
     groupBy: ['symbol', 'source'],
     columns: [
       [periodColumn, 'TIMESTAMP'],
@@ -28,6 +31,9 @@ function candleRollup(name: string, period: string, periodColumn: string): Rollu
       ['ticks', 'BIGINT'],
       ['volume_24h_usd', 'DOUBLE'],
       ['volume_ts', 'TIMESTAMP'],
+      ['close_change_24h_pct', 'DOUBLE'],
+      ['close_market_cap_usd', 'DOUBLE'],
+      ['close_ingested_at', 'TIMESTAMP'],
     ],
     derive: [
       `$period AS ${periodColumn}`,
@@ -43,6 +49,10 @@ function candleRollup(name: string, period: string, periodColumn: string): Rollu
       // arg_max skips NULL values: the volume of the latest observation that has one.
       'arg_max(volume_24h_usd, ts) AS volume_24h_usd',
       'max(ts) FILTER (WHERE volume_24h_usd IS NOT NULL) AS volume_ts',
+      // arg_max_null keeps them: the close observation's own values, NULL when it had none.
+      'arg_max_null(change_24h_pct, ts) AS close_change_24h_pct',
+      'arg_max_null(market_cap_usd, ts) AS close_market_cap_usd',
+      'arg_max_null(ingested_at, ts) AS close_ingested_at',
     ],
     merge: [
       periodColumn,
@@ -57,6 +67,9 @@ function candleRollup(name: string, period: string, periodColumn: string): Rollu
       'sum(ticks)::BIGINT AS ticks',
       'arg_max(volume_24h_usd, volume_ts) AS volume_24h_usd',
       'max(volume_ts) AS volume_ts',
+      'arg_max_null(close_change_24h_pct, close_ts) AS close_change_24h_pct',
+      'arg_max_null(close_market_cap_usd, close_ts) AS close_market_cap_usd',
+      'arg_max_null(close_ingested_at, close_ts) AS close_ingested_at',
     ],
     sortBy: ['symbol', 'source', periodColumn],
     inlineRowLimit: 10_000,
@@ -64,4 +77,27 @@ function candleRollup(name: string, period: string, periodColumn: string): Rollu
 }
 
 /** 1-minute candles of the prices. */
-export const candles1m = candleRollup('candles_1m', '1 minute', 'minute');
+export const candles1m = candleRollup('candles_1m', '1 minute', 60_000, 'minute', 'day');
+
+/** Hourly candles, merged from the 1-minute partials of each commit; a month per partition. */
+export const candles1h = coarserRollup(candles1m, {
+  name: 'candles_1h',
+  summary: 'hourly candles of the prices per symbol and source, fed by the 1-minute partials of each commit',
+  period: '1 hour',
+  periodMs: 3_600_000,
+  periodColumn: 'hour',
+  partitionBy: 'month',
+});
+
+/** Daily (UTC) candles, merged from the 1-minute partials of each commit; a year per partition. */
+export const candles1d = coarserRollup(candles1m, {
+  name: 'candles_1d',
+  summary: 'daily (UTC) candles of the prices per symbol and source, fed by the 1-minute partials of each commit',
+  period: '1 day',
+  periodMs: 86_400_000,
+  periodColumn: 'day',
+  partitionBy: 'year',
+});
+
+/** The price candle rollups, finest first: the grains the candle queries choose from. */
+export const CANDLE_GRAINS: readonly Rollup[] = [candles1m, candles1h, candles1d];

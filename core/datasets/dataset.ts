@@ -47,35 +47,66 @@ export interface IngestedDataset<Row = any> {
   inlineRowLimit: number;
 }
 
+/** How finely a table is partitioned by its time column: UTC day (`year=/month=/day=` folders), month or year. */
+export type PartitionGrain = 'day' | 'month' | 'year';
+
 /**
  * A rollup: partial aggregates of a source dataset's rows, per group and period, inserted in the
  * same commit as the rows they summarise. Partials of one group merge exactly (`merge`), so the
  * view of the same name shows one row per group; maintenance merges the stored partials too.
+ * A coarser rollup (hours, days) is fed by a finer one: in the same commit, from the commit's new
+ * finer partials (a group-by over a few hundred rows), never from the rows again.
  */
 export interface Rollup {
   kind: 'rollup';
   /** The view readers query, e.g. `candles_1m`; the partials are in the table `<name>_partials`. */
   name: string;
   summary: string;
-  /** The dataset whose new rows it summarises. */
+  /** What it summarises: a dataset's new rows, or the new partials of a finer rollup (its name). */
   from: string;
   /** The width of a period, as a DuckDB interval, e.g. `1 minute`. */
   period: string;
-  /** The period column (the period's start, a TIMESTAMP): partitions the table by its UTC day. */
+  /** The width of a period in ms: periods start at whole multiples of it since the epoch (UTC). */
+  periodMs: number;
+  /** The period column (the period's start, a TIMESTAMP): partitions the table by its UTC `partitionBy`. */
   periodColumn: string;
+  /** Partition folders by UTC day, month or year of the period: coarse rollups hold few rows a day. */
+  partitionBy: PartitionGrain;
   /** The group columns besides the period. */
   groupBy: readonly string[];
   /** Columns of the partials table, in order (the view has the same). */
   columns: readonly ColumnSpec[];
   /**
-   * The select list of one partial from the source rows of a group and period (the FROM and
-   * GROUP BY are the writer's); `$period` stands for the period's start expression.
+   * The select list of one partial from the source rows (or finer partials) of a group and period
+   * (the FROM and GROUP BY are the writer's); `$period` stands for the period's start expression.
    */
   derive: readonly string[];
   /** The select list that merges partials of one group and period into one (the GROUP BY is the caller's). */
   merge: readonly string[];
   sortBy: readonly string[];
   inlineRowLimit: number;
+}
+
+/**
+ * A coarser rollup fed by `finer`: the same columns and merge with its own period column, and
+ * partials derived by merging the finer partials of each coarser period (the merge of partials is
+ * exact, so the coarser rows equal what the source rows would give).
+ */
+export function coarserRollup(
+  finer: Rollup,
+  grain: { name: string; summary: string; period: string; periodMs: number; periodColumn: string; partitionBy: PartitionGrain },
+): Rollup {
+  if (grain.periodMs % finer.periodMs !== 0) throw new Error(`${grain.name}: a period must hold whole periods of ${finer.name}`);
+  const rename = (column: string) => (column === finer.periodColumn ? grain.periodColumn : column);
+  return {
+    ...finer,
+    ...grain,
+    from: finer.name,
+    columns: finer.columns.map(([name, type]) => [rename(name), type] as const),
+    derive: finer.merge.map((item) => (item === finer.periodColumn ? `$period AS ${grain.periodColumn}` : item)),
+    merge: finer.merge.map(rename),
+    sortBy: finer.sortBy.map(rename),
+  };
 }
 
 /** Any lake dataset. */

@@ -77,5 +77,36 @@ export function cacheContract(name: string, makeCache: () => Promise<Cache>): vo
       await new Promise((resolve) => setTimeout(resolve, 600));
       assert.equal(await c.increment(key, 5, 60), 5);
     });
+
+    it('keeps one value per field of a map, the newest, and misses a map never set', async () => {
+      const c = await open();
+      const key = uniqueName('contract');
+      assert.deepEqual(await c.fields(key), {});
+      await c.setField(key, 'a', 'one', 60);
+      await c.setField(key, 'b', 'two', 60);
+      await c.setField(key, 'a', 'three', 60);
+      assert.deepEqual(await c.fields(key), { a: 'three', b: 'two' });
+    });
+
+    it('forgets each field of a map after its own time to live', async () => {
+      const c = await open();
+      const key = uniqueName('contract');
+      await c.setField(key, 'short', 'gone soon', 1);
+      await c.setField(key, 'long', 'stays', 60);
+      assert.deepEqual(await c.fields(key), { short: 'gone soon', long: 'stays' });
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      assert.deepEqual(await c.fields(key), { long: 'stays' });
+      await c.setField(key, 'short', 'back', 60);
+      assert.deepEqual(await c.fields(key), { short: 'back', long: 'stays' });
+    });
+
+    it('keeps every field of many concurrent writers', async () => {
+      const c = await open();
+      const key = uniqueName('contract');
+      await Promise.all(Array.from({ length: 20 }, (_, i) => c.setField(key, `replica-${i}`, String(i), 60)));
+      const fields = await c.fields(key);
+      assert.equal(Object.keys(fields).length, 20);
+      assert.equal(fields['replica-7'], '7');
+    });
   });
 }

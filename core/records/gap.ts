@@ -19,8 +19,12 @@ export const Gap = z.object({
   /** Times of the trades on either side of the hole (the hole lies between them), epoch ms UTC. */
   from_ts: z.number().int(),
   to_ts: z.number().int(),
-  /** What opened it. */
-  cause: z.enum(['reconnect', 'sequence', 'backpressure']),
+  /**
+   * What opened it: a dropped connection (`reconnect`), ids the venue skipped on a live connection
+   * (`sequence`), a connection dropped because the bus fell behind (`backpressure`), or what traded
+   * while no stream reader of this lake was running (`restart`).
+   */
+  cause: z.enum(['reconnect', 'sequence', 'backpressure', 'restart']),
   /** Why REST could not fill it, e.g. `history does not go back that far` or `HTTP 429`. */
   reason: z.string().min(1).max(500),
   detected_at: z.number().int(),

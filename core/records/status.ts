@@ -48,8 +48,10 @@ export const ProcessorStatus = z.object({
   updatedAt: z.number(),
   /** Records committed to the lake (duplicates dropped not counted). */
   recordsWritten: z.number(),
-  /** Records dropped at commit because the lake already held their key. */
+  /** Records dropped at commit because the lake already held their key (or they came twice in one flush). */
   duplicatesDropped: z.number(),
+  /** The same, per dataset (`trades`, `prices`, ...): e.g. the second copy of each trade two stream replicas published. */
+  duplicatesDroppedByDataset: z.record(z.string(), z.number()),
   deadLettered: z.number(),
   /** Lake transactions committed. */
   commits: z.number(),
@@ -79,6 +81,8 @@ export const VenueStreamStatus = z.object({
   /** Missed trade ids noticed, fetched back from REST, and recorded as gaps because REST did not return them. */
   tradesMissed: z.number(),
   tradesRefilled: z.number(),
+  /** Missed trade ids not fetched back because another replica (or an earlier run) had already published them. */
+  tradesCoveredByReplicas: z.number(),
   gapsRecorded: z.number(),
   /** Trades waiting for the bus, and whether reading is paused because too many wait. */
   buffered: z.number(),

@@ -79,7 +79,13 @@ export interface Pipeline {
   days: Partition[];
 }
 
-export interface Indicators {
+/** What `/api/candles` and `/api/indicators` computed on: the composite (median across sources) or one source. */
+export interface CandleBasis {
+  basis: 'composite' | 'source';
+  sources: string[];
+}
+
+export interface Indicators extends CandleBasis {
   candles: number;
   sma: number | null;
   ema: number | null;
@@ -189,6 +195,7 @@ export interface VenueStream {
   malformedFrames: number;
   tradesMissed: number;
   tradesRefilled: number;
+  tradesCoveredByReplicas: number;
   gapsRecorded: number;
   buffered: number;
   paused: boolean;
@@ -197,10 +204,22 @@ export interface VenueStream {
   lastErrorAt: number | null;
 }
 
+/** One stream reader (scraper replica) as it last reported. */
+export interface StreamReplica {
+  instance: string;
+  updatedAt: number;
+  reporting: boolean;
+  venues: VenueStream[];
+}
+
 export interface Streams {
   ok: boolean;
   detail: string;
+  /** Each venue over the reporting replicas. */
   venues: VenueStream[];
+  replicas: StreamReplica[];
+  /** Records the processors dropped at commit as already in the lake, per dataset. */
+  lake: { processors: number; duplicatesDropped: Record<string, number> };
 }
 
 async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -223,10 +242,13 @@ const q = encodeURIComponent;
 export const api = {
   health: () => getJson<{ ok: boolean; synthetic: boolean }>('/api/health'),
   latest: () => getJson<{ asOf: number; prices: LatestPrice[] }>('/api/latest'),
-  candles: (symbol: string, interval: string, from: number, to?: number) =>
-    getJson<{ candles: Candle[] }>(`/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}${to ? `&to=${to}` : ''}`),
-  indicators: (symbol: string, interval: string) =>
-    getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20`),
+  /** `source` empty: the composite, per bucket the median across sources of each source's candle. */
+  candles: (symbol: string, interval: string, from: number, to?: number, source = '') =>
+    getJson<CandleBasis & { candles: Candle[] }>(
+      `/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}${to ? `&to=${to}` : ''}${source ? `&source=${q(source)}` : ''}`,
+    ),
+  indicators: (symbol: string, interval: string, source = '') =>
+    getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20${source ? `&source=${q(source)}` : ''}`),
   providers: () => getJson<Providers>('/api/providers'),
   alerts: (options: { symbol?: string; from?: number; to?: number; limit: number }) =>
     getJson<{ alerts: AlertItem[] }>(

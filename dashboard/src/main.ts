@@ -1,5 +1,5 @@
 import './styles.css';
-import { api, INTERVAL_MS, RANGES, rangeStart, type Candle, type LatestPrice, type Tick } from './api.ts';
+import { api, INTERVAL_MS, RANGES, rangeStart, type Candle, type CandleBasis, type LatestPrice, type Tick } from './api.ts';
 import { PriceChart } from './chart.ts';
 import { byId, el } from './dom.ts';
 import { LiveMerge, applyTick } from './live-merge.ts';
@@ -19,6 +19,8 @@ const state = {
   symbol: (params.get('symbol') ?? 'BTC').toUpperCase(),
   interval: params.get('interval') ?? '1m',
   range: params.get('range') ?? '6H',
+  /** One source's prices on the chart; empty: the composite (the median across sources). */
+  source: params.get('source') ?? '',
   /** An absolute range from the URL (`?from=2023-03-01&to=2023-03-22`), for history; the range picker clears it. */
   window: absoluteWindow(params.get('from'), params.get('to')),
 };
@@ -87,6 +89,11 @@ picker(
   },
 );
 
+byId<HTMLSelectElement>('chart-source').addEventListener('change', (event) => {
+  state.source = (event.target as HTMLSelectElement).value;
+  void refreshChart();
+});
+
 const search = byId<HTMLInputElement>('symbol-search');
 search.addEventListener('keydown', (event) => {
   if (event.key !== 'Enter') return;
@@ -111,6 +118,8 @@ function syncUrl(): void {
   url.searchParams.set('symbol', state.symbol);
   url.searchParams.set('interval', state.interval);
   url.searchParams.set('range', state.range);
+  if (state.source) url.searchParams.set('source', state.source);
+  else url.searchParams.delete('source');
   if (state.window) {
     url.searchParams.set('from', new Date(state.window.from).toISOString());
     url.searchParams.set('to', new Date(state.window.to).toISOString());
@@ -133,14 +142,16 @@ async function refreshChart(): Promise<void> {
     const from = state.window ? Math.floor(state.window.from / width) * width : rangeStart(Date.now(), rangeMs, interval);
     const to = state.window ? Math.ceil(state.window.to / width) * width : undefined;
     const [answer, alerts] = await Promise.all([
-      api.candles(symbol, interval, from, to),
+      api.candles(symbol, interval, from, to, state.source),
       api.alerts({ symbol, from, to, limit: 500 }).catch(() => ({ alerts: [] })),
       refreshIndicators(),
     ]);
     if (load !== chartLoad) return;
     candles = answer.candles;
+    showBasis(answer);
     // Live ticks the lake has not written yet go on top of its candles; ids already applied stay out.
-    for (const tick of merge.newerThan(symbol, lakeNewest.get(symbol) ?? 0)) applyTick(candles, tick, INTERVAL_MS[interval]!);
+    for (const tick of merge.newerThan(symbol, lakeNewest.get(symbol) ?? 0))
+      if (onChart(tick)) applyTick(candles, tick, INTERVAL_MS[interval]!);
     chart.show(`${symbol}/${interval}/${range}`, candles);
     chart.showAlerts(alerts.alerts, INTERVAL_MS[interval]!);
     byId('chart').dataset.loaded = `${symbol}/${interval}`;
@@ -155,10 +166,29 @@ async function refreshChart(): Promise<void> {
 
 async function refreshIndicators(): Promise<void> {
   try {
-    renderIndicators(byId('indicators'), await api.indicators(state.symbol, state.interval));
+    renderIndicators(byId('indicators'), await api.indicators(state.symbol, state.interval, state.source));
   } catch (error) {
     byId('indicators').replaceChildren(el('span', { class: 'muted' }, `Indicators unavailable: ${(error as Error).message}`));
   }
+}
+
+/** Whether a live tick belongs on the chart: with one source chosen, only that source's. */
+function onChart(tick: Tick): boolean {
+  return !state.source || tick.source === state.source;
+}
+
+/** Says what the chart shows, and offers every source of the symbol besides the composite. */
+function showBasis(answer: CandleBasis): void {
+  const names = answer.sources;
+  byId('chart-basis').textContent =
+    answer.basis === 'source'
+      ? `${state.source} alone`
+      : `Composite: per candle, the median of ${names.length} source${names.length === 1 ? '' : 's'} (${names.join(', ') || 'none yet'})`;
+  const select = byId<HTMLSelectElement>('chart-source');
+  const offered = [...new Set([...names, ...(state.source ? [state.source] : [])])].sort();
+  if (answer.basis === 'composite' || select.options.length <= 1)
+    select.replaceChildren(new Option('Composite', ''), ...offered.map((name) => new Option(name, name)));
+  select.value = state.source;
 }
 
 function showLastPrice(): void {
@@ -171,6 +201,8 @@ function showLastPrice(): void {
 }
 
 function pick(symbol: string): void {
+  // Another symbol has its own sources: its chart starts on the composite.
+  if (symbol !== state.symbol) state.source = '';
   state.symbol = symbol;
   search.value = '';
   renderTable();
@@ -199,7 +231,7 @@ function onTick(tick: Tick): void {
       ts: tick.ts,
     });
   }
-  if (tick.symbol === state.symbol) {
+  if (tick.symbol === state.symbol && onChart(tick)) {
     const candle = applyTick(candles, tick, INTERVAL_MS[state.interval]!);
     if (candle) chart.update(candle);
     showLastPrice();

@@ -16,9 +16,13 @@ export function streamsOffMessage(): HTMLElement {
 
 const STATE_LABEL = { connected: 'CONNECTED', paused: 'PAUSED', disconnected: 'DISCONNECTED' } as const;
 
-/** Each venue's stream: its state, what it received, dropped, refilled and lost, what waits for the bus, the last error. */
+/**
+ * The streams: each venue over the replicas (its state, what it received, dropped, refilled and lost,
+ * what waits for the bus, the last error), each replica and its connections, and the duplicates the
+ * lake dropped.
+ */
 export function renderStreams(container: HTMLElement, report: Streams, now: number): void {
-  if (report.venues.length === 0) {
+  if (report.venues.length === 0 && report.replicas.length === 0) {
     container.replaceChildren(streamsOffMessage());
     return;
   }
@@ -38,6 +42,7 @@ export function renderStreams(container: HTMLElement, report: Streams, now: numb
         figure('trades', formatCount(v.tradesReceived)),
         figure('dupes dropped', formatCount(v.duplicatesDropped)),
         figure('refilled', formatCount(v.tradesRefilled)),
+        ...(v.tradesCoveredByReplicas > 0 ? [figure('had by replicas', formatCount(v.tradesCoveredByReplicas))] : []),
         figure('gaps', formatCount(v.gapsRecorded), v.gapsRecorded > 0 ? 'warn' : ''),
         figure('buffered', `${formatCount(v.buffered)}${v.paused ? ' · paused' : ''}`, v.paused ? 'warn' : ''),
         figure('last trade', v.lastTradeAt === null ? '—' : `${formatAge(v.lastTradeAt, now)} ago`),
@@ -46,7 +51,47 @@ export function renderStreams(container: HTMLElement, report: Streams, now: numb
       ...(v.lastError ? [el('div', { class: 'error' }, `${v.lastError} · ${formatAge(v.lastErrorAt, now)} ago`)] : []),
     );
   });
-  fill(container, [...(report.ok ? [] : [el('div', { class: 'alert' }, report.detail)]), ...venues], report.detail);
+  fill(
+    container,
+    [...(report.ok ? [] : [el('div', { class: 'alert' }, report.detail)]), ...venues, replicasList(report, now), lakeLine(report)],
+    report.detail,
+  );
+}
+
+/** One line per replica: its name, whether it reports, and each venue's connection and connection count. */
+function replicasList(report: Streams, now: number): HTMLElement {
+  const rows = report.replicas.map((replica) =>
+    el(
+      'li',
+      { class: `replica ${replica.reporting ? '' : 'silent'}`, data: { replica: replica.instance } },
+      el('span', { class: 'name' }, replica.instance),
+      ...(replica.reporting ? [] : [el('span', { class: 'chip' }, `silent ${formatAge(replica.updatedAt, now)}`)]),
+      ...replica.venues.map((v) =>
+        el(
+          'span',
+          {
+            class: `kv ${v.connected ? '' : 'warn'}`,
+            title: `${formatCount(v.connections)} connections opened`,
+            data: { replicaVenue: v.venue },
+          },
+          el('span', { class: 'label' }, v.venue),
+          `${v.connected ? 'up' : 'down'} · ${formatCount(v.connections)} conn`,
+        ),
+      ),
+    ),
+  );
+  const title = `${report.replicas.length} ${report.replicas.length === 1 ? 'replica' : 'replicas'}`;
+  return el('div', { class: 'replicas' }, el('div', { class: 'label' }, title), el('ul', {}, ...rows));
+}
+
+/** What the lake dropped as duplicates of what the replicas published (trades, and prices of the tickers). */
+function lakeLine(report: Streams): HTMLElement {
+  const dropped = report.lake.duplicatesDropped;
+  const text =
+    report.lake.processors === 0
+      ? 'No processor is reporting: the duplicates the lake dropped are unknown.'
+      : `The lake dropped ${formatCount(dropped.trades ?? 0)} duplicate trades and ${formatCount(dropped.prices ?? 0)} duplicate prices (${report.lake.processors} ${report.lake.processors === 1 ? 'processor' : 'processors'}, since they started).`;
+  return el('div', { class: 'lake-duplicates', data: { trades: String(dropped.trades ?? 0) } }, text);
 }
 
 /** The recent gaps, newest first: which trades are missing, when, why; and their count on the card's badge. */

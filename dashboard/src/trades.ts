@@ -122,7 +122,10 @@ export function setUpTrades(initialInterval: string, notice: (id: string, error:
         notice('trades-notice', list.reason);
         return;
       }
-      showMarkets(list.value.markets, streams.status === 'fulfilled' && streams.value.venues.length > 0);
+      showMarkets(
+        list.value.markets,
+        streams.status === 'fulfilled' && (streams.value.venues.length > 0 || streams.value.replicas.length > 0),
+      );
       await refreshMarket();
     },
     applyTheme: () => chart.applyTheme(),

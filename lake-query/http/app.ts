@@ -30,7 +30,7 @@ export interface AppDeps {
   queries: LakeQueries;
   /** Health checks by part name: `lake` (the catalog), `files` (the data files) and the adapters `bus`, `store`, `cache`. */
   checks: Record<string, HealthCheck>;
-  statusBoard: Pick<StatusBoard, 'read'>;
+  statusBoard: Pick<StatusBoard, 'read' | 'readReplicas'>;
   metrics: Metrics;
   /** Folder of the built dashboard (`dashboard/dist`). */
   dashboardDir: string;
@@ -132,11 +132,11 @@ export function createApp(deps: AppDeps): OpenAPIHono {
 
   app.openapi(routes.candles, async (c) => {
     const params = c.req.valid('query');
-    const query = { symbol: params.symbol, ...candleRange(params, now()) };
+    const query = { symbol: params.symbol, ...(params.source ? { source: params.source } : {}), ...candleRange(params, now()) };
     const raw = c.req.query();
     // Keyed by what was asked, not the resolved `now`, so repeated dashboard asks share an answer.
-    const key = `candles|${query.symbol}|${query.interval}|${raw.from ?? ''}|${raw.to ?? ''}`;
-    return c.json({ ...query, candles: await cached(key, () => deps.queries.candles(query)) }, 200);
+    const key = `candles|${query.symbol}|${query.source ?? ''}|${query.interval}|${raw.from ?? ''}|${raw.to ?? ''}`;
+    return c.json({ ...query, ...(await cached(key, () => deps.queries.candles(query))) }, 200);
   });
 
   app.openapi(routes.indicators, async (c) => {
@@ -144,7 +144,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     if (!deps.lake) return c.json({ error: 'indicators are not available on this server' }, 503);
     const at = params.at ?? now();
     const lake = deps.lake;
-    const key = `indicators|${params.symbol}|${params.interval}|${params.window}|${c.req.query('at') ?? ''}`;
+    const key = `indicators|${params.symbol}|${params.source ?? ''}|${params.interval}|${params.window}|${c.req.query('at') ?? ''}`;
     return c.json(await cached(key, () => indicators(lake, deps.queries, { ...params, at })), 200);
   });
 

@@ -71,7 +71,9 @@ describe('lake-query API: indicators, SQL, live stream, token and CORS', () => {
     assert.equal(body.candles, 5);
     assert.ok(Math.abs(body.volatility) < 1e-9, 'constant 1% steps: no dispersion of log returns');
     assert.ok(body.sma > 120 && body.sma < 135);
-    assert.ok(Math.abs(body.change24hPct - (1.01 ** 23 - 1) * 100) < 1e-6, `24h change ${body.change24hPct}`);
+    // Closes by the candles' rule: now the median of b (0.98p) and c (p) in the last minute, a day ago a's alone.
+    assert.ok(Math.abs(body.change24hPct - (0.99 * 1.01 ** 23 - 1) * 100) < 1e-6, `24h change ${body.change24hPct}`);
+    assert.deepEqual([body.basis, body.sources], ['composite', ['a', 'b', 'c']]);
     assert.deepEqual(
       body.spread.sources.map((s: { source: string }) => s.source),
       ['b', 'c'],

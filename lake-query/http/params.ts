@@ -33,12 +33,20 @@ const intervalParam = z.enum(Object.keys(CANDLE_INTERVALS) as [CandleInterval, .
   error: `expected one of ${Object.keys(CANDLE_INTERVALS).join(', ')}`,
 });
 
+/** A price source (provider) as records name it. */
+const sourceParam = z
+  .string()
+  .regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case provider name such as coingecko or binance-stream')
+  .optional()
+  .describe("one source's own prices, e.g. binance; default: the composite, the median across sources");
+
 /** Query parameters of `GET /api/candles`. */
 export const candleParams = z.object({
   symbol: symbolParam,
   interval: intervalParam.default('1m').describe('candle width'),
   from: timeParam.optional().describe('ISO 8601 or epoch ms, inclusive; default: 6 hours before `to`'),
   to: timeParam.optional().describe('ISO 8601 or epoch ms, exclusive; default: now'),
+  source: sourceParam,
 });
 
 /** Query parameters of `GET /api/indicators`. */
@@ -53,6 +61,7 @@ export const indicatorParams = z.object({
     .default(20)
     .describe('candles in the moving averages and the volatility'),
   at: timeParam.optional().describe('ISO 8601 or epoch ms the figures are computed at; default: now'),
+  source: sourceParam,
 });
 
 /** Body of `POST /api/sql`. */

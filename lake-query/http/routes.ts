@@ -4,6 +4,7 @@ import { alertParams, AlertRow } from './alerts.ts';
 import { BODY_ERRORS, CONSOLE_ERRORS, errorAnswers, jsonAnswers } from './openapi.ts';
 import { candleParams, indicatorParams, sqlBody } from './params.ts';
 import {
+  Basis,
   CandleBody,
   DeadLettersBody,
   HealthBody,
@@ -38,11 +39,21 @@ export const routes = {
   candles: createRoute({
     method: 'get',
     path: '/api/candles',
-    summary: 'OHLC candles of one symbol, from the rollups or the raw prices',
+    summary: 'OHLC candles of one symbol from the rollups: by default the composite across sources, with `source` one source alone',
     request: { query: candleParams },
-    responses: jsonAnswers(z.object({ symbol: z.string(), interval: z.string(), from: ms, to: ms, candles: z.array(CandleBody) }), {
-      params: true,
-    }),
+    responses: jsonAnswers(
+      z.object({
+        symbol: z.string(),
+        interval: z.string(),
+        from: ms,
+        to: ms,
+        source: z.string().optional(),
+        basis: Basis,
+        sources: z.array(z.string()).describe('the sources the candles are made of'),
+        candles: z.array(CandleBody),
+      }),
+      { params: true },
+    ),
   }),
   indicators: createRoute({
     method: 'get',

@@ -48,10 +48,16 @@ export const CandleBody = z
     high: num,
     low: num,
     close: num,
-    count: z.number().int().describe('observations in the bucket'),
-    volume24hUsd: nullableNum.describe("the provider's rolling 24h volume at the close"),
+    count: z.number().int().describe('observations in the bucket, of every source it is made of'),
+    volume24hUsd: nullableNum.describe("the providers' rolling 24h volume at the close (the median of the sources')"),
+    sources: z.number().int().describe('sources whose candles the prices are the median of'),
   })
   .meta({ id: 'Candle' }) satisfies z.ZodType<Candle>;
+
+/** What a candle series is made of. */
+export const Basis = z
+  .enum(['composite', 'source'])
+  .describe("`composite`: per bucket, the median across sources of each source's candle; `source`: the one source asked for");
 
 export const PartitionBody = z
   .object({
@@ -75,6 +81,8 @@ export const DeadLettersBody = z.object({
 
 export const IndicatorsBody = z.object({
   symbol: z.string(),
+  basis: Basis,
+  sources: z.array(z.string()),
   interval: z.enum(Object.keys(CANDLE_INTERVALS) as [CandleInterval, ...CandleInterval[]]),
   window: z.number().int(),
   at: ms,

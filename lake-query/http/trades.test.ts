@@ -98,6 +98,8 @@ describe('the exchange-trade routes on a lake without trades yet', () => {
       ok: false,
       detail: 'the stream reader is not reporting (no status in the shared cache)',
       venues: [],
+      replicas: [],
+      lake: { processors: 0, duplicatesDropped: {} },
     });
   });
 });

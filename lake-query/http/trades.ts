@@ -1,6 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { VenueStreamStatus } from '../../core/records/status.ts';
 import { VENUES } from '../../core/records/trade.ts';
 import type { StatusBoard } from '../../core/status-board.ts';
 import type { LakeReader } from '../queries.ts';
@@ -8,6 +7,7 @@ import { createTradeQueries, type GapItem, type TradeCandle, type TradeItem, typ
 import { alertParams } from './alerts.ts';
 import { candleParams, candleRange } from './params.ts';
 import { jsonAnswers } from './openapi.ts';
+import { StreamsBody, streamsReport } from './streams.ts';
 
 const VENUE_CHOICES = `expected one of ${VENUES.join(', ')}`;
 
@@ -96,34 +96,10 @@ export const GapItemBody = z.object({
   missing: z.number().int(),
   fromTs: ms.describe('time of the trade before the hole'),
   toTs: ms.describe('time of the trade after the hole'),
-  cause: z.string().describe('reconnect, sequence or backpressure'),
+  cause: z.string().describe('reconnect, sequence, backpressure or restart'),
   reason: z.string().describe("why the venue's history could not fill it"),
   detectedAt: ms,
 }) satisfies z.ZodType<GapItem>;
-
-/** The body of `GET /api/streams`. */
-export const StreamsBody = z.object({
-  ok: z.boolean().describe('every venue connected'),
-  detail: z.string(),
-  venues: z.array(VenueStreamStatus),
-});
-export type StreamsReport = z.infer<typeof StreamsBody>;
-
-/** What the stream reader last published to the status board; a silent reader is reported as such. */
-export async function streamsReport(board: Pick<StatusBoard, 'read'>): Promise<StreamsReport> {
-  const status = await board.read('streams');
-  if (!status) return { ok: false, detail: 'the stream reader is not reporting (no status in the shared cache)', venues: [] };
-  const down = status.venues.filter((venue) => !venue.connected);
-  const detail =
-    status.venues.length === 0
-      ? 'no venue streams configured'
-      : down.length === 0
-        ? `${status.venues.length} ${status.venues.length === 1 ? 'venue' : 'venues'} connected`
-        : `${down.length} of ${status.venues.length} venues disconnected: ${down
-            .map((venue) => (venue.lastError ? `${venue.venue} (${venue.lastError})` : venue.venue))
-            .join(', ')}`;
-  return { ok: down.length === 0, detail, venues: status.venues };
-}
 
 /** The exchange-trade routes, each declared once (see `routes.ts`). */
 export const tradeRoutes = {
@@ -157,7 +133,8 @@ export const tradeRoutes = {
   streams: createRoute({
     method: 'get',
     path: '/api/streams',
-    summary: "Each venue's trade stream: connection, trades received, missed, refilled, gaps",
+    summary:
+      'The trade streams: each replica and its connections, each venue over the replicas (received, refilled, gaps), and the duplicates the lake dropped',
     responses: jsonAnswers(StreamsBody, { reads: 'status' }),
   }),
 };
@@ -165,7 +142,7 @@ export const tradeRoutes = {
 export interface TradeRouteDeps {
   /** The lake; without it the lake routes answer 503 (`/api/streams` still answers). */
   lake?: LakeReader | undefined;
-  statusBoard: Pick<StatusBoard, 'read'>;
+  statusBoard: Pick<StatusBoard, 'readReplicas'>;
   now: () => number;
   /** The app's result cache. */
   cached: <T>(key: string, load: () => Promise<T>) => Promise<T>;
@@ -211,5 +188,5 @@ export function registerTradeRoutes(app: OpenAPIHono, deps: TradeRouteDeps): voi
     return c.json({ gaps: await deps.cached(key, () => queries.gaps(query)) }, 200);
   });
 
-  app.openapi(tradeRoutes.streams, async (c) => c.json(await streamsReport(deps.statusBoard), 200));
+  app.openapi(tradeRoutes.streams, async (c) => c.json(await streamsReport(deps.statusBoard, deps.now()), 200));
 }

@@ -36,6 +36,7 @@ export class BoundedPublisher {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
   private published = 0;
+  private offered = 0;
 
   constructor(private readonly options: BoundedPublisherOptions) {}
 
@@ -49,10 +50,16 @@ export class BoundedPublisher {
     return this.published;
   }
 
+  /** Messages offered so far: once `publishedCount` reaches a value read here, the bus has every message offered before. */
+  get offeredCount(): number {
+    return this.offered;
+  }
+
   /** Queues messages (always: the caller stops producing when told to). */
   offer(messages: readonly Outbound[]): void {
     if (messages.length === 0) return;
     for (const message of messages) this.queue.push(message);
+    this.offered += messages.length;
     if (!this.high && this.buffered >= this.options.maxBuffered) {
       this.high = true;
       this.options.onPressure(true);

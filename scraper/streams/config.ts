@@ -66,6 +66,11 @@ export const streamsConfigSchema = z
       .min(0, 'expected 0 or more')
       .default(3)
       .describe('Retries of a failed REST refill (network, 5xx, rate limit) before its trades are recorded as a gap. Default 3.'),
+    streamRestartLookbackMs: positiveInt()
+      .default(86_400_000)
+      .describe(
+        "At start, for a market no replica left a mark for in the shared cache, how far back from its newest trade in the lake to look for trade ids neither in the lake nor in a gap record (a crash's loss), to fetch them back or record them as gaps, ms. Default 86400000 (24 h).",
+      ),
     streamTickerIntervalMs: positiveInt()
       .default(1_000)
       .describe("Most one price record per market per this many ms from the venues' tickers (`<venue>-stream` source), ms. Default 1000."),

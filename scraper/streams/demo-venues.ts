@@ -38,6 +38,9 @@ export interface DemoVenues {
 export async function startDemoVenues(options: DemoVenueOptions, log: Logger): Promise<DemoVenues> {
   const world = new SyntheticWorld(options.seed ?? Math.floor(Math.random() * 2 ** 31));
   const { symbols, tradesPerSecond } = options;
+  // Numbered by the clock, as a real venue's ids keep growing: a demo started again goes on from
+  // past the ids its last run wrote to the lake (what it "traded" while down is a restart gap).
+  const firstTradeId = Math.ceil((Date.now() * tradesPerSecond) / 1_000);
   const venues: FakeVenue[] = [];
   try {
     for (const [index, venue] of VENUES.entries()) {
@@ -45,6 +48,7 @@ export async function startDemoVenues(options: DemoVenueOptions, log: Logger): P
         venue,
         markets: symbols.map((symbol) => PROTOCOLS[venue as Venue].market(symbol)),
         tradesPerSecond,
+        firstTradeId,
         seed: world.seed + index,
         world,
       });

@@ -59,12 +59,49 @@ test('the next hole after a dropped connection is blamed on the reconnect, later
   );
 });
 
-test('a sequence started from a checkpoint notices what was missed before the first trade', () => {
-  const sequence = new TradeSequence({ tradeId: 100, ts: 5 });
+test('a sequence started from a mark blames what was missed before the first trade on the restart', () => {
+  const sequence = new TradeSequence({ mark: { tradeId: 100, ts: 5 } });
+  sequence.expectHole('reconnect');
+  assert.equal(sequence.accept(99, 4, 0), 'duplicate', 'a trade up to the mark was published before');
   sequence.accept(104, 9, 0);
+  sequence.accept(107, 12, 0);
   assert.deepEqual(
-    sequence.takeHoles(Infinity).map(({ first, last, fromTs }) => [first, last, fromTs]),
-    [[101, 103, 5]],
+    sequence.takeHoles(Infinity).map(({ first, last, fromTs, cause }) => [first, last, fromTs, cause]),
+    [
+      [101, 103, 5, 'restart'],
+      [105, 106, 9, 'sequence'],
+    ],
+  );
+});
+
+test('a restart that missed nothing leaves no cause behind for a later hole', () => {
+  const sequence = new TradeSequence({ mark: { tradeId: 100, ts: 5 } });
+  sequence.accept(101, 6, 0);
+  sequence.accept(103, 8, 0);
+  assert.deepEqual(
+    sequence.takeHoles(Infinity).map((hole) => hole.cause),
+    ['sequence'],
+  );
+});
+
+test('a sequence started with holes from the lake keeps them open, below the mark, until taken', () => {
+  const sequence = new TradeSequence({
+    mark: { tradeId: 100, ts: 50 },
+    holes: [
+      { first: 10, last: 12, fromTs: 9, toTs: 13 },
+      { first: 120, last: 130, fromTs: 0, toTs: 0 },
+    ],
+    at: 1_000,
+  });
+  assert.deepEqual(sequence.open, [{ first: 10, last: 12, fromTs: 9, toTs: 13, openedAt: 1_000, cause: 'restart' }]);
+  assert.equal(sequence.accept(11, 11, 0), 'late', 'a trade of a hole from the lake fills it');
+  assert.deepEqual(sequence.newest, { tradeId: 100, ts: 50 });
+  assert.deepEqual(
+    sequence.takeHoles(1_000).map(({ first, last }) => [first, last]),
+    [
+      [10, 10],
+      [12, 12],
+    ],
   );
 });
 

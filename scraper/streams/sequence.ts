@@ -12,6 +12,9 @@ export interface Hole {
   cause: Gap['cause'];
 }
 
+/** A run of trade ids missing from the lake, both ends included, with the times of the trades around it. */
+export type MissingRun = Pick<Hole, 'first' | 'last' | 'fromTs' | 'toTs'>;
+
 /** What `accept` decided about a trade id. */
 export type Verdict = 'new' | 'late' | 'duplicate';
 
@@ -30,11 +33,20 @@ export class TradeSequence {
   /** The cause given to the next hole found (set when a connection drops or is dropped). */
   private pendingCause: Gap['cause'] | undefined;
 
-  /** Starts after `lastSeen` when it is known (e.g. a checkpoint), so a restart notices what it missed. */
-  constructor(lastSeen?: { tradeId: number; ts: number }) {
-    if (lastSeen) {
-      this.next = lastSeen.tradeId + 1;
-      this.lastTs = lastSeen.ts;
+  /**
+   * Starts after `start.mark` when it is known (where the last run left the market), so that a
+   * restart notices what traded meanwhile: the first hole found is blamed on `restart`, and
+   * `start.holes` (runs missing before the mark) are open from the outset, opened at `start.at`.
+   */
+  constructor(start?: { mark: { tradeId: number; ts: number }; holes?: readonly MissingRun[]; at?: number }) {
+    if (start) {
+      this.next = start.mark.tradeId + 1;
+      this.lastTs = start.mark.ts;
+      this.pendingCause = 'restart';
+      for (const run of start.holes ?? []) {
+        if (run.last >= this.next) continue;
+        this.holes.push({ ...run, openedAt: start.at ?? 0, cause: 'restart' });
+      }
     }
   }
 
@@ -43,13 +55,15 @@ export class TradeSequence {
     return this.next === undefined ? undefined : { tradeId: this.next - 1, ts: this.lastTs };
   }
 
-  /** The next hole found is blamed on `cause` rather than on the venue's sequence. */
+  /** The next hole found is blamed on `cause` rather than on the venue's sequence (a restart's stays until the first trade). */
   expectHole(cause: Gap['cause']): void {
-    this.pendingCause = cause;
+    if (this.pendingCause !== 'restart') this.pendingCause = cause;
   }
 
   accept(tradeId: number, ts: number, now: number): Verdict {
     if (this.next === undefined || tradeId === this.next) {
+      // The first trade after a restart follows on from where the last run stopped: nothing was missed.
+      if (this.pendingCause === 'restart') this.pendingCause = undefined;
       this.advance(tradeId, ts);
       return 'new';
     }
@@ -79,6 +93,11 @@ export class TradeSequence {
   /** Ids missing now, in open holes. */
   get missing(): number {
     return this.holes.reduce((sum, hole) => sum + hole.last - hole.first + 1, 0);
+  }
+
+  /** The holes open now (not taken yet). */
+  get open(): readonly Hole[] {
+    return this.holes;
   }
 
   private advance(tradeId: number, ts: number): void {

@@ -7,9 +7,11 @@ import type { VenueStreamStatus } from '../../core/records/status.ts';
 import { tradeId, validateTrade, type Trade } from '../../core/records/trade.ts';
 import type { RateLimiter } from '../rate-limiter.ts';
 import type { Outbound } from './bounded-publisher.ts';
+import type { StreamCheckpoints, TradeMark } from './checkpoints.ts';
 import { VenueConnection, type ConnectionTiming } from './connection.ts';
 import { refillHole } from './refill.ts';
 import { TradeSequence, type Hole } from './sequence.ts';
+import type { StartPoint } from './start-points.ts';
 import type { StreamProtocol, TradeHistory, VenueTicker, VenueTrade } from './venues/venue.ts';
 
 /** The topics a venue stream publishes to. */
@@ -35,6 +37,10 @@ export interface VenueStreamOptions {
   reorderWindowMs: number;
   refill: { retries: number; maxTrades: number; rateLimitedPauseMs: number };
   tickerIntervalMs: number;
+  /** Where each market resumes (by market name): after the mark the last run left, with the holes it left open. */
+  start?: ReadonlyMap<string, StartPoint>;
+  /** The marks every replica shared: a hole up to another's mark is on the bus already and is not fetched again. */
+  checkpoints?: Pick<StreamCheckpoints, 'load'>;
   log: Logger;
   now?: () => number;
 }
@@ -47,6 +53,7 @@ type Counters = Pick<
   | 'malformedFrames'
   | 'tradesMissed'
   | 'tradesRefilled'
+  | 'tradesCoveredByReplicas'
   | 'gapsRecorded'
   | 'lastTradeAt'
   | 'lastError'
@@ -63,7 +70,10 @@ export class VenueStream {
   private readonly connection: VenueConnection;
   private readonly sequences = new Map<string, TradeSequence>();
   private readonly symbolOf = new Map<string, string>();
-  private readonly lastTickerAt = new Map<string, number>();
+  /** Per market, the interval (of `tickerIntervalMs`) of the last ticker published. */
+  private readonly lastTickerSlot = new Map<string, number>();
+  /** Per market, the holes handed to REST and not finished: the mark cannot pass them. */
+  private readonly refillingHoles = new Map<string, Set<Hole>>();
   private readonly counters: Counters = {
     tradesReceived: 0,
     tickersReceived: 0,
@@ -71,6 +81,7 @@ export class VenueStream {
     malformedFrames: 0,
     tradesMissed: 0,
     tradesRefilled: 0,
+    tradesCoveredByReplicas: 0,
     gapsRecorded: 0,
     lastTradeAt: null,
     lastError: null,
@@ -91,7 +102,9 @@ export class VenueStream {
     for (const symbol of options.symbols) {
       const market = options.protocol.market(symbol);
       this.symbolOf.set(market, symbol);
-      this.sequences.set(market, new TradeSequence());
+      const start = options.start?.get(market);
+      this.sequences.set(market, new TradeSequence(start && { ...start, at: this.now() }));
+      this.refillingHoles.set(market, new Set());
     }
     const markets = this.markets;
     this.connection = new VenueConnection({
@@ -105,6 +118,10 @@ export class VenueStream {
       onDown: (reason) => this.down(reason, 'reconnect'),
       onUp: () => this.log.info({ markets }, 'Stream connected'),
     });
+  }
+
+  get venue(): string {
+    return this.options.protocol.venue;
   }
 
   get markets(): string[] {
@@ -165,6 +182,23 @@ export class VenueStream {
   /** Resolves when every hole taken so far was refilled or recorded. */
   settled(): Promise<void> {
     return this.refilling;
+  }
+
+  /**
+   * Per market, how far its trades were handed on without a hole: every id up to the mark was
+   * offered for publishing, recorded as a gap, or was already on the bus when this run started.
+   * A hole still open or being fetched back holds the mark just before it.
+   */
+  marks(): Map<string, TradeMark> {
+    const marks = new Map<string, TradeMark>();
+    for (const [market, sequence] of this.sequences) {
+      const newest = sequence.newest;
+      if (!newest) continue;
+      let oldest: Hole | undefined;
+      for (const hole of [...sequence.open, ...this.refillingHoles.get(market)!]) if (!oldest || hole.first < oldest.first) oldest = hole;
+      marks.set(market, oldest ? { tradeId: oldest.first - 1, ts: oldest.fromTs } : newest);
+    }
+    return marks;
   }
 
   private handle(text: string, replacement?: number): void {
@@ -234,19 +268,25 @@ export class VenueStream {
     return { topic: this.options.topics.trades, key: `${venue}:${trade.market}`, value: JSON.stringify(valid.value) };
   }
 
-  /** At most one price record per market and `tickerIntervalMs`, under the source `<venue>-stream`. */
+  /**
+   * At most one price record per market and interval of `tickerIntervalMs` (of the venue's time, else
+   * of receipt), under the source `<venue>-stream`, stamped at the interval's start: replicas reading
+   * the same venue publish the same record id for an interval, which the lake keeps once.
+   */
   private tickerMessage(ticker: VenueTicker, now: number): Outbound | undefined {
     const symbol = this.symbolOf.get(ticker.market);
     if (!symbol) return undefined;
     this.counters.tickersReceived += 1;
-    if (now - (this.lastTickerAt.get(ticker.market) ?? -Infinity) < this.options.tickerIntervalMs) return undefined;
-    this.lastTickerAt.set(ticker.market, now);
+    const interval = this.options.tickerIntervalMs;
+    const slot = Math.floor((ticker.ts ?? now) / interval);
+    if (slot <= (this.lastTickerSlot.get(ticker.market) ?? -Infinity)) return undefined;
+    this.lastTickerSlot.set(ticker.market, slot);
     const source = `${this.options.protocol.venue}-stream`;
     const record = toPriceRecord(
       {
         source,
         symbol,
-        ts: ticker.ts ?? now,
+        ts: slot * interval,
         price_usd: ticker.price,
         volume_24h_usd: ticker.quoteVolume24h,
         change_24h_pct: ticker.change24hPct,
@@ -273,13 +313,26 @@ export class VenueStream {
     const openedBy = window === Infinity ? Infinity : this.now() - window;
     for (const [market, sequence] of this.sequences) {
       for (const hole of sequence.takeHoles(openedBy)) {
-        this.refilling = this.refilling.then(() => this.refill(market, hole));
+        const refilling = this.refillingHoles.get(market)!;
+        refilling.add(hole);
+        this.refilling = this.refilling.then(() => this.refill(market, hole).finally(() => refilling.delete(hole)));
       }
     }
   }
 
-  private async refill(market: string, hole: Hole): Promise<void> {
+  /** What of `hole` no replica has published yet (by the marks they shared), or `undefined` when it is all on the bus. */
+  private async uncovered(market: string, hole: Hole): Promise<Hole | undefined> {
+    const shared = await this.options.checkpoints?.load(this.options.protocol.venue, market);
+    if (!shared || shared.tradeId < hole.first) return hole;
+    this.counters.tradesCoveredByReplicas += Math.min(shared.tradeId, hole.last) - hole.first + 1;
+    if (shared.tradeId >= hole.last) return undefined;
+    return { ...hole, first: shared.tradeId + 1, fromTs: Math.max(hole.fromTs, shared.ts) };
+  }
+
+  private async refill(market: string, taken: Hole): Promise<void> {
     const { options } = this;
+    const hole = await this.uncovered(market, taken);
+    if (!hole) return;
     this.counters.tradesMissed += hole.last - hole.first + 1;
     try {
       const result = await refillHole(

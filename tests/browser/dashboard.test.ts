@@ -172,9 +172,17 @@ describe('dashboard in a browser', () => {
     await page.waitForFunction(() => document.querySelector('#chart')?.getAttribute('data-loaded') === 'ETH/1h');
     assert.equal(await page.locator('#intervals button[data-value="1h"]').getAttribute('aria-pressed'), 'true');
     assert.match(page.url(), /symbol=ETH&interval=1h&range=1W/);
+    // The chart says what it shows: the composite of both sources, or the one chosen.
+    await page.waitForFunction(() =>
+      document.querySelector('#chart-basis')?.textContent?.includes('median of 2 sources (replay, synthetic)'),
+    );
+    await page.locator('#chart-source').selectOption('replay');
+    await page.waitForFunction(() => document.querySelector('#chart-basis')?.textContent === 'replay alone');
+    assert.match(page.url(), /source=replay/);
     await page.locator('#symbol-search').fill('sol');
     await page.locator('#symbol-search').press('Enter');
     await page.waitForFunction(() => document.querySelector('#chart')?.getAttribute('data-loaded') === 'SOL/1h');
+    await page.waitForFunction(() => document.querySelector('#chart-basis')?.textContent?.startsWith('Composite'));
     await page.screenshot({ path: `${SHOTS}/chart-sol-1h.png` });
   });
 

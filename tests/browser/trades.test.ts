@@ -72,6 +72,7 @@ function venueStatus(venue: string, markets: string[], patch: Partial<VenueStrea
     malformedFrames: 0,
     tradesMissed: 0,
     tradesRefilled: 0,
+    tradesCoveredByReplicas: 0,
     gapsRecorded: 0,
     buffered: 0,
     paused: false,
@@ -141,9 +142,10 @@ describe('trades and streams in the dashboard', () => {
       reason: 'history does not go back that far',
       detected_at: now - 60_000,
     };
+    // The first 12 binance trades come twice, as two stream replicas publish them: the lake keeps them once.
     await adapters.bus.publish(
       'trades',
-      [...binance, ...coinbase].map((t) => ({ key: `${t.venue}:${t.market}`, value: JSON.stringify(t) })),
+      [...binance, ...coinbase, ...binance.slice(0, 12)].map((t) => ({ key: `${t.venue}:${t.market}`, value: JSON.stringify(t) })),
     );
     await adapters.bus.publish('gaps', [{ key: 'binance:BTCUSDT', value: JSON.stringify(gap) }]);
     const streams: StreamsStatus = {
@@ -170,6 +172,11 @@ describe('trades and streams in the dashboard', () => {
       ],
     };
     await new StatusBoard(adapters.cache, 600).publish('streams', streams);
+    await new StatusBoard(adapters.cache, 600).publish('streams', {
+      ...streams,
+      instance: 'browser-test-2',
+      venues: [venueStatus('binance', ['BTCUSDT'], { connections: 5, tradesReceived: 380, lastTradeAt: now })],
+    });
     await processor.drain(20_000);
 
     const candlesAnswer = page.waitForResponse((r) => r.url().includes('/api/trade-candles?venue=binance&market=BTCUSDT'), {
@@ -212,10 +219,19 @@ describe('trades and streams in the dashboard', () => {
     assert.equal(await page.locator('#tape tr[data-via="stream"] .tag.rest').count(), 0);
     assert.equal(await page.locator(`#tape tr[data-trade="${GAP.first}"]`).count(), 0);
 
-    // The streams card: each venue's state and figures, the last error, and the gap never hidden.
+    // The streams card: each venue's state and figures over the replicas, the last error, and the gap never hidden.
     const up = page.locator('#streams [data-venue="binance"]');
-    assert.match(await up.innerText(), /CONNECTED[\s\S]*trades\s*390[\s\S]*dupes dropped\s*7[\s\S]*refilled\s*5[\s\S]*gaps\s*1/i);
+    assert.match(await up.innerText(), /CONNECTED[\s\S]*trades\s*770[\s\S]*dupes dropped\s*7[\s\S]*refilled\s*5[\s\S]*gaps\s*1/i);
     assert.match(await page.locator('#streams [data-venue="coinbase"]').innerText(), /DISCONNECTED[\s\S]*WebSocket closed with code 1006/);
+    // Each replica with its connections, and the duplicates the lake dropped.
+    assert.match(await page.locator('#streams .replicas').innerText(), /2 replicas/i);
+    assert.match(
+      await page.locator('#streams [data-replica="browser-test"]').innerText(),
+      /browser-test[\s\S]*binance\s*up · 2 conn[\s\S]*coinbase\s*down · 1 conn/i,
+    );
+    assert.match(await page.locator('#streams [data-replica="browser-test-2"]').innerText(), /binance\s*up · 5 conn/i);
+    await page.locator('#streams .lake-duplicates[data-trades="12"]').waitFor({ timeout: 20_000 });
+    assert.match(await page.locator('#streams .lake-duplicates').innerText(), /dropped 12 duplicate trades and 0 duplicate prices/);
     await page.locator(`#gaps li[data-gap="${gap.id}"]`).waitFor();
     assert.match(
       await page.locator(`#gaps li[data-gap="${gap.id}"]`).innerText(),

@@ -37,6 +37,7 @@ async function readThroughMaintenance(env: Record<string, string>): Promise<void
     // Many small commits, and prices in files on PostgreSQL too (inlining off for that table, as an
     // operator may set it): small files, partials and inlined rows for maintenance to fold.
     const adapters = await openAdapters({ ...env, LAKE_DIR: lakeDir }, silentLogger);
+    const sqliteCatalog = adapters.lake.catalog.kind === 'sqlite';
     const setup = await LakeSession.open(adapters.lake, { readOnly: false, threads: 1 });
     const setupConnection = await setup.connect();
     await ensureLakeTables(setupConnection);
@@ -86,8 +87,19 @@ async function readThroughMaintenance(env: Record<string, string>): Promise<void
       const samples = reader.logs.length;
       await waitFor(() => reader.logs.length >= samples + 3, 30_000, 'more samples after the last pass');
       const expected = { prices: published, price_ids: published, ticks: published, dead_letters: 0, trades: 0, trade_ids: 0 };
-      for (const { started, ended, ...sample } of reader.logs)
-        assert.deepEqual(sample, expected, `every sample of the external reader (${String(started)}..${String(ended)})`);
+      // DuckLake 1.0 on a SQLite catalog: a reader in another process that queries while
+      // ducklake_flush_inlined_data commits misses the rows being flushed for that one query (they
+      // have left the catalog and their file is not in the snapshot it read). The candle partials
+      // are the inlined table here; the README states the limit. Such a sample may only lack
+      // ticks, never hold a row twice, and stays rare; on PostgreSQL every sample is exact.
+      const missed = (sample: typeof expected) =>
+        sqliteCatalog && sample.ticks < published && JSON.stringify({ ...sample, ticks: published }) === JSON.stringify(expected);
+      let flushMisses = 0;
+      for (const { started, ended, ...sample } of reader.logs) {
+        if (missed(sample as typeof expected)) flushMisses += 1;
+        else assert.deepEqual(sample, expected, `every sample of the external reader (${String(started)}..${String(ended)})`);
+      }
+      assert.ok(flushMisses <= 2, `${flushMisses} samples missed inlined rows being flushed`);
       assert.ok(reader.logs.length >= 20, `${reader.logs.length} samples`);
 
       // A plain glob over the data folder holds every row in files now, and nothing twice after the cleanup.

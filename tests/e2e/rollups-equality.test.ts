@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LakeSession } from '../../core/adapters/ducklake/session.ts';
-import { candles1m } from '../../core/datasets/index.ts';
+import { CANDLE_GRAINS, candles1m, type Rollup } from '../../core/datasets/index.ts';
 import { silentLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { Lake } from '../../lake-query/lake.ts';
@@ -14,27 +14,33 @@ import { lakeReader, runPipeline, type PipelineRun } from '../support/pipeline.t
 
 const MINUTE = 60_000;
 
-/** Per (symbol, source, minute): the rollup's merged view, and the same computed by DuckDB from the raw rows. */
-async function rollupsAndRaw(run: PipelineRun): Promise<{ rollups: unknown[]; raw: unknown[]; partials: number }> {
+/**
+ * Per grain and (symbol, source, period): the rollup's merged view, and the same computed by
+ * DuckDB straight from the raw rows (written here by hand, not from the rollup declarations).
+ */
+async function rollupsAndRaw(run: PipelineRun, grain: Rollup): Promise<{ rollups: unknown[]; raw: unknown[]; partials: number }> {
   const { db, close } = await lakeReader(run.adapters.lake);
   try {
-    const columns = candles1m.columns.map(([name]) => name).join(', ');
+    const period = grain.periodColumn;
+    const columns = grain.columns.map(([name]) => name).join(', ');
     const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS();
-    const rollups = await rows(`SELECT ${columns} FROM candles_1m ORDER BY symbol, source, minute`);
+    const rollups = await rows(`SELECT ${columns} FROM ${grain.name} ORDER BY symbol, source, ${period}`);
     const raw = await rows(
-      `SELECT time_bucket(INTERVAL 1 minute, ts) AS minute, symbol, source, arg_min(price_usd, ts) AS open, min(ts) AS open_ts,
+      `SELECT time_bucket(INTERVAL '${grain.period}', ts) AS ${period}, symbol, source, arg_min(price_usd, ts) AS open, min(ts) AS open_ts,
               max(price_usd) AS high, min(price_usd) AS low, arg_max(price_usd, ts) AS close, max(ts) AS close_ts, count(*)::BIGINT AS ticks,
-              arg_max(volume_24h_usd, ts) AS volume_24h_usd, max(ts) FILTER (WHERE volume_24h_usd IS NOT NULL) AS volume_ts
-         FROM prices GROUP BY ALL ORDER BY symbol, source, minute`,
+              arg_max(volume_24h_usd, ts) AS volume_24h_usd, max(ts) FILTER (WHERE volume_24h_usd IS NOT NULL) AS volume_ts,
+              arg_max_null(change_24h_pct, ts) AS close_change_24h_pct, arg_max_null(market_cap_usd, ts) AS close_market_cap_usd,
+              arg_max_null(ingested_at, ts) AS close_ingested_at
+         FROM prices GROUP BY ALL ORDER BY symbol, source, ${period}`,
     );
-    const [partials] = await rows('SELECT count(*)::INTEGER AS n FROM candles_1m_partials');
+    const [partials] = await rows(`SELECT count(*)::INTEGER AS n FROM ${grain.name}_partials`);
     return { rollups, raw, partials: Number(partials!.n) };
   } finally {
     close();
   }
 }
 
-describe('1-minute rollups of a lake written by the processor', () => {
+describe('candle rollups of a lake written by the processor, at every grain', () => {
   it('equal candles computed from the raw records, and give the API the same candles as the raw path, before and after maintenance', async () => {
     const lakeDir = await mkdtemp(join(tmpdir(), 'cryptolake-rollups-'));
     // Tiny flushes: a minute's rows are spread over many commits, so each minute has many partials.
@@ -60,14 +66,14 @@ describe('1-minute rollups of a lake written by the processor', () => {
       const recording: LakeReader = {
         catalog: lake.catalog,
         query: (what, sql, params) => {
-          asked.push(what);
+          asked.push(sql);
           return lake.query(what, sql, params);
         },
       };
-      const raw = createLakeQueries(lake, { candleSource: 'raw' });
+      const raw = createLakeQueries(lake, { candlesFrom: 'raw' });
       const auto = createLakeQueries(recording);
 
-      const first = await rollupsAndRaw(run);
+      const first = await rollupsAndRaw(run, candles1m);
       assert.ok(first.partials > first.rollups.length, `${first.partials} partials for ${first.rollups.length} candles`);
       const times = (first.raw as { minute: Date }[]).map((row) => row.minute.getTime());
       const start = Math.min(...times);
@@ -80,16 +86,19 @@ describe('1-minute rollups of a lake written by the processor', () => {
       const intervals: CandleInterval[] = ['1m', '5m', '1h', '1d'];
 
       async function assertSame(stage: string): Promise<void> {
-        const { rollups, raw: direct } = await rollupsAndRaw(run);
-        assert.equal(direct.length > 0, true);
-        assert.deepEqual(rollups, direct, `${stage}: rollups = DuckDB over the raw records`);
+        for (const grain of CANDLE_GRAINS) {
+          const { rollups, raw: direct } = await rollupsAndRaw(run, grain);
+          assert.equal(direct.length > 0, true);
+          assert.deepEqual(rollups, direct, `${stage}: ${grain.name} = DuckDB over the raw records`);
+        }
         for (const symbol of run.symbols)
           for (const interval of intervals)
             for (const range of ranges) {
               asked.length = 0;
               const query = { symbol, interval, ...range };
               assert.deepEqual(await auto.candles(query), await raw.candles(query), `${stage}: ${symbol} ${interval}`);
-              assert.ok(asked.includes(`candles for ${symbol} (${interval}) from rollups`), `${stage}: ${asked.join(', ')}`);
+              // Every range here is on whole minutes: the rollups answer it all, the raw prices are not read.
+              assert.ok(asked.length === 1 && asked[0]!.includes('_partials') && !/FROM prices\b/.test(asked[0]!), `${stage}: ${asked[0]}`);
             }
       }
 
@@ -106,8 +115,10 @@ describe('1-minute rollups of a lake written by the processor', () => {
       } finally {
         writer.close();
       }
-      const after = await rollupsAndRaw(run);
-      assert.equal(after.partials, after.rollups.length, 'one partial per candle after maintenance');
+      for (const grain of CANDLE_GRAINS) {
+        const after = await rollupsAndRaw(run, grain);
+        assert.equal(after.partials, after.rollups.length, `${grain.name}: one partial per candle after maintenance`);
+      }
       await assertSame('after maintenance');
     } finally {
       await lake.close();

@@ -8,7 +8,7 @@ import { silentLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { tradeId } from '../../core/records/trade.ts';
 import { waitFor } from '../../core/testing/wait.ts';
-import type { StreamsReport } from '../../lake-query/http/trades.ts';
+import type { StreamsReport } from '../../lake-query/http/streams.ts';
 import { startLakeQuery } from '../../lake-query/server.ts';
 import type { GapItem, TradeCandle, TradeItem, TradeMarket } from '../../lake-query/trade-queries.ts';
 import { startProcessor } from '../../processor/start.ts';

@@ -96,6 +96,7 @@ function streamStatus(venue: string, connected: boolean): VenueStreamStatus {
     malformedFrames: 0,
     tradesMissed: 6,
     tradesRefilled: 0,
+    tradesCoveredByReplicas: 0,
     gapsRecorded: 1,
     buffered: 0,
     paused: false,
@@ -341,13 +342,15 @@ describe('exchange trades through bus, processor, lake and API', () => {
     }
   });
 
-  it('reports the streams from the status board: silent, one venue down, all connected', async () => {
+  it('reports the streams from the status board: silent, one venue down, all connected, and the duplicates the lake dropped', async () => {
     const board = new StatusBoard(cache);
-    assert.deepEqual((await get('/api/streams')).body, {
-      ok: false,
-      detail: 'the stream reader is not reporting (no status in the shared cache)',
-      venues: [],
-    });
+    const silent = (await get('/api/streams')).body;
+    assert.deepEqual(
+      [silent.ok, silent.detail, silent.venues, silent.replicas],
+      [false, 'the stream reader is not reporting (no status in the shared cache)', [], []],
+    );
+    // A coinbase trade twice in one flush and the old kraken trade in both flushes; the gap recorded again.
+    assert.deepEqual(silent.lake, { processors: 1, duplicatesDropped: { trades: 2, gaps: 1 } });
     const status: StreamsStatus = {
       part: 'streams',
       instance: 'a',
@@ -359,7 +362,9 @@ describe('exchange trades through bus, processor, lake and API', () => {
     assert.equal(down.body.ok, false);
     assert.equal(down.body.detail, '1 of 2 venues disconnected: kraken (socket closed (1006))');
     assert.deepEqual(down.body.venues, status.venues);
+    assert.deepEqual(down.body.replicas, [{ instance: 'a', updatedAt: NOW, reporting: true, venues: status.venues }]);
     await board.publish('streams', { ...status, venues: [streamStatus('binance', true)] });
-    assert.deepEqual((await get('/api/streams')).body, { ok: true, detail: '1 venue connected', venues: [streamStatus('binance', true)] });
+    const up = (await get('/api/streams')).body;
+    assert.deepEqual([up.ok, up.detail, up.venues], [true, '1 venue connected', [streamStatus('binance', true)]]);
   });
 });

@@ -88,6 +88,32 @@ describe('the Kafka bus on Kafka 4.3', () => {
     await consumer.close();
   });
 
+  it("takes one publish of 3 MB for one partition, over the broker's 1 MiB batch limit, in order", async () => {
+    const bus = await open(2);
+    const topic = uniqueName('kafka-large-publish');
+    const padding = 'x'.repeat(300);
+    const messages = Array.from({ length: 10_000 }, (_, i) => ({ key: 'one-market', value: `${i} ${padding}` }));
+    await bus.publish(topic, messages);
+    const ends = await bus.endOffsets(topic);
+    assert.equal(
+      [...ends.values()].reduce((sum, end) => sum + end, 0),
+      messages.length,
+    );
+    const seen: number[] = [];
+    const consumer = await bus.consume({
+      topics: [topic],
+      group: uniqueName('kafka-large-group'),
+      onBatch: async (batch) =>
+        void seen.push(...batch.messages.map((message) => Number(Buffer.from(message.value).toString().split(' ')[0]))),
+    });
+    await waitFor(() => seen.length >= messages.length, 30_000, 'every message consumed');
+    await consumer.close();
+    assert.deepEqual(
+      seen,
+      messages.map((_, i) => i),
+    );
+  });
+
   it('starts at the oldest retained message when onAssigned gives an offset before it', async () => {
     const bus = await open(1);
     const env = await stack();

@@ -1,8 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { DATASETS, type Dataset, type Rollup } from '../../datasets/index.ts';
+import { DATASETS, type Dataset, type PartitionGrain, type Rollup } from '../../datasets/index.ts';
 import { partialsTable } from '../../datasets/dataset.ts';
 import { LakeError, messageOf } from '../../errors.ts';
 import { LAKE, sqlIdent, sqlString } from './attach.ts';
+import { rollupSelect, timeColumn } from './rollups.ts';
 
 /** The schema of the bus offsets tables (one table per topic partition, see `offsets.ts`). */
 export const OFFSETS_SCHEMA = 'bus_offsets';
@@ -17,17 +18,40 @@ export function storageTable(dataset: Dataset): string {
   return dataset.kind === 'rollup' ? partialsTable(dataset) : dataset.name;
 }
 
-/** The table statements of one dataset, run once when it is created. */
+/** How finely a dataset's table is partitioned: by UTC day, except coarse rollups (month, year). */
+export function partitionGrain(dataset: Dataset): PartitionGrain {
+  return dataset.kind === 'rollup' ? dataset.partitionBy : 'day';
+}
+
+/** The partition functions of a grain, in folder order: `year=/month=/day=`. */
+export const PARTITION_PARTS: Record<PartitionGrain, readonly ('year' | 'month' | 'day')[]> = {
+  day: ['year', 'month', 'day'],
+  month: ['year', 'month'],
+  year: ['year'],
+};
+
+/**
+ * The table statements of one dataset, run once when it is created. A rollup fed by a finer one
+ * is filled from the finer partials already in the lake (a lake that had the finer rollup before
+ * this one was declared), in the same transaction, so its rows never miss a period.
+ */
 function createStatements(dataset: Dataset): string[] {
   const table = storageTable(dataset);
   const ref = tableRef(table);
-  const time = dataset.kind === 'rollup' ? dataset.periodColumn : dataset.eventTime;
+  const time = sqlIdent(timeColumn(dataset));
   const statements = [
     `CREATE TABLE ${ref} (${dataset.columns.map(([name, type]) => `${sqlIdent(name)} ${type}`).join(', ')})`,
-    `ALTER TABLE ${ref} SET PARTITIONED BY (year(${sqlIdent(time)}), month(${sqlIdent(time)}), day(${sqlIdent(time)}))`,
+    `ALTER TABLE ${ref} SET PARTITIONED BY (${PARTITION_PARTS[partitionGrain(dataset)].map((part) => `${part}(${time})`).join(', ')})`,
     `ALTER TABLE ${ref} SET SORTED BY (${dataset.sortBy.map(sqlIdent).join(', ')})`,
   ];
-  if (dataset.kind === 'rollup') statements.push(rollupView(dataset));
+  if (dataset.kind === 'rollup') {
+    const source = DATASETS.find((candidate) => candidate.name === dataset.from);
+    if (source?.kind === 'rollup') {
+      const columns = dataset.columns.map(([name]) => sqlIdent(name)).join(', ');
+      statements.push(`INSERT INTO ${ref} (${columns}) ${rollupSelect(dataset, tableRef(storageTable(source)))}`);
+    }
+    statements.push(rollupView(dataset));
+  }
   return statements;
 }
 
@@ -42,8 +66,9 @@ export function rollupView(rollup: Rollup): string {
 
 /**
  * Makes the catalog hold every dataset's table as declared: creates what is missing (partitioned
- * by the event day, sorted, with its inlining limit; a rollup with its partials table and merged
- * view) and adds columns a declaration gained. Safe to run from several processes at once: a
+ * by the event day, or a coarse rollup by month or year, sorted, with its inlining limit; a rollup
+ * with its partials table and merged view, a coarser rollup filled from its finer one) and adds
+ * columns a declaration gained (a rollup's view is made again with them). Safe to run from several processes at once: a
  * creation that loses a race is retried and then finds the table. The lake-wide options (Snappy)
  * are set once, when the lake is new.
  */
@@ -74,9 +99,11 @@ async function ensureOnce(connection: DuckDBConnection, datasets: readonly Datas
       created.push(dataset);
       continue;
     }
-    for (const [name, type] of dataset.columns) {
-      if (!columns.has(name)) statements.push(`ALTER TABLE ${tableRef(storageTable(dataset))} ADD COLUMN ${sqlIdent(name)} ${type}`);
-    }
+    const added = dataset.columns.filter(([name]) => !columns.has(name));
+    for (const [name, type] of added)
+      statements.push(`ALTER TABLE ${tableRef(storageTable(dataset))} ADD COLUMN ${sqlIdent(name)} ${type}`);
+    // The view merges every column: it changes with them.
+    if (added.length > 0 && dataset.kind === 'rollup') statements.push(rollupView(dataset));
   }
   if (statements.length > 0) await transaction(connection, statements);
   // Options cannot be set on a table in the transaction that creates it: a second transaction sets

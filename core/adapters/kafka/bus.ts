@@ -40,6 +40,33 @@ export interface KafkaBusOptions {
 }
 
 /**
+ * Most bytes of keys and values in one produce request. A request carries one record batch per
+ * partition, and a broker refuses a batch over its `message.max.bytes` (1 MiB by default) every
+ * time it is retried: half of that for the whole request keeps every batch under it.
+ */
+const MAX_SEND_BYTES = 512 * 1024;
+
+/** `messages` cut, in order, into runs of at most `maxBytes` of keys and values (a larger message alone). */
+export function sendChunks<T extends { key: string; value: string | Uint8Array }>(messages: readonly T[], maxBytes: number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size =
+      Buffer.byteLength(message.key) + (typeof message.value === 'string' ? Buffer.byteLength(message.value) : message.value.byteLength);
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/**
  * The bus on Kafka or Redpanda, through @platformatic/kafka (chosen by measurement, see the README's
  * "Kafka client"). The producer is idempotent (acks = all) and places keys as the Java client does
  * (murmur2), so a key stays on the partition other clients put it on; topics are created when
@@ -86,13 +113,16 @@ export class KafkaBus implements Bus {
     if (messages.length === 0) return;
     await this.ensureTopic(topic);
     try {
-      await this.producer.send({
-        messages: messages.map(({ key, value }) => ({
-          topic,
-          key: Buffer.from(key),
-          value: typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-        })),
-      });
+      // One send per chunk, in order: a key's messages keep their order across the chunks.
+      for (const chunk of sendChunks(messages, MAX_SEND_BYTES)) {
+        await this.producer.send({
+          messages: chunk.map(({ key, value }) => ({
+            topic,
+            key: Buffer.from(key),
+            value: typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+          })),
+        });
+      }
     } catch (cause) {
       throw new LakeError('BUS_UNAVAILABLE', `publishing ${messages.length} messages to ${topic}: ${messageOf(cause)}`, { cause });
     }

@@ -1,9 +1,10 @@
 import type { Cache } from '../../ports/cache.ts';
 import type { Health } from '../../ports/health.ts';
 
-/** The in-memory cache: a map with per-key expiry against an injectable clock; each method is atomic. */
+/** The in-memory cache: maps with per-key (and per-field) expiry against an injectable clock; each method is atomic. */
 export class MemoryCache implements Cache {
   private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+  private readonly maps = new Map<string, Map<string, { value: string; expiresAt: number }>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -30,12 +31,32 @@ export class MemoryCache implements Cache {
     return value;
   }
 
+  async setField(key: string, field: string, value: string, ttlSeconds: number): Promise<void> {
+    let map = this.maps.get(key);
+    if (!map) this.maps.set(key, (map = new Map()));
+    map.set(field, { value, expiresAt: this.now() + ttlSeconds * 1000 });
+  }
+
+  async fields(key: string): Promise<Record<string, string>> {
+    const map = this.maps.get(key);
+    const live: Record<string, string> = {};
+    if (!map) return live;
+    const now = this.now();
+    for (const [field, entry] of map) {
+      if (entry.expiresAt <= now) map.delete(field);
+      else live[field] = entry.value;
+    }
+    if (map.size === 0) this.maps.delete(key);
+    return live;
+  }
+
   async health(): Promise<Health> {
     return { ok: true, detail: `in-memory, ${this.entries.size} keys` };
   }
 
   async close(): Promise<void> {
     this.entries.clear();
+    this.maps.clear();
   }
 
   private read(key: string): string | undefined {

@@ -1,0 +1,284 @@
+/**
+ * Every route the dashboard calls, on a big lake, against the floor:
+ *
+ *   npx tsx bench/lake-speed.ts [--prices 100000000] [--trades 10000000] [--days 365] [--runs 10] [--minio] [--quick]
+ *   (--quick = 10 000 000 prices and 1 000 000 trades)
+ *
+ * Builds (or reuses, from ~/.cache/cryptolake/bench/) the lake of bench/big-lake.ts, then asks each
+ * route through the HTTP app (`app.request()`, result cache off, the app's clock at the lake's end):
+ *  - cold: the first answer of a freshly opened Lake (new DuckDB, catalog attached anew), `runs` opens;
+ *  - warm: `runs` more asks on one open Lake after a first.
+ * With `--minio`, the same again on the same lake built in the services' storage (PostgreSQL
+ * catalog, MinIO data; built for the run and deleted after).
+ * The floor of a route: the same answer computed by plain DuckDB from one local Parquet file that
+ * holds only the rows it needs, sorted (warm, `runs` asks); routes that read only the catalog or
+ * tiny tables have none. Writes bench/results/lake-speed.json (`-quick` with --quick). Peak RSS of this process while answering (VmHWM, reset after the build)
+ * with the Lake's DuckDB memory limit. p50/p95/p99 in ms.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { tableRef } from '../core/adapters/ducklake/tables.ts';
+import type { LakeLocation } from '../core/adapters/select.ts';
+import { MemoryCache } from '../core/adapters/memory/cache.ts';
+import { resolveExtensionDir } from '../core/lake-location.ts';
+import { silentLogger } from '../core/log.ts';
+import { Metrics } from '../core/metrics.ts';
+import { StatusBoard } from '../core/status-board.ts';
+import { createApp } from '../lake-query/http/app.ts';
+import { Lake } from '../lake-query/lake.ts';
+import { createLakeQueries } from '../lake-query/queries.ts';
+import { stack } from '../tests/support/stack.ts';
+import { bigLake, bigLakeDir, writeBigLake, type BigLakeShape } from './big-lake.ts';
+import { percentile, removeStackLake, round, stackLake, writeResult } from './support.ts';
+
+const { values } = parseArgs({
+  options: {
+    prices: { type: 'string' },
+    trades: { type: 'string' },
+    days: { type: 'string', default: '365' },
+    runs: { type: 'string', default: '10' },
+    minio: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const END = Date.UTC(2026, 2, 1);
+const DAY = 86_400_000;
+const SHAPE: BigLakeShape = {
+  prices: Number(values.prices ?? (values.quick ? 10_000_000 : 100_000_000)),
+  trades: Number(values.trades ?? (values.quick ? 1_000_000 : 10_000_000)),
+  days: Number(values.days),
+  end: END,
+};
+const RUNS = Number(values.runs);
+const MEMORY_LIMIT = '1GB';
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const ms = (t: number) => `make_timestamp(${t}::BIGINT * 1000)`;
+const span = (days: number) => Math.min(days, SHAPE.days) * DAY;
+
+/** One dashboard route, and its floor: the rows it needs (a WHERE on a table) and the SQL over them (`{file}`). */
+interface Route {
+  path: string;
+  floor?: { table: 'prices' | 'trades'; where: string; sql: string };
+}
+
+/** The composite candles of BTC over the range, as plain SQL: each source's candle, then the median across sources. */
+function compositeFloor(from: number, to: number, bucket: string): Route['floor'] {
+  return {
+    table: 'prices',
+    where: `symbol = 'BTC' AND ts >= ${ms(from)} AND ts < ${ms(to)}`,
+    sql: `WITH s AS (SELECT time_bucket(INTERVAL '${bucket}', ts) AS t, source, arg_min(price_usd, ts) AS o, max(price_usd) AS h,
+                            min(price_usd) AS l, arg_max(price_usd, ts) AS c, count(*) AS n FROM '{file}' GROUP BY 1, 2)
+          SELECT t, median(o), median(h), median(l), median(c), sum(n) FROM s GROUP BY t ORDER BY t`,
+  };
+}
+
+function candles(interval: string, days: number, bucket: string): Route {
+  const from = END - span(days);
+  return { path: `/api/candles?symbol=BTC&interval=${interval}&from=${from}&to=${END}`, floor: compositeFloor(from, END, bucket) };
+}
+
+const ROUTES: Record<string, Route> = {
+  latest: {
+    path: '/api/latest',
+    // Every series ticks within the last hour: the rows latest needs are there.
+    floor: {
+      table: 'prices',
+      where: `ts >= ${ms(END - 3_600_000)}`,
+      sql: `SELECT symbol, arg_max(price_usd, ts), max(ts) FROM '{file}' GROUP BY symbol ORDER BY symbol`,
+    },
+  },
+  '1-day 1m candles': candles('1m', 1, '1 minute'),
+  '1-week 15m candles': candles('15m', 7, '15 minutes'),
+  '90-day 1d candles': candles('1d', 90, '1 day'),
+  '1-year 1d candles': candles('1d', 365, '1 day'),
+  'indicators (1m, window 20)': {
+    path: '/api/indicators?symbol=BTC&interval=1m&window=20',
+    floor: compositeFloor(END - 21 * 60_000, END, '1 minute'),
+  },
+  'trade candles (1 day, 1m)': {
+    path: `/api/trade-candles?venue=binance&market=BTCUSDT&interval=1m&from=${END - DAY}&to=${END}`,
+    floor: {
+      table: 'trades',
+      where: `venue = 'binance' AND market = 'BTCUSDT' AND ts >= ${ms(END - DAY)} AND ts < ${ms(END)}`,
+      sql: `SELECT time_bucket(INTERVAL 1 minute, ts) AS t, arg_min(price, trade_id), max(price), min(price), arg_max(price, trade_id),
+                   sum(qty), sum(price * qty), count(*) FROM '{file}' GROUP BY 1 ORDER BY 1`,
+    },
+  },
+  'trade tape (one market)': {
+    path: '/api/trades?venue=binance&market=BTCUSDT&limit=100',
+    floor: {
+      table: 'trades',
+      where: `venue = 'binance' AND market = 'BTCUSDT' AND ts >= ${ms(END - 3_600_000)}`,
+      sql: `SELECT * FROM '{file}' ORDER BY ts DESC, trade_id DESC LIMIT 100`,
+    },
+  },
+  'trade markets (24 h)': {
+    path: '/api/trade-markets',
+    floor: {
+      table: 'trades',
+      where: `ts >= ${ms(END - DAY)}`,
+      sql: `SELECT venue, market, count(*), sum(qty), max(ts) FROM '{file}' GROUP BY ALL ORDER BY 3 DESC`,
+    },
+  },
+  partitions: { path: '/api/partitions' },
+  pipeline: { path: '/api/pipeline' },
+  alerts: { path: `/api/alerts?limit=500&symbol=BTC&from=${END - DAY}&to=${END}` },
+  gaps: { path: '/api/gaps?limit=100' },
+};
+
+type Stats = { p50: number; p95: number; p99: number };
+const stats = (times: number[]): Stats => ({
+  p50: round(percentile(times, 50), 1),
+  p95: round(percentile(times, 95), 1),
+  p99: round(percentile(times, 99), 1),
+});
+
+async function openApp(location: LakeLocation) {
+  const metrics = new Metrics();
+  const lake = await Lake.open(
+    location,
+    { queryTimeoutMs: 600_000, memoryLimit: MEMORY_LIMIT, threads: 2, connections: 2 },
+    silentLogger,
+    metrics,
+  );
+  const app = createApp({
+    queries: createLakeQueries(lake),
+    lake,
+    checks: { lake },
+    statusBoard: new StatusBoard(new MemoryCache()),
+    metrics,
+    dashboardDir: tmpdir(),
+    synthetic: true,
+    log: silentLogger,
+    cacheTtlMs: 0,
+    now: () => END,
+  });
+  return { app, close: () => lake.close() };
+}
+
+async function timeRequest(app: Awaited<ReturnType<typeof openApp>>['app'], path: string): Promise<number> {
+  const started = performance.now();
+  const response = await app.request(path);
+  if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+  await response.arrayBuffer();
+  return performance.now() - started;
+}
+
+async function measureRoutes(location: LakeLocation): Promise<Record<string, { cold: Stats; warm: Stats }>> {
+  const results: Record<string, { cold: Stats; warm: Stats }> = {};
+  for (const [name, route] of Object.entries(ROUTES)) {
+    const cold: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      const opened = await openApp(location);
+      cold.push(await timeRequest(opened.app, route.path));
+      await opened.close();
+    }
+    const opened = await openApp(location);
+    await timeRequest(opened.app, route.path);
+    const warm: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) warm.push(await timeRequest(opened.app, route.path));
+    await opened.close();
+    results[name] = { cold: stats(cold), warm: stats(warm) };
+    log(`${name}: ${JSON.stringify(results[name])}`);
+  }
+  return results;
+}
+
+/** Each route's rows in one sorted Parquet file (kept beside the lake), then its SQL timed on it. */
+async function measureFloors(location: LakeLocation): Promise<Record<string, Stats>> {
+  const dir = join(bigLakeDir(SHAPE), 'floors');
+  await mkdir(dir, { recursive: true });
+  const session = await LakeSession.open(location, { readOnly: true, memoryLimit: '2GB', threads: 2 });
+  const files: Record<string, string> = {};
+  try {
+    const db = await session.connect();
+    for (const [name, route] of Object.entries(ROUTES)) {
+      if (!route.floor) continue;
+      const file = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.parquet`);
+      const order = route.floor.table === 'prices' ? 'symbol, source, ts' : 'venue, market, trade_id';
+      if (!existsSync(file))
+        await db.run(
+          `COPY (SELECT * FROM ${tableRef(route.floor.table)} WHERE ${route.floor.where} ORDER BY ${order}) TO '${file}' (FORMAT parquet, COMPRESSION snappy)`,
+        );
+      files[name] = file;
+    }
+  } finally {
+    session.close();
+  }
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
+  const db = await instance.connect();
+  const results: Record<string, Stats> = {};
+  for (const [name, file] of Object.entries(files)) {
+    const sql = ROUTES[name]!.floor!.sql.replaceAll('{file}', file);
+    await db.runAndReadAll(sql);
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      const started = performance.now();
+      await db.runAndReadAll(sql);
+      times.push(performance.now() - started);
+    }
+    results[name] = stats(times);
+  }
+  db.closeSync();
+  instance.closeSync();
+  return results;
+}
+
+/** Peak resident memory of this process since the last reset, in MB (Linux VmHWM). */
+async function peakRssMb(): Promise<number> {
+  const status = await readFile('/proc/self/status', 'utf8');
+  return round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+const env = await stack();
+log(`lake of ${SHAPE.prices} prices and ${SHAPE.trades} trades over ${SHAPE.days} days: ${bigLakeDir(SHAPE)}`);
+const built = await bigLake(SHAPE, resolveExtensionDir({ duckdbExtensionDir: env.DUCKDB_EXTENSION_DIR }), log);
+log(
+  `${built.reused ? 'reused' : 'built'} (${built.buildSeconds} s to build): ${built.series} series, a tick every ${built.tickMs} ms per series`,
+);
+// Forget the build's peak: what is measured next is answering.
+await writeFile('/proc/self/clear_refs', '5').catch(() => undefined);
+const floor = await measureFloors(built.location);
+const local = await measureRoutes(built.location);
+const answeringPeakRssMb = await peakRssMb();
+let minio: Record<string, { cold: Stats; warm: Stats }> | undefined;
+if (values.minio) {
+  const name = `lake-speed-${Date.now().toString(36)}`;
+  try {
+    const services = await stackLake(env, name);
+    const started = performance.now();
+    await writeBigLake(services, SHAPE, log);
+    log(`built in the services' storage in ${round((performance.now() - started) / 1000)} s`);
+    minio = await measureRoutes(services);
+  } finally {
+    await removeStackLake(env, name);
+  }
+}
+const ratio = Object.fromEntries(
+  Object.entries(floor).map(([name, f]) => [
+    name,
+    { warm: round(local[name]!.warm.p95 / Math.max(f.p95, 0.1), 1), cold: round(local[name]!.cold.p95 / Math.max(f.p95, 0.1), 1) },
+  ]),
+);
+await writeResult(values.quick ? 'lake-speed-quick' : 'lake-speed', {
+  rows: SHAPE.prices,
+  shape: SHAPE,
+  series: built.series,
+  tickMs: built.tickMs,
+  buildSeconds: built.buildSeconds,
+  reused: built.reused,
+  runs: RUNS,
+  memoryLimit: MEMORY_LIMIT,
+  answeringPeakRssMb,
+  local,
+  minio,
+  floor,
+  ratioToFloorP95: ratio,
+  node: process.version,
+  at: new Date().toISOString(),
+});
