@@ -81,10 +81,14 @@ export class DeadlinePassed extends Error {}
  */
 export async function interruptAt<T>(connection: DuckDBConnection, deadline: number, work: () => Promise<T>): Promise<T> {
   let interrupted = false;
+  let again: NodeJS.Timeout | undefined;
+  // An interrupt that reaches DuckDB before the statement runs is lost (seen on a busy machine: a
+  // 150 ms limit let a query run for minutes), so it is sent again until the work settles.
   const timer = setTimeout(
     () => {
       interrupted = true;
       connection.interrupt();
+      again = setInterval(() => connection.interrupt(), 100);
     },
     Math.max(0, deadline - Date.now()),
   );
@@ -95,5 +99,6 @@ export async function interruptAt<T>(connection: DuckDBConnection, deadline: num
     throw cause;
   } finally {
     clearTimeout(timer);
+    clearInterval(again);
   }
 }

@@ -140,6 +140,12 @@ export function createProcessor(options: ProcessorOptions): Processor {
       { partitions: partitions.map(keyOf), offsets: Object.fromEntries(offsets) },
       'Partitions assigned; starting at the lake offsets',
     );
+    recordOnBus(
+      partitions.flatMap((tp) => {
+        const next = starts.get(`${tp.topic}:${tp.partition}`);
+        return next ? [{ ...tp, nextOffset: next }] : [];
+      }),
+    );
     return starts;
   }
 
@@ -278,6 +284,21 @@ export function createProcessor(options: ProcessorOptions): Processor {
       .catch((error: unknown) => log.debug({ err: messageOf(error) }, 'Could not record the committed offsets on the bus'));
     busCommits = Promise.all([busCommits, recorded]).then(() => undefined);
     log.debug({ ranges: describeRanges(done.ranges), records: done.records, ms: lastFlushMs }, 'Committed a flush');
+  }
+
+  /**
+   * Records the lake's offsets of newly assigned partitions as the group's committed offsets, once
+   * the assignment is in force: when the lake already holds everything (the last owner's commit on
+   * the bus lost to a rebalance), nothing more is consumed, and the bus would otherwise show lag
+   * for records that are in the lake.
+   */
+  function recordOnBus(commits: { topic: string; partition: number; nextOffset: number }[]): void {
+    if (commits.length === 0) return;
+    const recorded = (async () => {
+      for (let wait = 0; !consumer && wait < 100 && state === 'running'; wait++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await consumer?.commit(commits.filter((commit) => window.owns(commit)));
+    })().catch((error: unknown) => log.debug({ err: messageOf(error) }, 'Could not record the lake offsets on the bus'));
+    busCommits = Promise.all([busCommits, recorded]).then(() => undefined);
   }
 
   function wakeConsumers(): void {
