@@ -47,11 +47,15 @@ test('a reader started again resumes where the last one stopped: what traded mea
       const ids = setup.trades.filter((trade) => trade.venue === name && trade.market === market);
       const gaps = setup.gaps.filter((gap) => gap.venue === name && gap.market === market);
       assert.equal(venue.trades(market).at(-1)!.tradeId, 62, `${name} ${market}: the venue made 62 trades`);
+      // Coinbase's history holds its newest 30 trades when the refill asks: 31-60 if it asked on the
+      // last match sent at subscribing (#60), 32-61 if after trade 61; what is older is a gap.
+      let lost = 10;
       if (name === 'coinbase') {
-        // History kept 32-61 when the refill asked: 11-31 were gone.
+        lost = gaps[0]?.last_trade_id ?? 0;
+        assert.ok(lost === 30 || lost === 31, `${name} ${market}: the restart gap ends at ${lost}`);
         assert.deepEqual(
           gaps.map(({ first_trade_id, last_trade_id, missing, cause }) => ({ first_trade_id, last_trade_id, missing, cause })),
-          [{ first_trade_id: 11, last_trade_id: 31, missing: 21, cause: 'restart' }],
+          [{ first_trade_id: 11, last_trade_id: lost, missing: lost - 10, cause: 'restart' }],
           `${name} ${market}`,
         );
         assert.match(gaps[0]!.reason, /did not return/);
@@ -61,14 +65,14 @@ test('a reader started again resumes where the last one stopped: what traded mea
       assert.deepEqual(
         ids.filter((trade) => trade.via === 'rest').map((trade) => trade.trade_id),
         // Coinbase sends its last match (#60) on subscribing: it came over the stream.
-        Array.from({ length: 50 }, (_, i) => 11 + i).filter((id) => name !== 'coinbase' || (id > 31 && id < 60)),
+        Array.from({ length: 50 }, (_, i) => 11 + i).filter((id) => id > lost && (name !== 'coinbase' || id < 60)),
         `${name} ${market}: the trades made while down came back from REST`,
       );
     }
   }
 });
 
-test('a replica restarted beside a running one resumes at the furthest shared mark and fetches nothing back', async () => {
+test('a replica restarted beside a running one resumes at the furthest shared mark and fetches back at most what was published after it', async () => {
   const fakes = Object.fromEntries(
     VENUE_NAMES.map((venue, index) => [venue, { venue, markets: TEST_MARKETS[venue], tradesPerSecond: 200, seed: 50 + index }]),
   );
@@ -80,16 +84,16 @@ test('a replica restarted beside a running one resumes at the furthest shared ma
     ),
   );
   await setup.stop(second);
-  // The first replica goes on publishing and sharing its marks while the second is down.
-  await sleep(1_500);
+  // The first replica goes on publishing and sharing its marks (every second) while the second is
+  // down for 4 s: 1,600 trades of the venue's two markets that a restart from its own mark would fetch.
+  await sleep(4_000);
   const third = await setup.start();
   await settle(setup);
   check(setup, { repeats: true });
-  for (const [name, venue] of setup.venues) {
-    assert.equal(venue.stats().restRequests, 0, `${name}: what the running replica published was fetched back`);
-  }
   for (const status of third.status().venues) {
-    assert.equal(status.tradesRefilled, 0, `${status.venue}: the restarted replica fetched trades back`);
+    // At most what the running replica published after its last shared mark: one mark interval of
+    // trading (200 trades/s on each of 2 markets), with half a second to spare.
+    assert.ok(status.tradesRefilled <= 600, `${status.venue}: the restarted replica fetched back ${status.tradesRefilled} trades`);
     assert.ok(status.tradesReceived > 0, `${status.venue}: the restarted replica reads`);
   }
 });
