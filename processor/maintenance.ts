@@ -24,7 +24,7 @@ export interface MaintenancePolicy {
 /** How often a maintenance step is tried when it loses a race with a writer. */
 const STEP_ATTEMPTS = 6;
 /** Errors of a step that lost a race with another writer of the catalog. */
-const RACE = /Failed to commit|database is locked|conflict|could not serialize/i;
+const RACE = /Failed to commit|database is locked|conflict|could not serialize|Current transaction is aborted/i;
 
 /** The size below which a day's files are rewritten as one. */
 export const DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024;
