@@ -17,23 +17,16 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LakeSession } from '../core/adapters/ducklake/session.ts';
 import { tableRef } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
-import { MemoryCache } from '../core/adapters/memory/cache.ts';
 import { resolveExtensionDir } from '../core/lake-location.ts';
-import { silentLogger } from '../core/log.ts';
-import { Metrics } from '../core/metrics.ts';
-import { StatusBoard } from '../core/status-board.ts';
-import { createApp } from '../lake-query/http/app.ts';
-import { Lake } from '../lake-query/lake.ts';
-import { createLakeQueries } from '../lake-query/queries.ts';
 import { stack } from '../tests/support/stack.ts';
 import { bigLake, bigLakeDir, writeBigLake, type BigLakeShape } from './big-lake.ts';
+import { openBenchApp, timeRequest } from './http-app.ts';
 import { percentile, removeStackLake, round, stackLake, writeResult } from './support.ts';
 
 const { values } = parseArgs({
@@ -138,36 +131,8 @@ const stats = (times: number[]): Stats => ({
   p99: round(percentile(times, 99), 1),
 });
 
-async function openApp(location: LakeLocation) {
-  const metrics = new Metrics();
-  const lake = await Lake.open(
-    location,
-    { queryTimeoutMs: 600_000, memoryLimit: MEMORY_LIMIT, threads: 2, connections: 2 },
-    silentLogger,
-    metrics,
-  );
-  const app = createApp({
-    queries: createLakeQueries(lake),
-    lake,
-    checks: { lake },
-    statusBoard: new StatusBoard(new MemoryCache()),
-    metrics,
-    dashboardDir: tmpdir(),
-    synthetic: true,
-    log: silentLogger,
-    cacheTtlMs: 0,
-    now: () => END,
-  });
-  return { app, close: () => lake.close() };
-}
-
-async function timeRequest(app: Awaited<ReturnType<typeof openApp>>['app'], path: string): Promise<number> {
-  const started = performance.now();
-  const response = await app.request(path);
-  if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
-  await response.arrayBuffer();
-  return performance.now() - started;
-}
+/** The app on `location`, as every query benchmark opens it. */
+const openApp = (location: LakeLocation) => openBenchApp(location, { queryTimeoutMs: 600_000, memoryLimit: MEMORY_LIMIT, now: END });
 
 async function measureRoutes(location: LakeLocation): Promise<Record<string, { cold: Stats; warm: Stats }>> {
   const results: Record<string, { cold: Stats; warm: Stats }> = {};

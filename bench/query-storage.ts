@@ -16,21 +16,15 @@
  * sorted by time (warm, `runs` asks). p50/p95 in ms. Writes bench/results/query-storage.json; the
  * S3 prefix, the catalog schema and the temp folders are deleted.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { LakeLocation } from '../core/adapters/select.ts';
-import { silentLogger } from '../core/log.ts';
-import { Metrics } from '../core/metrics.ts';
-import { MemoryCache } from '../core/adapters/memory/cache.ts';
-import { StatusBoard } from '../core/status-board.ts';
-import { Lake } from '../lake-query/lake.ts';
-import { createLakeQueries } from '../lake-query/queries.ts';
-import { createApp } from '../lake-query/http/app.ts';
 import { stack } from '../tests/support/stack.ts';
 import { BENCH_SYMBOLS, buildPriceLake, priceRowsSql, type PriceLakeShape } from './price-lake.ts';
+import { openBenchApp, timeRequest } from './http-app.ts';
 import { localLake, percentile, removeStackLake, round, stackLake, writeResult } from './support.ts';
 
 const { values } = parseArgs({
@@ -82,36 +76,8 @@ async function writeOneFile(file: string, shape: PriceLakeShape): Promise<void> 
   }
 }
 
-async function openApp(location: LakeLocation) {
-  const metrics = new Metrics();
-  const lake = await Lake.open(
-    location,
-    { queryTimeoutMs: 120_000, memoryLimit: '2GB', threads: 2, connections: 2 },
-    silentLogger,
-    metrics,
-  );
-  const app = createApp({
-    queries: createLakeQueries(lake),
-    lake,
-    checks: { lake },
-    statusBoard: new StatusBoard(new MemoryCache()),
-    metrics,
-    dashboardDir: tmpdir(),
-    synthetic: true,
-    log: silentLogger,
-    cacheTtlMs: 0,
-    now: () => END,
-  });
-  return { app, close: () => lake.close() };
-}
-
-async function timeRequest(app: Awaited<ReturnType<typeof openApp>>['app'], path: string): Promise<number> {
-  const started = performance.now();
-  const response = await app.request(path);
-  if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
-  await response.arrayBuffer();
-  return performance.now() - started;
-}
+/** The app on `location`, as every query benchmark opens it. */
+const openApp = (location: LakeLocation) => openBenchApp(location, { queryTimeoutMs: 120_000, memoryLimit: '2GB', now: END });
 
 /** Cold (first ask of a fresh Lake, RUNS opens) and warm (RUNS asks on one Lake) per query. */
 async function measureStorage(location: LakeLocation): Promise<Record<string, { cold: Stats; warm: Stats }>> {
