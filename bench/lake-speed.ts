@@ -16,10 +16,9 @@
  * with the Lake's DuckDB memory limit. p50/p95/p99 in ms.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { LakeSession } from '../core/adapters/ducklake/session.ts';
 import { tableRef } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
@@ -27,7 +26,7 @@ import { resolveExtensionDir } from '../core/lake-location.ts';
 import { stack } from '../tests/support/stack.ts';
 import { bigLake, bigLakeDir, writeBigLake, type BigLakeShape } from './big-lake.ts';
 import { openBenchApp, timeRequest } from './http-app.ts';
-import { percentile, removeStackLake, round, stackLake, writeResult } from './support.ts';
+import { peakRssMib, percentile, timeStatements, removeStackLake, round, stackLake, writeResult } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -175,29 +174,11 @@ async function measureFloors(location: LakeLocation): Promise<Record<string, Sta
   } finally {
     session.close();
   }
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
-  const db = await instance.connect();
-  const results: Record<string, Stats> = {};
-  for (const [name, file] of Object.entries(files)) {
-    const sql = ROUTES[name]!.floor!.sql.replaceAll('{file}', file);
-    await db.runAndReadAll(sql);
-    const times: number[] = [];
-    for (let i = 0; i < RUNS; i += 1) {
-      const started = performance.now();
-      await db.runAndReadAll(sql);
-      times.push(performance.now() - started);
-    }
-    results[name] = stats(times);
-  }
-  db.closeSync();
-  instance.closeSync();
-  return results;
-}
-
-/** Peak resident memory of this process since the last reset, in MB (Linux VmHWM). */
-async function peakRssMb(): Promise<number> {
-  const status = await readFile('/proc/self/status', 'utf8');
-  return round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  const statements = Object.fromEntries(
+    Object.entries(files).map(([name, file]) => [name, ROUTES[name]!.floor!.sql.replaceAll('{file}', file)]),
+  );
+  const times = await timeStatements(statements, RUNS);
+  return Object.fromEntries(Object.entries(times).map(([name, runs]) => [name, stats(runs)]));
 }
 
 const env = await stack();
@@ -210,7 +191,7 @@ log(
 await writeFile('/proc/self/clear_refs', '5').catch(() => undefined);
 const floor = await measureFloors(built.location);
 const local = await measureRoutes(built.location);
-const answeringPeakRssMb = await peakRssMb();
+const answeringPeakRssMb = round(await peakRssMib(process.pid));
 let minio: Record<string, { cold: Stats; warm: Stats }> | undefined;
 if (values.minio) {
   const name = `lake-speed-${Date.now().toString(36)}`;

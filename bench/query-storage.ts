@@ -25,7 +25,7 @@ import type { LakeLocation } from '../core/adapters/select.ts';
 import { stack } from '../tests/support/stack.ts';
 import { BENCH_SYMBOLS, buildPriceLake, priceRowsSql, type PriceLakeShape } from './price-lake.ts';
 import { openBenchApp, timeRequest } from './http-app.ts';
-import { localLake, percentile, removeStackLake, round, stackLake, writeResult } from './support.ts';
+import { localLake, percentile, timeStatements, removeStackLake, round, stackLake, writeResult } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -100,23 +100,9 @@ async function measureStorage(location: LakeLocation): Promise<Record<string, { 
 }
 
 async function measureFloor(file: string): Promise<Record<string, Stats>> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
-  const db = await instance.connect();
-  const results: Record<string, Stats> = {};
-  for (const [name, template] of Object.entries(FLOOR_SQL)) {
-    const sql = template.replaceAll('{file}', file);
-    await db.runAndReadAll(sql);
-    const times: number[] = [];
-    for (let i = 0; i < RUNS; i += 1) {
-      const started = performance.now();
-      await db.runAndReadAll(sql);
-      times.push(performance.now() - started);
-    }
-    results[name] = stats(times);
-  }
-  db.closeSync();
-  instance.closeSync();
-  return results;
+  const statements = Object.fromEntries(Object.entries(FLOOR_SQL).map(([name, template]) => [name, template.replaceAll('{file}', file)]));
+  const times = await timeStatements(statements, RUNS);
+  return Object.fromEntries(Object.entries(times).map(([name, runs]) => [name, stats(runs)]));
 }
 
 const env = await stack();

@@ -65,6 +65,31 @@ export async function peakRssMib(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/**
+ * The floor a route is compared with: each statement timed `runs` times after one warm-up, on one
+ * fresh in-memory DuckDB (2 threads, 2 GB), in ms.
+ */
+export async function timeStatements(statements: Record<string, string>, runs: number): Promise<Record<string, number[]>> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
+  const db = await instance.connect();
+  try {
+    const times: Record<string, number[]> = {};
+    for (const [name, sql] of Object.entries(statements)) {
+      await db.runAndReadAll(sql);
+      times[name] = [];
+      for (let i = 0; i < runs; i += 1) {
+        const started = performance.now();
+        await db.runAndReadAll(sql);
+        times[name].push(performance.now() - started);
+      }
+    }
+    return times;
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
+}
+
 /** Resets this process's VmHWM to its current RSS (Linux `clear_refs` 5), so `peakRssMib` measures what follows. */
 export async function resetPeakRss(): Promise<void> {
   await writeFile('/proc/self/clear_refs', '5');
