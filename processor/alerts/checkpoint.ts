@@ -17,6 +17,8 @@ const Checkpoint = z.object({
   state: z.object({
     series: z.record(z.string(), z.unknown()),
     minutes: z.record(z.string(), z.unknown()),
+    // Saved before composites existed: the composite starts from the next records.
+    composites: z.record(z.string(), z.unknown()).default({}),
     lastFired: z.record(z.string(), z.number()),
     late: z.number(),
   }),

@@ -6,12 +6,16 @@ import { AlertEvaluator, type EvaluatorState } from './evaluator.ts';
 import { AlertRules, loadAlertRules, type AlertRule } from './rules.ts';
 import { minuteFileRecords } from './testing/minute-file.ts';
 
-const rules: AlertRule[] = AlertRules.parse([
+const seriesRules = [
   { id: 'btc-22k', type: 'price_cross', level: 22_000, cooldownMs: 0 },
   { id: 'btc-25k-up', type: 'price_cross', level: 25_000, direction: 'above', cooldownMs: 0 },
   { id: 'move-1pct-30m', type: 'move', pct: 1, windowMs: 30 * 60_000, cooldownMs: 60 * 60_000 },
   { id: 'zscore-5', type: 'zscore', window: 60, threshold: 5, cooldownMs: 10 * 60_000 },
-]);
+];
+/** The rules on the composite (no `source`, the default). */
+const rules: AlertRule[] = AlertRules.parse(seriesRules);
+/** The same rules on one source's prices alone. */
+const binanceRules: AlertRule[] = AlertRules.parse(seriesRules.map((rule) => ({ ...rule, source: 'binanceus' })));
 
 /**
  * What the rules mean, computed straight from the whole series with no incremental state: the
@@ -19,6 +23,7 @@ const rules: AlertRule[] = AlertRules.parse([
  */
 function expectedAlerts(series: PriceRecord[], rule: AlertRule): number[] {
   const fired: number[] = [];
+  const returns = series.slice(1).map((point, k) => Math.log(point.price_usd / series[k]!.price_usd));
   const cooled = (ts: number) => fired.length === 0 || ts - fired.at(-1)! >= rule.cooldownMs;
   for (let i = 1; i < series.length; i++) {
     const { ts, price_usd: price } = series[i]!;
@@ -29,11 +34,11 @@ function expectedAlerts(series: PriceRecord[], rule: AlertRule): number[] {
       const down = previous > rule.level && price <= rule.level;
       hit = (up && rule.direction !== 'below') || (down && rule.direction !== 'above');
     } else if (rule.type === 'move') {
-      const reference = series.slice(0, i).find((point) => point.ts >= ts - rule.windowMs);
-      hit = reference !== undefined && Math.abs((price / reference.price_usd - 1) * 100) >= rule.pct;
+      const first = firstAtOrAfter(series, ts - rule.windowMs);
+      hit = first < i && Math.abs((price / series[first]!.price_usd - 1) * 100) >= rule.pct;
     } else if (rule.type === 'zscore' && i - 1 >= rule.window) {
-      const returns = series.slice(1, i).map((point, k) => Math.log(point.price_usd / series[k]!.price_usd));
-      const window = returns.slice(-rule.window);
+      // the returns before this point's own (returns[k] is the step to series[k + 1])
+      const window = returns.slice(i - 1 - rule.window, i - 1);
       const mean = window.reduce((a, b) => a + b, 0) / window.length;
       const std = Math.sqrt(window.reduce((a, r) => a + (r - mean) ** 2, 0) / (window.length - 1));
       hit = std > 0 && Math.abs((Math.log(price / series[i - 1]!.price_usd) - mean) / std) >= rule.threshold;
@@ -43,6 +48,18 @@ function expectedAlerts(series: PriceRecord[], rule: AlertRule): number[] {
   return fired;
 }
 
+/** The index of the first point at or after `ts` in a series sorted by time (its length when none). */
+function firstAtOrAfter(series: PriceRecord[], ts: number): number {
+  let low = 0;
+  let high = series.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (series[middle]!.ts < ts) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 function evaluateAll(evaluator: AlertEvaluator, records: PriceRecord[]): Alert[] {
   return records.flatMap((record) => evaluator.evaluate(record));
 }
@@ -50,10 +67,27 @@ function evaluateAll(evaluator: AlertEvaluator, records: PriceRecord[]): Alert[]
 describe('AlertEvaluator', () => {
   const btc = minuteFileRecords('binanceus_BTCUSDT_1m_20230301_20230321.csv', 'binanceus');
 
-  it('raises on three weeks of real minute prices exactly the alerts a direct computation predicts', () => {
-    const alerts = evaluateAll(new AlertEvaluator(rules), btc);
-    for (const rule of rules) {
+  it("raises on three weeks of one source's real minute prices exactly the alerts a direct computation predicts", () => {
+    const alerts = evaluateAll(new AlertEvaluator(binanceRules), btc);
+    for (const rule of binanceRules) {
       const expected = expectedAlerts(btc, rule);
+      assert.ok(expected.length > 0, `${rule.id} fires at least once on this file`);
+      assert.deepEqual(
+        alerts.filter((alert) => alert.rule === rule.id).map((alert) => alert.ts),
+        expected,
+        rule.id,
+      );
+    }
+    assert.ok(alerts.every((alert) => alert.source === 'binanceus'));
+  });
+
+  it('raises on the composite of one source the alerts of its price changes', () => {
+    const alerts = evaluateAll(new AlertEvaluator(rules), btc);
+    const changes = btc.filter((record, i) => i === 0 || record.price_usd !== btc[i - 1]!.price_usd);
+    assert.ok(changes.length < btc.length, 'the file repeats a price somewhere');
+    assert.ok(alerts.every((alert) => alert.source === 'composite' && alert.message.endsWith('(median of binanceus)')));
+    for (const rule of rules) {
+      const expected = expectedAlerts(changes, rule);
       assert.ok(expected.length > 0, `${rule.id} fires at least once on this file`);
       assert.deepEqual(
         alerts.filter((alert) => alert.rule === rule.id).map((alert) => alert.ts),
@@ -105,6 +139,63 @@ describe('AlertEvaluator', () => {
       [...off].map((i) => sources[0]![i]!.ts),
     );
     assert.ok(alerts.every((alert) => Math.abs(alert.value) >= 1));
+  });
+
+  it('moves the composite when the median of the sources moves, not when one source strays', () => {
+    const at = (minute: number) => Date.UTC(2026, 0, 1) + minute * 60_000;
+    const tick = (source: string, minute: number, price: number) =>
+      toPriceRecord({ source, symbol: 'BTC', ts: at(minute), price_usd: price }, at(minute));
+    const evaluator = new AlertEvaluator(
+      AlertRules.parse([
+        { id: 'cross-100', type: 'price_cross', level: 100, cooldownMs: 0 },
+        { id: 'c-cross-100', type: 'price_cross', level: 100, source: 'c', cooldownMs: 0 },
+      ]),
+    );
+    const raised = (record: PriceRecord) => evaluator.evaluate(record).map((alert) => `${alert.rule}@${alert.ts - at(0)}`);
+    assert.deepEqual([tick('a', 0, 99), tick('b', 0, 99), tick('c', 0, 99)].flatMap(raised), []);
+    // c alone above the level: its own rule fires, the composite (median 99) does not.
+    assert.deepEqual(raised(tick('c', 1, 150)), ['c-cross-100@60000']);
+    // a joins it: the median crosses, at the newest source's time.
+    assert.deepEqual(raised(tick('a', 1, 101)), ['cross-100@60000']);
+    const [alert] = evaluator.evaluate(tick('b', 2, 98)).concat(evaluator.evaluate(tick('a', 2, 97)));
+    assert.equal(alert?.source, 'composite');
+    assert.match(alert!.message, /crossed below 100 at 98 \(median of a, b, c\)/);
+    // c has been quiet for a minute: the composite is the median of a and b alone.
+    assert.deepEqual(raised(tick('b', 3, 103)), ['cross-100@180000']);
+    assert.deepEqual(Object.keys(evaluator.snapshot().composites.BTC!.sources).sort(), ['a', 'b']);
+  });
+
+  it('lets no outlying source draw a composite alert on three weeks of real prices', () => {
+    const honest = [
+      minuteFileRecords('binanceus_BTCUSDT_1m_20230301_20230321.csv', 'binanceus-usdt'),
+      minuteFileRecords('binanceus_BTCUSD_1m_20230301_20230321.csv', 'binanceus-usd'),
+    ];
+    const high = Math.max(...honest.flat().map((record) => record.price_usd));
+    // A third feed 5 bp above the first, except for three minutes where it prints above anything the others reach.
+    const spikes = new Set([1_000, 5_000, 20_000]);
+    const level = high * 1.02;
+    const bad = honest[0]!.map((record, i) =>
+      toPriceRecord(
+        { source: 'bad', symbol: 'BTC', ts: record.ts, price_usd: spikes.has(i) ? high * 1.05 : record.price_usd * 1.0005 },
+        record.ts,
+      ),
+    );
+    const stream = [...honest.flat(), ...bad].sort((a, b) => a.ts - b.ts);
+    const evaluator = new AlertEvaluator(
+      AlertRules.parse([
+        { id: 'spike', type: 'price_cross', level, direction: 'above', cooldownMs: 0 },
+        { id: 'bad-spike', type: 'price_cross', level, direction: 'above', source: 'bad', cooldownMs: 0 },
+      ]),
+    );
+    const alerts = evaluateAll(evaluator, stream);
+    assert.deepEqual(
+      alerts.filter((alert) => alert.rule === 'spike'),
+      [],
+    );
+    assert.deepEqual(
+      alerts.filter((alert) => alert.rule === 'bad-spike').map((alert) => alert.ts),
+      [...spikes].map((i) => bad[i]!.ts),
+    );
   });
 
   it('skips a record older than its series, counting it as late', () => {

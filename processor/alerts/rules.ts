@@ -15,12 +15,18 @@ const cooldownMs = z
   .nonnegative()
   .default(15 * 60_000)
   .describe('after firing, the rule stays quiet for this long per symbol and source, ms (event time)');
+const source = z
+  .string()
+  .min(1)
+  .optional()
+  .describe("one source's prices alone, e.g. binance; absent: the composite, the median across the symbol's sources, as the candles");
 
 /** Price crosses a level, upwards, downwards or both. */
 const PriceCross = z.object({
   id: ruleId,
   type: z.literal('price_cross'),
   symbols,
+  source,
   level: z.number().positive(),
   direction: z.enum(['above', 'below', 'both']).default('both'),
   cooldownMs,
@@ -31,6 +37,7 @@ const Move = z.object({
   id: ruleId,
   type: z.literal('move'),
   symbols,
+  source,
   pct: z.number().positive(),
   windowMs: z.number().int().positive(),
   cooldownMs,
@@ -41,6 +48,7 @@ const ZScore = z.object({
   id: ruleId,
   type: z.literal('zscore'),
   symbols,
+  source,
   window: z.number().int().min(10),
   threshold: z.number().positive(),
   cooldownMs,
@@ -60,6 +68,8 @@ const Divergence = z.object({
 export const AlertRule = z.discriminatedUnion('type', [PriceCross, Move, ZScore, Divergence]);
 export type AlertRule = z.infer<typeof AlertRule>;
 export type RuleOf<T extends AlertRule['type']> = Extract<AlertRule, { type: T }>;
+/** The rules that compare a price with its own series' past (all but divergence). */
+export type SeriesRule = Exclude<AlertRule, { type: 'divergence' }>;
 
 export const AlertRules = z.array(AlertRule).superRefine((rules, ctx) => {
   const seen = new Set<string>();

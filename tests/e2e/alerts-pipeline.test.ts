@@ -26,9 +26,10 @@ function realPrices(days: number): PriceRecord[] {
   return records.filter((record) => record.ts < records[0]!.ts + days * 86_400_000);
 }
 
+// On the one source's own series (the composite's rule is the evaluator's tests' concern).
 const rules: AlertRule[] = AlertRules.parse([
-  { id: 'btc-22k', type: 'price_cross', level: 22_000, cooldownMs: 0 },
-  { id: 'move-1pct-30m', type: 'move', pct: 1, windowMs: 30 * 60_000, cooldownMs: 60 * 60_000 },
+  { id: 'btc-22k', type: 'price_cross', level: 22_000, source: 'binanceus', cooldownMs: 0 },
+  { id: 'move-1pct-30m', type: 'move', pct: 1, windowMs: 30 * 60_000, source: 'binanceus', cooldownMs: 60 * 60_000 },
 ]);
 
 /** The alert ids the rules mean on the whole series, computed directly (no incremental state). */
