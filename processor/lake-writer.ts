@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { readOffsets } from '../core/adapters/ducklake/offsets.ts';
-import { LakeSession } from '../core/adapters/ducklake/session.ts';
+import { CATALOG_RACE, LakeSession } from '../core/adapters/ducklake/session.ts';
 import { ensureLakeTables } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
 import type { IngestedDataset } from '../core/datasets/index.ts';
 import type { TopicPartition } from '../core/ports/bus.ts';
+import { messageOf } from '../core/errors.ts';
 import type { Health } from '../core/ports/health.ts';
 import { commitFlush, type CommitOutcome } from './commit.ts';
 import type { Flush } from './flush-window.ts';
@@ -13,6 +14,9 @@ import { Stager, type StagedFlush } from './staging.ts';
 
 /** How a flush's messages were read: rejected ones, and how many each path decided (see `StagedFlush`). */
 export type StagingReport = Pick<StagedFlush, 'rejected' | 'bulk' | 'exact' | 'bulkFailures'>;
+
+/** Commits of one write tried at once when they lose a race with another writer of the catalog (maintenance, a replica). */
+const RACE_ATTEMPTS = 5;
 
 /** How much DuckDB the writer may use. */
 export interface WriterLimits {
@@ -59,7 +63,7 @@ export class LakeWriter {
     return this.serial(async () => {
       const staged = await this.stager.stage(flush, nowMs);
       try {
-        const outcome = await commitFlush(this.connection, flush.ranges, staged.datasets, { author: this.author });
+        const outcome = await this.commitRacing(() => commitFlush(this.connection, flush.ranges, staged.datasets, { author: this.author }));
         return {
           ...outcome,
           staging: { rejected: staged.rejected, bulk: staged.bulk, exact: staged.exact, bulkFailures: staged.bulkFailures },
@@ -68,6 +72,23 @@ export class LakeWriter {
         await this.stager.clear(staged);
       }
     });
+  }
+
+  /**
+   * A commit that lost a race (SQLite's lock held by a maintenance pass, a DuckLake conflict) is
+   * tried again after a short wait, a few times, before the error reaches the processor: the race
+   * is routine, nothing was committed, and the fenced offsets still refuse a range another writer
+   * took meanwhile.
+   */
+  private async commitRacing(commit: () => Promise<CommitOutcome>): Promise<CommitOutcome> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await commit();
+      } catch (error) {
+        if (attempt >= RACE_ATTEMPTS || !CATALOG_RACE.test(messageOf(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+      }
+    }
   }
 
   /** The catalog answers a read. */

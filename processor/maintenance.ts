@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LAKE, sqlIdent, sqlString } from '../core/adapters/ducklake/attach.ts';
 import { timeColumn } from '../core/adapters/ducklake/rollups.ts';
+import { CATALOG_RACE } from '../core/adapters/ducklake/session.ts';
 import { partitionGrain, storageTable, tableRef } from '../core/adapters/ducklake/tables.ts';
 import { DATASETS, type Dataset, type Rollup } from '../core/datasets/index.ts';
 import { messageOf } from '../core/errors.ts';
@@ -23,8 +24,6 @@ export interface MaintenancePolicy {
 
 /** How often a maintenance step is tried when it loses a race with a writer. */
 const STEP_ATTEMPTS = 6;
-/** Errors of a step that lost a race with another writer of the catalog. */
-const RACE = /Failed to commit|database is locked|conflict|could not serialize|Current transaction is aborted/i;
 
 /** The size below which a day's files are rewritten as one. */
 export const DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024;
@@ -83,7 +82,7 @@ export async function maintainLake(
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
         // A writer committed first (or holds the SQLite catalog for a moment): try again shortly.
-        if (attempt < STEP_ATTEMPTS && RACE.test(messageOf(error))) {
+        if (attempt < STEP_ATTEMPTS && CATALOG_RACE.test(messageOf(error))) {
           await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
           continue;
         }

@@ -1,4 +1,4 @@
-import { coarserRollup, type PartitionGrain, type Rollup } from './dataset.ts';
+import { HOT_INLINE_ROW_LIMIT, coarserRollup, type PartitionGrain, type Rollup } from './dataset.ts';
 
 /**
  * Candles of the prices, per symbol, source and period: open and close by event time, high, low,
@@ -72,7 +72,7 @@ function candleRollup(name: string, period: string, periodMs: number, periodColu
       'arg_max_null(close_ingested_at, close_ts) AS close_ingested_at',
     ],
     sortBy: ['symbol', 'source', periodColumn],
-    inlineRowLimit: 10_000,
+    inlineRowLimit: HOT_INLINE_ROW_LIMIT,
   };
 }
 

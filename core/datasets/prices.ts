@@ -1,5 +1,5 @@
 import { PriceRecord, PRICE_ID_PARTS } from '../records/price.ts';
-import { ingested } from './dataset.ts';
+import { HOT_INLINE_ROW_LIMIT, ingested } from './dataset.ts';
 
 /** Price observations from the scraper: one row per provider, symbol and event time. */
 export const prices = ingested<PriceRecord>({
@@ -22,5 +22,5 @@ export const prices = ingested<PriceRecord>({
   sortBy: ['symbol', 'ts'],
   key: 'id',
   keyFrom: PRICE_ID_PARTS,
-  inlineRowLimit: 10_000,
+  inlineRowLimit: HOT_INLINE_ROW_LIMIT,
 });

@@ -1,4 +1,4 @@
-import { coarserRollup, type PartitionGrain, type Rollup } from './dataset.ts';
+import { HOT_INLINE_ROW_LIMIT, coarserRollup, type PartitionGrain, type Rollup } from './dataset.ts';
 
 /**
  * Candles of the exchange trades, per market and period: open and close by the venue's trade ids
@@ -68,7 +68,7 @@ function tradeCandleRollup(name: string, period: string, periodMs: number, perio
       'max(last_ts) AS last_ts',
     ],
     sortBy: ['venue', 'market', periodColumn],
-    inlineRowLimit: 10_000,
+    inlineRowLimit: HOT_INLINE_ROW_LIMIT,
   };
 }
 

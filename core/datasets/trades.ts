@@ -1,5 +1,5 @@
 import { Trade, TRADE_ID_PARTS } from '../records/trade.ts';
-import { ingested } from './dataset.ts';
+import { HOT_INLINE_ROW_LIMIT, ingested } from './dataset.ts';
 
 /** Exchange trades from the venues' streams and, after a gap, their REST history. */
 export const trades = ingested<Trade>({
@@ -24,5 +24,5 @@ export const trades = ingested<Trade>({
   sortBy: ['venue', 'market', 'trade_id'],
   key: 'id',
   keyFrom: TRADE_ID_PARTS,
-  inlineRowLimit: 10_000,
+  inlineRowLimit: HOT_INLINE_ROW_LIMIT,
 });

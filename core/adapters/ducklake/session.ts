@@ -9,6 +9,13 @@ import { LAKE, attachStatements, describeLake } from './attach.ts';
 /** Errors of a catalog another process is creating or writing at this instant. */
 const BUSY = /database is locked|Failed to commit|could not serialize|already exists/i;
 
+/**
+ * Errors of a commit (or a maintenance step) that lost a race with another writer of the catalog:
+ * SQLite's lock, DuckLake's conflict check, PostgreSQL's serialisation. Nothing was committed; the
+ * same work tried again is right (fences decide whether it still may commit).
+ */
+export const CATALOG_RACE = /Failed to commit|database is locked|conflict|could not serialize|Current transaction is aborted/i;
+
 /** Resource limits of one DuckDB instance. */
 export interface SessionLimits {
   /** DuckDB `memory_limit`, e.g. `1GB`. */
