@@ -156,14 +156,15 @@ function logSummary(lines: string[]) {
   const counts = (level: number) => {
     const messages = new Map<string, number>();
     for (const line of lines) {
-      let entry: { level?: number; msg?: string; err?: { message?: string } };
+      let entry: { level?: number; msg?: string; err?: string | { message?: string } };
       try {
         entry = JSON.parse(line) as typeof entry;
       } catch {
         continue;
       }
       if (entry.level !== level) continue;
-      const key = `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message.split('\n')[0]!.slice(0, 200)}` : ''}`;
+      const cause = typeof entry.err === 'string' ? entry.err : entry.err?.message;
+      const key = `${entry.msg ?? ''}${cause ? `: ${cause.split('\n')[0]!.slice(0, 200)}` : ''}`;
       messages.set(key, (messages.get(key) ?? 0) + 1);
     }
     return Object.fromEntries(messages);
