@@ -88,7 +88,7 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .min(0, 'expected 0 or more')
     .default(2_000)
     .describe(
-      'How long a dashboard query result is reused, in ms; keep it under the processor FLUSH_INTERVAL_MS. 0 turns the cache off. Default 2000.',
+      'How long a dashboard query result is fresh, in ms; after that the next ask still gets it while one query refreshes it (up to 5 times this old), so a polling page never waits for the lake. 0 turns the cache off. Default 2000.',
     ),
   streamMaxBuffered: positiveInt()
     .default(1_000)
