@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { CATALOG_RACE } from '../core/adapters/ducklake/session.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
 import { INGESTED, type IngestedDataset } from '../core/datasets/index.ts';
 import { LakeError, messageOf } from '../core/errors.ts';
@@ -213,7 +214,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
           return;
         }
         const waitMs = Math.min(retry.maxMs, retry.minMs * 2 ** Math.min(attempt - 1, 10)) * (0.5 + Math.random());
-        log.error(
+        // A race with maintenance or another writer that outlasted the writer's own retries is
+        // routine; a lake that refuses writes, or a race that goes on, needs a person.
+        const routine = attempt < 3 && CATALOG_RACE.test(lastError);
+        log[routine ? 'warn' : 'error'](
           { ranges: describeRanges(pending.ranges), attempt, retryInMs: Math.round(waitMs), err: lastError },
           'Failed to commit a flush; trying again (consumption pauses at the memory cap meanwhile)',
         );
