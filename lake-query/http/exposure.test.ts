@@ -1,16 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../core/log.ts';
-import { Metrics } from '../../core/metrics.ts';
-import { MemoryCache } from '../../core/adapters/memory/cache.ts';
 import { MemoryBus } from '../../core/adapters/memory/bus.ts';
-import { StatusBoard } from '../../core/status-board.ts';
 import { toPriceRecord } from '../../core/records/price.ts';
-import { Lake } from '../lake.ts';
-import { createLakeQueries } from '../queries.ts';
-import { SqlSandbox } from '../sql-sandbox.ts';
-import { LiveFeed } from '../live-feed.ts';
 import { FixtureLake } from '../../tests/support/fixture-lake.ts';
+import { openLakeQueryApp, type LakeQueryApp } from '../../tests/support/lake-query-app.ts';
 import { createApp, type AppDeps } from './app.ts';
 
 const NOW = Date.parse('2026-03-02T06:00:00Z');
@@ -18,11 +11,9 @@ const TOKEN = 'correct-horse-battery-staple';
 
 describe('lake-query API: indicators, SQL, live stream, token and CORS', () => {
   let fixture: FixtureLake;
-  let lake: Lake;
-  let sql: SqlSandbox;
+  let opened: LakeQueryApp;
   let deps: AppDeps;
   const bus = new MemoryBus({ partitions: 2 });
-  const metrics = new Metrics();
 
   before(async () => {
     fixture = await FixtureLake.create();
@@ -35,31 +26,12 @@ describe('lake-query API: indicators, SQL, live stream, token and CORS', () => {
       { symbol: 'BTC', ts: NOW - 20_000, price: last, source: 'c' },
     );
     await fixture.writePrices(prices);
-    const location = fixture.location;
-    lake = await Lake.open(location, { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 }, silentLogger, metrics);
-    sql = await SqlSandbox.open(location, { maxRows: 100, timeoutMs: 2_000, memoryLimit: '128MB', threads: 1 });
-    const live = new LiveFeed(bus, 'prices', 'test-live', silentLogger, metrics);
-    live.start();
-    await live.ready();
-    deps = {
-      queries: createLakeQueries(lake),
-      lake,
-      sql,
-      live,
-      checks: {},
-      statusBoard: new StatusBoard(new MemoryCache()),
-      metrics,
-      dashboardDir: fixture.root,
-      synthetic: false,
-      log: silentLogger,
-      now: () => NOW,
-    };
+    opened = await openLakeQueryApp(fixture, { now: NOW, live: { bus, group: 'test-live' } });
+    deps = opened.deps;
   });
 
   after(async () => {
-    await deps.live?.close();
-    await sql.close();
-    await lake.close();
+    await opened.close();
     await bus.close();
     await fixture.remove();
   });

@@ -5,17 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { silentLogger } from '../../core/log.ts';
 import { Metrics } from '../../core/metrics.ts';
-import { MemoryCache } from '../../core/adapters/memory/cache.ts';
 import { MemoryBus } from '../../core/adapters/memory/bus.ts';
-import { StatusBoard } from '../../core/status-board.ts';
 import { toPriceRecord } from '../../core/records/price.ts';
 import { waitFor } from '../../core/testing/wait.ts';
-import { Lake } from '../lake.ts';
-import { createLakeQueries } from '../queries.ts';
-import { SqlSandbox } from '../sql-sandbox.ts';
 import { LiveFeed } from '../live-feed.ts';
 import { allowedHostsOf, loadLakeQueryConfig } from '../config.ts';
 import { FixtureLake } from '../../tests/support/fixture-lake.ts';
+import { openLakeQueryApp, type LakeQueryApp } from '../../tests/support/lake-query-app.ts';
 import { createApp, type AppDeps } from './app.ts';
 import { MAX_BODY_BYTES } from './hygiene.ts';
 
@@ -58,40 +54,19 @@ async function statusOf(received: () => string, what: string): Promise<number> {
 
 describe('lake-query HTTP hygiene: body limit, JSON only, Host allow-list, cross-site writes, redirects, methods, slow streams', () => {
   let fixture: FixtureLake;
-  let lake: Lake;
-  let sql: SqlSandbox;
+  let opened: LakeQueryApp;
   let deps: AppDeps;
   const bus = new MemoryBus({ partitions: 1 });
-  let metrics: Metrics;
 
   before(async () => {
     fixture = await FixtureLake.create();
     await fixture.writePrices([{ symbol: 'BTC', ts: NOW - 60_000, price: 64_000 }]);
-    metrics = new Metrics();
-    lake = await Lake.open(
-      fixture.location,
-      { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 },
-      silentLogger,
-      metrics,
-    );
-    sql = await SqlSandbox.open(fixture.location, { maxRows: 100, timeoutMs: 2_000, memoryLimit: '128MB', threads: 1 });
-    deps = {
-      queries: createLakeQueries(lake),
-      lake,
-      sql,
-      checks: {},
-      statusBoard: new StatusBoard(new MemoryCache()),
-      metrics,
-      dashboardDir: fixture.root,
-      synthetic: false,
-      log: silentLogger,
-      now: () => NOW,
-    };
+    opened = await openLakeQueryApp(fixture, { now: NOW });
+    deps = opened.deps;
   });
 
   after(async () => {
-    await sql.close();
-    await lake.close();
+    await opened.close();
     await bus.close();
     await fixture.remove();
   });

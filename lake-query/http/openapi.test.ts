@@ -1,20 +1,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { silentLogger } from '../../core/log.ts';
-import { Metrics } from '../../core/metrics.ts';
 import { MemoryCache } from '../../core/adapters/memory/cache.ts';
 import { MemoryBus } from '../../core/adapters/memory/bus.ts';
 import { StatusBoard } from '../../core/status-board.ts';
 import { alerts, gaps, trades } from '../../core/datasets/index.ts';
 import type { ProcessorStatus, ScraperStatus, StreamsStatus } from '../../core/records/status.ts';
-import { Lake } from '../lake.ts';
-import { createLakeQueries } from '../queries.ts';
-import { SqlSandbox } from '../sql-sandbox.ts';
-import { LiveFeed } from '../live-feed.ts';
 import { LakeFileCheck } from '../file-check.ts';
 import { LocalObjectStore } from '../../core/adapters/local-fs/object-store.ts';
 import { FixtureLake } from '../../tests/support/fixture-lake.ts';
+import { openLakeQueryApp, type LakeQueryApp } from '../../tests/support/lake-query-app.ts';
 import { createApp } from './app.ts';
 
 const NOW = Date.parse('2026-03-02T06:00:00Z');
@@ -67,9 +62,7 @@ const REQUESTS: { method: 'GET' | 'POST'; path: string; body?: string; type?: st
 
 describe('the OpenAPI document describes what the routes really answer', () => {
   let fixture: FixtureLake;
-  let lake: Lake;
-  let sql: SqlSandbox;
-  let live: LiveFeed;
+  let opened: LakeQueryApp;
   let app: ReturnType<typeof createApp>;
   const bus = new MemoryBus({ partitions: 1 });
 
@@ -131,43 +124,23 @@ describe('the OpenAPI document describes what the routes really answer', () => {
         detected_at: NOW - 18 * MINUTE,
       },
     ]);
-    const metrics = new Metrics();
-    lake = await Lake.open(
-      fixture.location,
-      { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 },
-      silentLogger,
-      metrics,
-    );
-    sql = await SqlSandbox.open(fixture.location, { maxRows: 100, timeoutMs: 2_000, memoryLimit: '128MB', threads: 1 });
-    live = new LiveFeed(bus, 'prices', 'openapi-live', silentLogger, metrics);
-    live.start();
-    await live.ready();
     const cache = new MemoryCache();
     const board = new StatusBoard(cache, 600);
     await board.publish('scraper', scraperStatus());
     await board.publish('processor', processorStatus());
     await board.publish('streams', streamsStatus());
+    opened = await openLakeQueryApp(fixture, { now: NOW, live: { bus, group: 'openapi-live' }, statusBoard: board });
+    const { lake } = opened;
     const up = { health: async () => ({ ok: true, detail: 'fine' }) };
     app = createApp({
-      queries: createLakeQueries(lake),
-      lake,
+      ...opened.deps,
       files: lake.files,
-      sql,
-      live,
       checks: { lake, files: new LakeFileCheck(lake, new LocalObjectStore(fixture.root)), bus: up, store: up, cache },
-      statusBoard: board,
-      metrics,
-      dashboardDir: fixture.root,
-      synthetic: false,
-      log: silentLogger,
-      now: () => NOW,
     });
   });
 
   after(async () => {
-    await live.close();
-    await sql.close();
-    await lake.close();
+    await opened.close();
     await bus.close();
     await fixture.remove();
   });
