@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { readOffsets } from '../core/adapters/ducklake/offsets.ts';
-import { CATALOG_RACE, LakeSession } from '../core/adapters/ducklake/session.ts';
+import { CATALOG_RACE, LakeSession, waitAfterRace } from '../core/adapters/ducklake/session.ts';
 import { ensureLakeTables } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
 import type { IngestedDataset } from '../core/datasets/index.ts';
@@ -86,7 +86,7 @@ export class LakeWriter {
         return await commit();
       } catch (error) {
         if (attempt >= RACE_ATTEMPTS || !CATALOG_RACE.test(messageOf(error))) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+        await waitAfterRace(attempt);
       }
     }
   }

@@ -16,6 +16,11 @@ const BUSY = /database is locked|Failed to commit|could not serialize|already ex
  */
 export const CATALOG_RACE = /Failed to commit|database is locked|conflict|could not serialize|Current transaction is aborted/i;
 
+/** The pause before trying again after the `attempt`-th lost race: a little longer each time, jittered so racers part. */
+export function waitAfterRace(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+}
+
 /** Resource limits of one DuckDB instance. */
 export interface SessionLimits {
   /** DuckDB `memory_limit`, e.g. `1GB`. */
@@ -55,7 +60,7 @@ export class LakeSession {
       } catch (cause) {
         // Another process creating the same new catalog holds it for a moment: wait, then attach it.
         if (attempt < 10 && BUSY.test(messageOf(cause))) {
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+          await waitAfterRace(attempt);
           await (await session.connect()).run(`DETACH DATABASE IF EXISTS ${LAKE}`).catch(() => undefined);
           continue;
         }
