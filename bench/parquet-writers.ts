@@ -29,7 +29,7 @@ import type { PriceRecord } from '../core/records/price.ts';
 import { loadProcessorConfig } from '../processor/config.ts';
 import type { Flush } from '../processor/flush-window.ts';
 import { LakeWriter } from '../processor/lake-writer.ts';
-import { localLake } from './support.ts';
+import { localLake, median } from './support.ts';
 
 /** What a writer is handed: the records, and for a lake writer the same records as the bus delivers them (JSON bytes). */
 interface WriterInput {
@@ -340,12 +340,6 @@ async function child(name: WriterName, rows: number, file: string): Promise<void
   const bytes = parquetFiles(name, file).reduce((sum, path) => sum + statSync(path).size, 0);
   const result: RunResult = { ms, parseValidateMs: own?.parseValidateMs, bytes, rssDeltaBytes: Math.max(0, peakRss - rssBefore) };
   process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function verify(files: string[]): Promise<{ count: number; codecs: string[] }> {

@@ -34,12 +34,8 @@ export function benchRecord(i: number, ingestedAt = START + i * 40 + 50): PriceR
   );
 }
 
-/** The middle value (mean of the two middle ones for an even count). */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+/** The middle value (mean of the two middle ones for an even count): the project's one median. */
+export { median } from '../core/median.ts';
 
 /** The nearest-rank percentile `p` (0-100) of `values`. */
 export function percentile(values: number[], p: number): number {

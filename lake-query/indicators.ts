@@ -1,3 +1,4 @@
+import { median } from '../core/median.ts';
 import { candles1m } from '../core/datasets/index.ts';
 import { planPieces, piecesSql } from './candle-plan.ts';
 import { CANDLE_INTERVALS, type CandleInterval, type LakeQueries, type LakeReader } from './queries.ts';
@@ -137,9 +138,7 @@ async function providerSpread(lake: LakeReader, symbol: string, at: number): Pro
   );
   if (rows.length === 0) return null;
   const sources = rows.map((row) => ({ source: String(row.source), priceUsd: Number(row.price), ts: Number(row.ts) }));
-  const prices = sources.map((s) => s.priceUsd).sort((a, b) => a - b);
-  const mid = prices.length / 2;
-  const median = prices.length % 2 === 1 ? prices[Math.floor(mid)]! : (prices[mid - 1]! + prices[mid]!) / 2;
-  const [min, max] = [prices[0]!, prices.at(-1)!];
-  return { sources, min, max, median, spreadPct: median > 0 ? ((max - min) / median) * 100 : 0 };
+  const prices = sources.map((s) => s.priceUsd);
+  const [min, max, middle] = [Math.min(...prices), Math.max(...prices), median(prices)];
+  return { sources, min, max, median: middle, spreadPct: middle > 0 ? ((max - min) / middle) * 100 : 0 };
 }

@@ -1,4 +1,5 @@
 import { alertId, type Alert } from '../../core/records/alert.ts';
+import { median } from '../../core/median.ts';
 import type { PriceRecord } from '../../core/records/price.ts';
 import type { AlertRule, RuleOf, SeriesRule } from './rules.ts';
 
@@ -262,12 +263,6 @@ function zscore(rule: RuleOf<'zscore'>, returns: number[], current: number): Hit
   const z = (current - mean) / std;
   if (Math.abs(z) < rule.threshold) return undefined;
   return { value: z, threshold: rule.threshold, message: `return z-score ${z.toFixed(1)} over the last ${rule.window} returns` };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function signed(value: number): string {
