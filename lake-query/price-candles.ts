@@ -20,13 +20,44 @@ const BUCKET_INTERVAL: Record<number, string> = {
 const COLUMNS = ['source', 'open', 'open_ts', 'high', 'low', 'close', 'close_ts', 'ticks', 'volume_24h_usd', 'volume_ts'];
 
 /**
+ * The candles' rule, first step: each source's own candle, aggregated over its partials of the
+ * candle (grouped by candle and source): open and close by time, high, low, ticks, its newest 24h volume.
+ */
+export const SOURCE_CANDLE = {
+  open: 'arg_min(open, open_ts)',
+  high: 'max(high)',
+  low: 'min(low)',
+  close: 'arg_max(close, close_ts)',
+  ticks: 'sum(ticks)',
+  volume_24h_usd: 'arg_max(volume_24h_usd, volume_ts)',
+} as const;
+
+/**
+ * The candles' rule, second step: the composite, aggregated over the sources' candles (grouped by
+ * candle): the median of their opens, highs, lows, closes and volumes, the sum of their ticks, and
+ * which sources they were. The median of three or more sources cannot be dragged by one outlying
+ * source (with two, it is their mean); the median of one is itself.
+ */
+export const COMPOSITE_CANDLE = {
+  open: 'median(open)',
+  high: 'median(high)',
+  low: 'median(low)',
+  close: 'median(close)',
+  count: 'sum(ticks)::DOUBLE',
+  volume_24h_usd: 'median(volume_24h_usd)',
+  sources: "string_agg(source, ',' ORDER BY source)",
+} as const;
+
+/** The select list (`aggregate AS name, ...`) of a step of the candles' rule: every column, or those named. */
+export function aggregates<Step extends Record<string, string>>(step: Step, names?: readonly (keyof Step & string)[]): string {
+  return (names ?? Object.keys(step)).map((name) => `${step[name]} AS ${name}`).join(', ');
+}
+
+/**
  * The SQL of price candles `widthMs` wide for one symbol over [`from`, `to`): per candle, each
- * source's own candle (its partials from every piece merged: open and close by time, high, low,
- * ticks, its newest 24h volume), then the composite across sources: the median of the sources'
- * opens, highs, lows, closes and volumes, the sum of their ticks, and which sources they were.
- * The median of three or more sources cannot be dragged by one outlying source (with two, it is
- * their mean). With `source` set, only that source's candles: the median of one is itself.
- * Every candle is exact for any range: rollups cover whole periods, raw prices the rest.
+ * source's own candle from its partials of every piece (`SOURCE_CANDLE`), then the composite
+ * across sources (`COMPOSITE_CANDLE`). With `source` set, only that source's candles. Every
+ * candle is exact for any range: rollups cover whole periods, raw prices the rest.
  */
 export function priceCandlesSql(
   query: { symbol: string; source?: string | undefined; from: number; to: number; widthMs: number },
@@ -44,15 +75,11 @@ export function priceCandlesSql(
   const sql = `
     WITH pieces AS (${piecesSql(pieces, { finest: candles1m, where, columns: COLUMNS }, params)}),
     per_source AS (
-      SELECT time_bucket(CAST($bucket AS INTERVAL), t) AS time, source,
-             arg_min(open, open_ts) AS open, max(high) AS high, min(low) AS low, arg_max(close, close_ts) AS close,
-             sum(ticks) AS ticks, arg_max(volume_24h_usd, volume_ts) AS volume_24h_usd
+      SELECT time_bucket(CAST($bucket AS INTERVAL), t) AS time, source, ${aggregates(SOURCE_CANDLE)}
         FROM pieces
        GROUP BY 1, 2
     )
-    SELECT epoch_ms(time)::DOUBLE AS time, median(open) AS open, median(high) AS high, median(low) AS low,
-           median(close) AS close, sum(ticks)::DOUBLE AS count, median(volume_24h_usd) AS volume_24h_usd,
-           string_agg(source, ',' ORDER BY source) AS sources
+    SELECT epoch_ms(time)::DOUBLE AS time, ${aggregates(COMPOSITE_CANDLE)}
       FROM per_source
      GROUP BY time
      ORDER BY time`;
