@@ -11,14 +11,19 @@ import { StatusBoard } from '../core/status-board.ts';
 import { createApp } from '../lake-query/http/app.ts';
 import { Lake } from '../lake-query/lake.ts';
 import { createLakeQueries } from '../lake-query/queries.ts';
+import { warmUp, type WarmUpReport } from '../lake-query/warm-up.ts';
 
 export type BenchApp = ReturnType<typeof createApp>;
 
-/** A fresh Lake (its first answer is a cold one) and the app over it; `close` closes the Lake. */
+/**
+ * A fresh Lake (its first answer is a cold one) and the app over it. `warmUp` runs lake-query's
+ * start-up warm-up on the Lake at the app's clock, with `symbol` as the symbol the dashboard opens
+ * on; `close` closes the Lake.
+ */
 export async function openBenchApp(
   location: LakeLocation,
   options: { queryTimeoutMs: number; memoryLimit: string; now: number },
-): Promise<{ app: BenchApp; close: () => Promise<void> }> {
+): Promise<{ app: BenchApp; warmUp: (symbol: string) => Promise<WarmUpReport>; close: () => Promise<void> }> {
   const metrics = new Metrics();
   const lake = await Lake.open(
     location,
@@ -38,7 +43,7 @@ export async function openBenchApp(
     cacheTtlMs: 0,
     now: () => options.now,
   });
-  return { app, close: () => lake.close() };
+  return { app, warmUp: (symbol) => warmUp(lake, { now: options.now, symbol }), close: () => lake.close() };
 }
 
 /** Milliseconds from asking `path` to the last byte of a 200 answer; any other status throws with the answer. */

@@ -7,7 +7,13 @@
  * Builds (or reuses, from ~/.cache/cryptolake/bench/) the lake of bench/big-lake.ts, then asks each
  * route through the HTTP app (`app.request()`, result cache off, the app's clock at the lake's end):
  *  - cold: the first answer of a freshly opened Lake (new DuckDB, catalog attached anew), `runs` opens;
+ *  - cold after warm-up: the same, each Lake first warmed as lake-query warms it at start
+ *    (`lake-query/warm-up.ts`, awaited, at the same clock) and its duration kept (median reported);
  *  - warm: `runs` more asks on one open Lake after a first.
+ * The routes ask BTC and binance BTCUSDT. The warm-up is pointed at another symbol (ETH) as the one
+ * the dashboard opens on, and picks the busiest trade market itself (both reported): were it BTC,
+ * the chart and indicator routes after it would be the very statements it asked. The routes
+ * without a symbol (latest, partitions, alerts, trade markets, gaps) it asks as a server would.
  * With `--minio`, the same again on the same lake built in the services' storage (PostgreSQL
  * catalog, MinIO data; built for the run and deleted after).
  * The floor of a route: the same answer computed by plain DuckDB from one local Parquet file that
@@ -26,7 +32,8 @@ import { resolveExtensionDir } from '../core/lake-location.ts';
 import { stack } from '../tests/support/stack.ts';
 import { bigLake, bigLakeDir, writeBigLake, type BigLakeShape } from './big-lake.ts';
 import { openBenchApp, timeRequest } from './http-app.ts';
-import { peakRssMib, percentile, timeStatements, removeStackLake, round, stackLake, writeResult } from './support.ts';
+import { median, peakRssMib, percentile, timeStatements, removeStackLake, round, stackLake, writeResult } from './support.ts';
+import type { WarmUpReport } from '../lake-query/warm-up.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,6 +58,11 @@ const MEMORY_LIMIT = '1GB';
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const ms = (t: number) => `make_timestamp(${t}::BIGINT * 1000)`;
 const span = (days: number) => Math.min(days, SHAPE.days) * DAY;
+/** What the routes ask: the dashboard's own default symbol, and one market of it. */
+const SYMBOL = 'BTC';
+const MARKET = { venue: 'binance', market: 'BTCUSDT' };
+/** The symbol the warm-up charts, standing for the one the dashboard opens on: not the routes' own. */
+const WARM_UP_SYMBOL = 'ETH';
 
 /** One dashboard route, and its floor: the rows it needs (a WHERE on a table) and the SQL over them (`{file}`). */
 interface Route {
@@ -58,11 +70,11 @@ interface Route {
   floor?: { table: 'prices' | 'trades'; where: string; sql: string };
 }
 
-/** The composite candles of BTC over the range, as plain SQL: each source's candle, then the median across sources. */
+/** The composite candles of SYMBOL over the range, as plain SQL: each source's candle, then the median across sources. */
 function compositeFloor(from: number, to: number, bucket: string): Route['floor'] {
   return {
     table: 'prices',
-    where: `symbol = 'BTC' AND ts >= ${ms(from)} AND ts < ${ms(to)}`,
+    where: `symbol = '${SYMBOL}' AND ts >= ${ms(from)} AND ts < ${ms(to)}`,
     sql: `WITH s AS (SELECT time_bucket(INTERVAL '${bucket}', ts) AS t, source, arg_min(price_usd, ts) AS o, max(price_usd) AS h,
                             min(price_usd) AS l, arg_max(price_usd, ts) AS c, count(*) AS n FROM '{file}' GROUP BY 1, 2)
           SELECT t, median(o), median(h), median(l), median(c), sum(n) FROM s GROUP BY t ORDER BY t`,
@@ -71,7 +83,7 @@ function compositeFloor(from: number, to: number, bucket: string): Route['floor'
 
 function candles(interval: string, days: number, bucket: string): Route {
   const from = END - span(days);
-  return { path: `/api/candles?symbol=BTC&interval=${interval}&from=${from}&to=${END}`, floor: compositeFloor(from, END, bucket) };
+  return { path: `/api/candles?symbol=${SYMBOL}&interval=${interval}&from=${from}&to=${END}`, floor: compositeFloor(from, END, bucket) };
 }
 
 const ROUTES: Record<string, Route> = {
@@ -89,23 +101,23 @@ const ROUTES: Record<string, Route> = {
   '90-day 1d candles': candles('1d', 90, '1 day'),
   '1-year 1d candles': candles('1d', 365, '1 day'),
   'indicators (1m, window 20)': {
-    path: '/api/indicators?symbol=BTC&interval=1m&window=20',
+    path: `/api/indicators?symbol=${SYMBOL}&interval=1m&window=20`,
     floor: compositeFloor(END - 21 * 60_000, END, '1 minute'),
   },
   'trade candles (1 day, 1m)': {
-    path: `/api/trade-candles?venue=binance&market=BTCUSDT&interval=1m&from=${END - DAY}&to=${END}`,
+    path: `/api/trade-candles?venue=${MARKET.venue}&market=${MARKET.market}&interval=1m&from=${END - DAY}&to=${END}`,
     floor: {
       table: 'trades',
-      where: `venue = 'binance' AND market = 'BTCUSDT' AND ts >= ${ms(END - DAY)} AND ts < ${ms(END)}`,
+      where: `venue = '${MARKET.venue}' AND market = '${MARKET.market}' AND ts >= ${ms(END - DAY)} AND ts < ${ms(END)}`,
       sql: `SELECT time_bucket(INTERVAL 1 minute, ts) AS t, arg_min(price, trade_id), max(price), min(price), arg_max(price, trade_id),
                    sum(qty), sum(price * qty), count(*) FROM '{file}' GROUP BY 1 ORDER BY 1`,
     },
   },
   'trade tape (one market)': {
-    path: '/api/trades?venue=binance&market=BTCUSDT&limit=100',
+    path: `/api/trades?venue=${MARKET.venue}&market=${MARKET.market}&limit=100`,
     floor: {
       table: 'trades',
-      where: `venue = 'binance' AND market = 'BTCUSDT' AND ts >= ${ms(END - 3_600_000)}`,
+      where: `venue = '${MARKET.venue}' AND market = '${MARKET.market}' AND ts >= ${ms(END - 3_600_000)}`,
       sql: `SELECT * FROM '{file}' ORDER BY ts DESC, trade_id DESC LIMIT 100`,
     },
   },
@@ -119,7 +131,7 @@ const ROUTES: Record<string, Route> = {
   },
   partitions: { path: '/api/partitions' },
   pipeline: { path: '/api/pipeline' },
-  alerts: { path: `/api/alerts?limit=500&symbol=BTC&from=${END - DAY}&to=${END}` },
+  alerts: { path: `/api/alerts?limit=500&symbol=${SYMBOL}&from=${END - DAY}&to=${END}` },
   gaps: { path: '/api/gaps?limit=100' },
 };
 
@@ -133,24 +145,60 @@ const stats = (times: number[]): Stats => ({
 /** The app on `location`, as every query benchmark opens it. */
 const openApp = (location: LakeLocation) => openBenchApp(location, { queryTimeoutMs: 600_000, memoryLimit: MEMORY_LIMIT, now: END });
 
-async function measureRoutes(location: LakeLocation): Promise<Record<string, { cold: Stats; warm: Stats }>> {
-  const results: Record<string, { cold: Stats; warm: Stats }> = {};
+type RouteTimes = { cold: Stats; coldAfterWarmUp: Stats; warm: Stats };
+
+/** What the warm-ups before the "cold after warm-up" answers asked, and how long they took. */
+interface WarmUpSummary {
+  /** The symbol it charted and the trade markets it asked (one unless the busiest changed), beside the routes' own. */
+  symbol: string | null;
+  markets: string[];
+  routes: { symbol: string; market: string };
+  opens: number;
+  statements: number;
+  medianMs: number;
+}
+
+async function measureRoutes(location: LakeLocation): Promise<{ routes: Record<string, RouteTimes>; warmUp: WarmUpSummary }> {
+  const routes: Record<string, RouteTimes> = {};
+  const warmUps: WarmUpReport[] = [];
   for (const [name, route] of Object.entries(ROUTES)) {
-    const cold: number[] = [];
-    for (let i = 0; i < RUNS; i += 1) {
-      const opened = await openApp(location);
-      cold.push(await timeRequest(opened.app, route.path));
-      await opened.close();
-    }
+    const cold = await firstAnswers(location, route.path);
+    const coldAfterWarmUp = await firstAnswers(location, route.path, warmUps);
     const opened = await openApp(location);
     await timeRequest(opened.app, route.path);
     const warm: number[] = [];
     for (let i = 0; i < RUNS; i += 1) warm.push(await timeRequest(opened.app, route.path));
     await opened.close();
-    results[name] = { cold: stats(cold), warm: stats(warm) };
-    log(`${name}: ${JSON.stringify(results[name])}`);
+    routes[name] = { cold: stats(cold), coldAfterWarmUp: stats(coldAfterWarmUp), warm: stats(warm) };
+    log(`${name}: ${JSON.stringify(routes[name])}`);
   }
-  return results;
+  const warmUp: WarmUpSummary = {
+    symbol: warmUps[0]?.symbol ?? null,
+    markets: [...new Set(warmUps.map((report) => report.market ?? 'none'))],
+    routes: { symbol: SYMBOL, market: `${MARKET.venue} ${MARKET.market}` },
+    opens: warmUps.length,
+    statements: warmUps[0]?.statements ?? 0,
+    medianMs: round(median(warmUps.map((report) => report.durationMs)), 1),
+  };
+  log(
+    `warm-up: charted ${warmUp.symbol}, asked the trades of ${warmUp.markets.join(', ')}, ${warmUp.statements} statements, ` +
+      `${warmUp.medianMs} ms median over ${warmUp.opens} opens; the routes ask ${SYMBOL} and ${warmUp.routes.market}`,
+  );
+  if (warmUp.markets.includes(warmUp.routes.market))
+    log(`  note: the warm-up asked the trades of ${warmUp.routes.market} too: the trade routes after it are not cold`);
+  return { routes, warmUp };
+}
+
+/** The first answer of `path` on each of `RUNS` freshly opened Lakes; with `warmUps`, each Lake warmed first (its report kept there). */
+async function firstAnswers(location: LakeLocation, path: string, warmUps?: WarmUpReport[]): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const opened = await openApp(location);
+    if (warmUps) warmUps.push(await opened.warmUp(WARM_UP_SYMBOL));
+    times.push(await timeRequest(opened.app, path));
+    await opened.close();
+  }
+  return times;
 }
 
 /** Each route's rows in one sorted Parquet file (kept beside the lake), then its SQL timed on it. */
@@ -190,9 +238,9 @@ log(
 // Forget the build's peak: what is measured next is answering.
 await writeFile('/proc/self/clear_refs', '5').catch(() => undefined);
 const floor = await measureFloors(built.location);
-const local = await measureRoutes(built.location);
+const { routes: local, warmUp: localWarmUp } = await measureRoutes(built.location);
 const answeringPeakRssMb = round(await peakRssMib(process.pid));
-let minio: Record<string, { cold: Stats; warm: Stats }> | undefined;
+let minio: Awaited<ReturnType<typeof measureRoutes>> | undefined;
 if (values.minio) {
   const name = `lake-speed-${Date.now().toString(36)}`;
   try {
@@ -208,7 +256,11 @@ if (values.minio) {
 const ratio = Object.fromEntries(
   Object.entries(floor).map(([name, f]) => [
     name,
-    { warm: round(local[name]!.warm.p95 / Math.max(f.p95, 0.1), 1), cold: round(local[name]!.cold.p95 / Math.max(f.p95, 0.1), 1) },
+    {
+      warm: round(local[name]!.warm.p95 / Math.max(f.p95, 0.1), 1),
+      cold: round(local[name]!.cold.p95 / Math.max(f.p95, 0.1), 1),
+      coldAfterWarmUp: round(local[name]!.coldAfterWarmUp.p95 / Math.max(f.p95, 0.1), 1),
+    },
   ]),
 );
 await writeResult(values.quick ? 'lake-speed-quick' : 'lake-speed', {
@@ -222,7 +274,8 @@ await writeResult(values.quick ? 'lake-speed-quick' : 'lake-speed', {
   memoryLimit: MEMORY_LIMIT,
   answeringPeakRssMb,
   local,
-  minio,
+  minio: minio?.routes,
+  warmUp: { local: localWarmUp, minio: minio?.warmUp },
   floor,
   ratioToFloorP95: ratio,
   node: process.version,

@@ -50,7 +50,7 @@ const BENCHMARKS: { name: string; script: string; args: string[]; quickArgs: str
     quickArgs: ['--quick'],
   },
   {
-    name: 'Lake speed: every dashboard route on 100 M prices + 10 M trades (local), p50/p95/p99 cold and warm, against the one-file floor',
+    name: 'Lake speed: every dashboard route on 100 M prices + 10 M trades (local), p50/p95/p99 cold, cold after the start-up warm-up and warm, against the one-file floor',
     script: 'bench/lake-speed.ts',
     args: ['--prices', '100000000', '--trades', '10000000', '--days', '365', '--runs', '10'],
     quickArgs: ['--quick'],

@@ -50,13 +50,22 @@ const FORMATTERS: Record<string, (r: Json) => [string, string][]> = {
         `${ms(size.local[q].warm.p50)} / ${ms(size.minio[q].warm.p50)} / ${ms(size.floor[q].p50)} (cold ${ms(size.local[q].cold.p50)} / ${ms(size.minio[q].cold.p50)})`,
       ]),
     ),
-  'lake-speed': (r) => [
-    ...Object.entries(r.local as Record<string, Json>).map(([route, v]): [string, string] => [
-      `${route}: local p95 cold / warm (floor p95)`,
-      `${ms(v.cold.p95)} / ${ms(v.warm.p95)}${r.floor[route] ? ` (${ms(r.floor[route].p95)})` : ''}${r.minio ? `; MinIO ${ms(r.minio[route].cold.p95)} / ${ms(r.minio[route].warm.p95)}` : ''}`,
-    ]),
-    ['peak RSS answering (DuckDB memory limit)', `${r.answeringPeakRssMb} MB (${r.memoryLimit})`],
-  ],
+  'lake-speed': (r) => {
+    // Results from before the start-up warm-up have no "cold after warm-up" figure.
+    const after = r.warmUp !== undefined;
+    const p95s = (v: Json) => [v.cold, ...(after ? [v.coldAfterWarmUp] : []), v.warm].map((s: Json) => ms(s.p95)).join(' / ');
+    const rows = Object.entries(r.local as Record<string, Json>).map(([route, v]): [string, string] => [
+      `${route}: local p95 cold${after ? ' / after warm-up' : ''} / warm (floor p95)`,
+      `${p95s(v)}${r.floor[route] ? ` (${ms(r.floor[route].p95)})` : ''}${r.minio ? `; MinIO ${p95s(r.minio[route])}` : ''}`,
+    ]);
+    if (after)
+      rows.push([
+        `warm-up median, local (charts ${r.warmUp.local.symbol}; the routes ask ${r.warmUp.local.routes.symbol})`,
+        ms(r.warmUp.local.medianMs),
+      ]);
+    rows.push(['peak RSS answering (DuckDB memory limit)', `${r.answeringPeakRssMb} MB (${r.memoryLimit})`]);
+    return rows;
+  },
   'rollups-candles': (r) => [
     [
       `1d candles over ${r.days} days, raw / rollups median`,

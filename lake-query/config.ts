@@ -103,6 +103,11 @@ export const lakeQueryConfigSchema = lakeLocationSchema.extend(topicsConfigSchem
     .describe(
       "How often `/api/health` compares the catalog's data files with the data path (missing files, sizes that differ), at most, in ms. Default 30000.",
     ),
+  warmUp: booleanFlag()
+    .default(true)
+    .describe(
+      "Asks the lake once at start, in the background, what the dashboard asks first (the latest prices, the charts of the symbol it opens on at each of its ranges, the indicators, the busiest trade market's candles and tape), so the first visitor does not wait for a fresh DuckDB to read the catalog and the files' metadata; the end is logged with its duration, a failure as a warning, and the server answers meanwhile and anyway. Default true.",
+    ),
 });
 
 /** Refuses a HOST beyond loopback without API_TOKEN, naming HOST. */

@@ -14,6 +14,7 @@ import type { LakeQueryConfig } from './config.ts';
 import { LiveFeed } from './live-feed.ts';
 import { randomUUID } from 'node:crypto';
 import { LakeFileCheck } from './file-check.ts';
+import { warmUpInBackground } from './warm-up.ts';
 
 /** Where `npm run build:dashboard` puts the page. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -23,13 +24,17 @@ export interface LakeQueryServer {
   url: string;
   /** Resolves once the live feed follows the bus (or failed to, logged); for tests. */
   live: Promise<void>;
+  /** Resolves once the warm-up of the lake is done (or failed, logged; or is off: WARM_UP=false); for tests. */
+  warm: Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * Starts lake-query on the given adapters: opens DuckDB over `adapters.lake`, serves the API and
- * the dashboard on HOST:PORT. Throws `CONFIG_INVALID` for bad settings in `env`. `close()` stops
- * the server and DuckDB; it does not close the adapters, which belong to the caller.
+ * Starts lake-query on the given adapters: opens DuckDB over `adapters.lake`, warms it in the
+ * background with what the dashboard asks first (`warm-up.ts`; listening does not wait for it),
+ * serves the API and the dashboard on HOST:PORT. Throws `CONFIG_INVALID` for bad settings in
+ * `env`. `close()` stops the server, the warm-up and DuckDB; it does not close the adapters, which
+ * belong to the caller.
  */
 export async function startLakeQuery(
   adapters: Adapters,
@@ -51,6 +56,7 @@ export async function startLakeQuery(
     partLog,
     metrics,
   );
+  const warming = config.warmUp ? warmUpInBackground(lake, { now: Date.now() }, partLog.child({ component: 'warm-up' })) : undefined;
   const sql = await openSqlConsole(adapters, config, partLog, metrics);
   // A group of its own, never committed: every lake-query sees every new price, from the end.
   const live = new LiveFeed(adapters.bus, config.kafkaTopic, `cryptolake-lake-query-${randomUUID()}`, partLog, metrics);
@@ -87,6 +93,7 @@ export async function startLakeQuery(
     return {
       url,
       live: live.ready(),
+      warm: warming?.done ?? Promise.resolve(),
       async close() {
         // Streams end first, else server.close() waits for them forever.
         await live.close();
@@ -94,6 +101,7 @@ export async function startLakeQuery(
         if ('closeAllConnections' in server) server.closeAllConnections();
         await closed;
         await sql.close();
+        await warming?.stop();
         await lake.close();
         partLog.info('Stopped lake-query');
       },
@@ -101,6 +109,7 @@ export async function startLakeQuery(
   } catch (error) {
     await live.close();
     await sql.close();
+    await warming?.stop();
     await lake.close();
     throw error;
   }
