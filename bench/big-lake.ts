@@ -8,7 +8,10 @@
  * symbol each a few basis points off the others and one of them now and then 5% off (an outlier),
  * ticks every few seconds per series (the interval follows from `prices`, `days` and the series),
  * each symbol's path shaped by the real BTC 1-minute closes of /work/shared/data/real-prices;
- * trades on 15 markets of the three venues in bursts of 50 trades 20 ms apart.
+ * trades on 15 markets of the three venues in bursts of 50 trades 20 ms apart; and the alerts and
+ * gaps a year of running leaves (about one alert per symbol every three days, one gap per market
+ * every other day), so the routes that list them read a table that has rows, as in any lake that
+ * has run a while.
  *
  * Built once per shape and kept under ~/.cache/cryptolake/bench/ (a `built.json` marks a complete
  * lake): the 100 M run reuses it, the 1 B run is a one-off.
@@ -22,7 +25,7 @@ import { rollupStatements } from '../core/adapters/ducklake/rollups.ts';
 import { LakeSession } from '../core/adapters/ducklake/session.ts';
 import { ensureLakeTables, tableRef } from '../core/adapters/ducklake/tables.ts';
 import type { LakeLocation } from '../core/adapters/select.ts';
-import { prices, trades, type IngestedDataset } from '../core/datasets/index.ts';
+import { alerts, gaps, prices, trades, type IngestedDataset } from '../core/datasets/index.ts';
 import { SYMBOL_TABLE } from '../scraper/symbol-table.ts';
 import { localLake } from './support.ts';
 
@@ -35,6 +38,8 @@ const MARKETS: [venue: string, market: string, symbol: string][] = [
   ...['BTC', 'ETH', 'SOL', 'XRP'].map((s) => ['kraken', `${s}/USD`, s]),
 ].map(([venue, market, symbol]) => [venue!, market!, symbol!]);
 const BURST = 50;
+
+type Db = Awaited<ReturnType<LakeSession['connect']>>;
 const REAL_CURVE = process.env.CRYPTOLAKE_SHARED
   ? join(process.env.CRYPTOLAKE_SHARED, 'data/real-prices/binanceus_BTCUSDT_1m_20230301_20230321.csv')
   : join(import.meta.dirname, '../../shared/data/real-prices/binanceus_BTCUSDT_1m_20230301_20230321.csv');
@@ -61,6 +66,8 @@ export function bigLakeDir(shape: BigLakeShape): string {
 /** What a built lake holds, with the seconds the build took. */
 export interface BigLake {
   location: LakeLocation;
+  /** The alerts and gaps are in it (a lake kept from before they were part of the shape gets them once). */
+  events: boolean;
   shape: BigLakeShape;
   series: number;
   tickMs: number;
@@ -73,13 +80,21 @@ export async function bigLake(shape: BigLakeShape, extensionDir: string | undefi
   const dir = bigLakeDir(shape);
   const location = localLake(dir, extensionDir);
   const marker = join(dir, 'built.json');
-  if (existsSync(marker)) return { ...(JSON.parse(await readFile(marker, 'utf8')) as Omit<BigLake, 'location'>), location, reused: true };
+  if (existsSync(marker)) {
+    const kept = JSON.parse(await readFile(marker, 'utf8')) as Omit<BigLake, 'location'>;
+    if (!kept.events) {
+      await withLake(location, (db) => writeEvents(db, shape));
+      await writeFile(marker, JSON.stringify({ ...kept, events: true }));
+    }
+    return { ...kept, events: true, location, reused: true };
+  }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const started = performance.now();
   await writeBigLake(location, shape, log);
   const built = {
     shape,
+    events: true,
     series: SERIES.length,
     tickMs: tickMs(shape),
     buildSeconds: Math.round((performance.now() - started) / 1000),
@@ -132,7 +147,7 @@ function tradeRowsSql(shape: BigLakeShape, curveLength: number, from: number, to
 }
 
 /** One transaction per stretch of days: a dataset's rows, sorted as declared, and its rollups at every grain. */
-async function commitSlice(db: Awaited<ReturnType<LakeSession['connect']>>, dataset: IngestedDataset, rowsSql: string, note: string) {
+async function commitSlice(db: Db, dataset: IngestedDataset, rowsSql: string, note: string) {
   await db.run(`CREATE OR REPLACE TABLE memory.slice AS ${rowsSql}`);
   const rollups = rollupStatements(dataset, 'memory.slice');
   for (const sql of rollups.prepare) await db.run(sql);
@@ -150,10 +165,7 @@ async function commitSlice(db: Awaited<ReturnType<LakeSession['connect']>>, data
 
 /** Writes the lake of `shape` into the empty lake at `location`. */
 export async function writeBigLake(location: LakeLocation, shape: BigLakeShape, log: (line: string) => void): Promise<void> {
-  const session = await LakeSession.open(location, { readOnly: false, memoryLimit: '3GB', threads: 2 });
-  try {
-    const db = await session.connect();
-    await ensureLakeTables(db);
+  await withLake(location, async (db) => {
     await db.run(
       `CREATE TABLE memory.curve AS SELECT (row_number() OVER (ORDER BY open_time) - 1)::BIGINT AS i, close / first(close) OVER (ORDER BY open_time) AS ratio
          FROM read_csv(${sqlString(REAL_CURVE)})`,
@@ -182,8 +194,60 @@ export async function writeBigLake(location: LakeLocation, shape: BigLakeShape, 
       await commitSlice(db, trades, tradeRowsSql(shape, curveLength, from, to), `bench trades from ${day}`);
       log(`  ${day}: ${Math.round(((to - start) / (shape.end - start)) * 100)}%`);
     }
-    await db.run(`CALL ducklake_flush_inlined_data(${sqlString(LAKE)})`);
+    await writeEvents(db, shape);
+  });
+}
+
+/** Runs `write` on a read-write session of the lake at `location`, its tables ensured. */
+async function withLake(location: LakeLocation, write: (db: Db) => Promise<void>): Promise<void> {
+  const session = await LakeSession.open(location, { readOnly: false, memoryLimit: '3GB', threads: 2 });
+  try {
+    const db = await session.connect();
+    await ensureLakeTables(db);
+    await write(db);
   } finally {
     session.close();
   }
+}
+
+/** The alerts and gaps of the shape's days, then every inlined row flushed to files, as maintenance leaves a lake. */
+async function writeEvents(db: Db, shape: BigLakeShape): Promise<void> {
+  await commitSlice(db, alerts, alertRowsSql(shape), 'bench alerts');
+  await commitSlice(db, gaps, gapRowsSql(shape), 'bench gaps');
+  await db.run(`CALL ducklake_flush_inlined_data(${sqlString(LAKE)})`);
+}
+
+/** About one alert per symbol every three days, of the four rule types, at a time of day set by a hash. */
+function alertRowsSql(shape: BigLakeShape): string {
+  const start = shape.end - shape.days * DAY_MS;
+  const symbols = BIG_SYMBOLS.map((symbol, i) => `('${symbol}', ${i})`).join(', ');
+  return `
+    WITH raised AS (
+      SELECT s.symbol, ['price_cross', 'move', 'zscore', 'divergence'][(1 + hash(d.range, s.i) % 4)::BIGINT] AS type,
+             make_timestamp((${start} + d.range * ${DAY_MS} + hash(s.i, d.range) % ${DAY_MS})::BIGINT * 1000) AS ts,
+             ${JSON.stringify(PROVIDERS).replaceAll('"', "'")}[(1 + hash(d.range) % ${PROVIDERS.length})::BIGINT] AS provider
+        FROM range(${shape.days}) d CROSS JOIN (VALUES ${symbols}) s(symbol, i)
+       WHERE hash(d.range, s.symbol) % 3 = 0
+    )
+    SELECT type || ':' || symbol || ':' || source || ':' || epoch_ms(ts) AS id, ts, type AS rule, type, symbol, source,
+           1.5 AS value, 1.0 AS threshold, symbol || ' ' || type || ' passed its limit' AS message,
+           ts + INTERVAL 1 SECOND AS raised_at
+      FROM (SELECT *, CASE WHEN type = 'divergence' THEN provider ELSE 'composite' END AS source FROM raised)`;
+}
+
+/** About one gap per market every other day: a hole of 40 trade ids a venue's history could not return. */
+function gapRowsSql(shape: BigLakeShape): string {
+  const start = shape.end - shape.days * DAY_MS;
+  const markets = MARKETS.map(([venue, market, symbol]) => `('${venue}', '${market}', '${symbol}')`).join(', ');
+  return `
+    SELECT venue || ':' || market || ':' || first_trade_id || '-' || (first_trade_id + 39) AS id, venue, market, symbol,
+           first_trade_id, first_trade_id + 39 AS last_trade_id, 40 AS missing, from_ts, from_ts + INTERVAL 2 SECOND AS to_ts,
+           ['reconnect', 'sequence', 'backpressure', 'restart'][(1 + hash(first_trade_id) % 4)::BIGINT] AS cause,
+           'history does not go back that far' AS reason, from_ts + INTERVAL 30 SECOND AS detected_at
+      FROM (
+        SELECT m.venue, m.market, m.symbol, (d.range * 1000000 + hash(m.market, d.range) % 900000)::BIGINT AS first_trade_id,
+               make_timestamp((${start} + d.range * ${DAY_MS} + hash(d.range, m.market) % ${DAY_MS})::BIGINT * 1000) AS from_ts
+          FROM range(${shape.days}) d CROSS JOIN (VALUES ${markets}) m(venue, market, symbol)
+         WHERE hash(m.market, d.range) % 2 = 0
+      )`;
 }

@@ -10,7 +10,9 @@
  *    each run into a new lake of its own (catalog schema and S3 prefix): seconds from spawn until
  *    the group's committed offsets reach the end offsets (the processor records them on the bus
  *    after its lake commit), records/s, CPU seconds per million records (user+sys from
- *    /proc/<pid>/stat, summed over the processes), peak RSS (VmHWM, summed), bytes of Parquet of
+ *    /proc/<pid>/stat, summed over the processes), the cores the whole machine kept busy meanwhile
+ *    (/proc/stat: the processor, the broker, MinIO and the catalog together; near 2 on this 2-core
+ *    machine, the machine is the bound), peak RSS (VmHWM, summed), bytes of Parquet of
  *    `prices` per million records and its files per day of event time (from the catalog, which
  *    must hold every record once);
  *  - the peer, Redpanda Connect (bench/peers/redpanda-connect.ts, built once outside the repo; skipped
@@ -44,10 +46,12 @@ import { stack, type StackEnv } from '../tests/support/stack.ts';
 import {
   ROOT,
   benchRecord,
+  busyCores,
   cpuSeconds,
   deletePrefix,
   fillTopic,
   listPrefix,
+  machineCpu,
   median,
   peakRssMib,
   removeStackLake,
@@ -94,6 +98,8 @@ interface WriterRun {
   seconds: number;
   recordsPerSecond: number;
   cpuSecondsPerMillion: number;
+  /** Cores of the machine busy on average during the run, every process counted: near the core count, the machine is the bound. */
+  machineBusyCores: number;
   peakRssMib: number;
   parquetBytesPerMillion: number;
   files: number;
@@ -124,17 +130,18 @@ async function runProcessors(env: StackEnv, bus: KafkaBus, count: number, run: s
       stdio: ['ignore', 2, 'inherit'],
     }),
   );
-  const { seconds, cpu, peakRss } = await untilCommitted(bus, group, children, started, 'the processors');
+  const { seconds, cpu, peakRss, machineCores } = await untilCommitted(bus, group, children, started, 'the processors');
   const { rows, files, bytes, days } = await pricesInLake(env, lake);
   if (rows !== RECORDS) throw new Error(`the lake of ${run} holds ${rows} prices rows, not the ${RECORDS} records published`);
   await removeStackLake(env, lake);
-  return writerRun(seconds, cpu, peakRss, bytes, files, days);
+  return writerRun({ seconds, cpu, machineCores, peakRss }, bytes, files, days);
 }
 
 /**
  * Waits (polling every 200 ms, 10 minutes at most) until `group` has committed the end offsets of
- * the topic, then stops the children. Seconds since `started`, and the children's CPU seconds and
- * peak RSS in MiB, both summed, read just before they are stopped.
+ * the topic, then stops the children. Seconds since `started`, the children's CPU seconds and
+ * peak RSS in MiB, both summed, read just before they are stopped, and the cores the whole machine
+ * kept busy meanwhile (the consumer, the broker, MinIO and the catalog together).
  */
 async function untilCommitted(
   bus: KafkaBus,
@@ -142,7 +149,8 @@ async function untilCommitted(
   children: ChildProcess[],
   started: number,
   what: string,
-): Promise<{ seconds: number; cpu: number; peakRss: number }> {
+): Promise<{ seconds: number; cpu: number; peakRss: number; machineCores: number }> {
+  const machine = await machineCpu();
   const ends = await bus.endOffsets(topic);
   const deadline = started + 600_000;
   try {
@@ -161,19 +169,25 @@ async function untilCommitted(
       cpu += await cpuSeconds(child.pid!);
       peakRss += await peakRssMib(child.pid!);
     }
-    return { seconds, cpu, peakRss };
+    return { seconds, cpu, peakRss, machineCores: busyCores(machine, await machineCpu()) };
   } finally {
     await Promise.all(children.filter((child) => child.exitCode === null).map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
   }
 }
 
 /** The figures of a writer's run from what was measured; files per day = data files / days of event time. */
-function writerRun(seconds: number, cpu: number, peakRss: number, bytes: number, files: number, days: number): WriterRun {
+function writerRun(
+  { seconds, cpu, machineCores, peakRss }: { seconds: number; cpu: number; machineCores: number; peakRss: number },
+  bytes: number,
+  files: number,
+  days: number,
+): WriterRun {
   const millions = RECORDS / 1e6;
   return {
     seconds: round(seconds, 2),
     recordsPerSecond: Math.round(RECORDS / seconds),
     cpuSecondsPerMillion: round(cpu / millions, 1),
+    machineBusyCores: round(machineCores, 2),
     peakRssMib: Math.round(peakRss),
     parquetBytesPerMillion: Math.round(bytes / millions),
     files,
@@ -192,14 +206,14 @@ async function runRedpandaConnect(env: StackEnv, bus: KafkaBus, binary: string, 
   await writeFile(config, pipelineConfig({ brokers: env.KAFKA_BROKERS, topic, group, env, prefix, batchRecords: FLUSH_MAX_RECORDS }));
   const started = performance.now();
   const child = spawn(binary, ['run', config], { stdio: ['ignore', 2, 'inherit'] });
-  const { seconds, cpu, peakRss } = await untilCommitted(bus, group, [child], started, 'Redpanda Connect');
+  const measured = await untilCommitted(bus, group, [child], started, 'Redpanda Connect');
   const written = await parquetUnder(env, prefix);
   if (written.rows !== RECORDS || written.distinctIds !== RECORDS) {
     throw new Error(`Redpanda Connect wrote ${written.rows} rows (${written.distinctIds} ids) under ${prefix}, not the ${RECORDS} records`);
   }
   const bytes = (await listPrefix(s3Client(env), env.S3_BUCKET, `${prefix}/`)).reduce((sum, object) => sum + object.size, 0);
   await deletePrefix(s3Client(env), env.S3_BUCKET, `${prefix}/`);
-  const result = writerRun(seconds, cpu, peakRss, bytes, written.files, written.days);
+  const result = writerRun(measured, bytes, written.files, written.days);
   // A file of the peer may hold two days: its files per day counts each file once per day it holds.
   return { ...result, filesPerDay: round(written.filesPerDay, 1) };
 }
@@ -377,6 +391,7 @@ try {
     seconds: median(runs.map((r) => r.seconds)),
     recordsPerSecond: Math.round(median(runs.map((r) => r.recordsPerSecond))),
     cpuSecondsPerMillion: round(median(runs.map((r) => r.cpuSecondsPerMillion)), 1),
+    machineBusyCores: round(median(runs.map((r) => r.machineBusyCores)), 2),
     peakRssMib: Math.round(median(runs.map((r) => r.peakRssMib))),
     parquetMbPerMillion: round(median(runs.map((r) => r.parquetBytesPerMillion)) / 1e6, 1),
     files: median(runs.map((r) => r.files)),

@@ -5,6 +5,7 @@
  * catalog, MinIO data) and their removal, and writing the JSON result to bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
@@ -50,6 +51,20 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100;
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / ticksPerSecond;
+}
+
+/** The machine's CPU time so far in clock ticks, all cores: busy (every state but idle and iowait) and total. */
+export async function machineCpu(): Promise<{ busy: number; total: number }> {
+  const [line] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const ticks = line!.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total };
+}
+
+/** Cores busy on average between two readings of `machineCpu` (every process: the consumer, the broker, MinIO, the catalog). */
+export function busyCores(before: { busy: number; total: number }, after: { busy: number; total: number }): number {
+  const total = after.total - before.total;
+  return total > 0 ? ((after.busy - before.busy) / total) * cpus().length : 0;
 }
 
 /**
