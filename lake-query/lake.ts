@@ -121,7 +121,13 @@ export class Lake {
   }
 
   private static async attach(location: LakeLocation, options: LakeOptions): Promise<{ session: LakeSession; pool: ConnectionPool }> {
-    const session = await LakeSession.open(location, { readOnly: true, memoryLimit: options.memoryLimit, threads: options.threads });
+    // Statements run at once on the pool's connections: a SQLite catalog is held open for them (see `CatalogHold`).
+    const session = await LakeSession.open(location, {
+      readOnly: true,
+      holdCatalog: true,
+      memoryLimit: options.memoryLimit,
+      threads: options.threads,
+    });
     return { session, pool: await ConnectionPool.open(session, options.connections, [`USE ${LAKE}`]) };
   }
 

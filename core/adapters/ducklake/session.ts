@@ -5,6 +5,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { LakeError, messageOf } from '../../errors.ts';
 import type { LakeLocation } from '../select.ts';
 import { LAKE, attachStatements, describeLake } from './attach.ts';
+import { CatalogHold } from './catalog-hold.ts';
 
 /** Errors of a catalog another process is creating or writing at this instant. */
 const BUSY = /database is locked|Failed to commit|could not serialize|already exists/i;
@@ -35,6 +36,7 @@ export interface SessionLimits {
  */
 export class LakeSession {
   private readonly connections: DuckDBConnection[] = [];
+  private hold: CatalogHold | undefined;
 
   private constructor(
     readonly instance: DuckDBInstance,
@@ -42,8 +44,12 @@ export class LakeSession {
     readonly readOnly: boolean,
   ) {}
 
-  /** Opens DuckDB and attaches the lake. A read-write open of a SQLite catalog creates it when missing. Throws `QUERY_FAILED` naming the lake. */
-  static async open(lake: LakeLocation, options: { readOnly: boolean } & SessionLimits): Promise<LakeSession> {
+  /**
+   * Opens DuckDB and attaches the lake. A read-write open of a SQLite catalog creates it when missing.
+   * `holdCatalog`: a SQLite catalog is kept open while the session lives (`CatalogHold`), for a
+   * reader that runs statements at once. Throws `QUERY_FAILED` naming the lake.
+   */
+  static async open(lake: LakeLocation, options: { readOnly: boolean; holdCatalog?: boolean } & SessionLimits): Promise<LakeSession> {
     if (!options.readOnly && lake.catalog.kind === 'sqlite') prepareSqliteCatalog(lake.catalog.path);
     const config: Record<string, string> = {};
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
@@ -56,6 +62,8 @@ export class LakeSession {
       try {
         const setup = await session.connect();
         for (const statement of attachStatements(lake, { readOnly: options.readOnly })) await setup.run(statement);
+        if (options.holdCatalog && lake.catalog.kind === 'sqlite')
+          session.hold = await CatalogHold.start(lake.catalog.path, () => session.connect());
         return session;
       } catch (cause) {
         // Another process creating the same new catalog holds it for a moment: wait, then attach it.
@@ -82,6 +90,7 @@ export class LakeSession {
   }
 
   close(): void {
+    this.hold?.stop();
     for (const connection of this.connections.splice(0)) {
       try {
         connection.closeSync();
