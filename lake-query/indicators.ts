@@ -58,8 +58,8 @@ export interface Indicators {
  * volatility on the candles (composite by default: the median across sources per bucket, so one
  * outlying source cannot drag them), the 24h change between the closes at `at - 24h` and `at`,
  * each a 1-minute close by the same rule, and the spread between providers (each source's last
- * price). Every figure is null when the lake lacks the data. Two statements: the candles, and
- * the closes with the spread (`dayFiguresSql`).
+ * price). Every figure is null when the lake lacks the data. Three statements at once: the
+ * candles, and one per day of the 24 h change (`daySql`, the later one with the spread).
  */
 export async function indicators(lake: LakeReader, queries: Pick<LakeQueries, 'candles'>, q: IndicatorQuery): Promise<Indicators> {
   const width = CANDLE_INTERVALS[q.interval];
@@ -104,56 +104,52 @@ function stdev(values: number[]): number {
   return Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (values.length - 1));
 }
 
-/** The 24h change and the provider spread at `at`, from one statement (`dayFiguresSql`). */
+/**
+ * The 24h change and the provider spread at `at`: the day before `at` (its close and the spread)
+ * and the day before `at - 24h` (its close), one statement each, asked at once.
+ */
 async function dayFigures(lake: LakeReader, q: IndicatorQuery): Promise<Pick<Indicators, 'change24hPct' | 'spread'>> {
-  const { sql, params } = dayFiguresSql(q);
-  const [row] = await lake.query(`the 24h change and provider spread of ${q.symbol}${q.source ? ` from ${q.source}` : ''}`, sql, params);
-  const [now, then] = [numOrNull(row?.close_at), numOrNull(row?.close_day_before)];
-  return { change24hPct: now === null || then === null || then === 0 ? null : (now / then - 1) * 100, spread: providerSpread(row?.spread) };
+  const ask = (instant: number, spread: boolean) => {
+    const { sql, params } = daySql({ ...q, instant, spread });
+    const what = `the ${spread ? 'close and provider spread' : 'close'} of ${q.symbol}${q.source ? ` from ${q.source}` : ''} at ${new Date(instant).toISOString()}`;
+    return lake.query(what, sql, params).then(([row]) => row);
+  };
+  const [atRow, dayBeforeRow] = await Promise.all([ask(q.at, true), ask(q.at - DAY_MS, false)]);
+  const [now, then] = [numOrNull(atRow?.close), numOrNull(dayBeforeRow?.close)];
+  return {
+    change24hPct: now === null || then === null || then === 0 ? null : (now / then - 1) * 100,
+    spread: providerSpread(atRow?.spread),
+  };
 }
 
 /**
- * One statement for the close at `at`, the close at `at - 24h` and the provider spread at `at`,
- * over the 1-minute partials of the symbol read once, from the first whole minute of the day
- * before `at - 24h` to `at`. Each instant's day is the partials from its own first whole minute
- * up to the instant: the pieces are split 1 ms after `at - 24h`, so every partial holds prices
- * either all up to it or all after it, and its `close_ts` tells which.
- * - The closes (by the candles' rule, `source`'s alone when set): each the close of the newest
- *   1-minute candle among the prices of the instant's day.
- * - The spread (every source): each source's last price of the day before `at`, for the sources
+ * The statement of one instant's day, the 1-minute partials of the symbol from the first whole
+ * minute of the day before `instant` up to it (raw prices for the minute of `instant`):
+ * - `close`: the close of the newest 1-minute candle of that day, by the candles' rule (the
+ *   median across sources; `source`'s alone when set);
+ * - `spread` (when asked; every source): each source's last price of the day, for the sources
  *   whose last price is within a minute of the newest one (a partial's close is its source's last
  *   price in the minute).
+ * Two scans: the rollup and the raw minute, as few as a day can be read exactly.
  */
-function dayFiguresSql(q: Pick<IndicatorQuery, 'symbol' | 'source' | 'at'>): { sql: string; params: Record<string, DuckDBValue> } {
-  const dayBefore = q.at - DAY_MS;
-  const params: Record<string, string | number> = {
-    symbol: q.symbol,
-    at: q.at,
-    at_from: wholeMinuteAfter(q.at - DAY_MS),
-    day_before: dayBefore,
-    day_before_from: wholeMinuteAfter(dayBefore - DAY_MS),
-  };
-  const pieces = [
-    ...planPieces(wholeMinuteAfter(dayBefore - DAY_MS), dayBefore + 1, MINUTE_MS, [candles1m]),
-    ...planPieces(dayBefore + 1, q.at + 1, MINUTE_MS, [candles1m]),
-  ];
+function daySql(q: { symbol: string; source?: string | undefined; instant: number; spread: boolean }): {
+  sql: string;
+  params: Record<string, DuckDBValue>;
+} {
+  const params: Record<string, string | number> = { symbol: q.symbol };
+  const pieces = planPieces(wholeMinuteAfter(q.instant - DAY_MS), q.instant + 1, MINUTE_MS, [candles1m]);
   const onlySource = q.source === undefined ? '' : 'WHERE source = $source';
   if (q.source !== undefined) params.source = q.source;
+  const spread = q.spread
+    ? `(SELECT list({'source': source, 'price': price, 'ts': epoch_ms(ts)::DOUBLE} ORDER BY source)
+          FROM last WHERE ts > (SELECT max(ts) FROM last) - INTERVAL 1 MINUTE)`
+    : 'NULL';
   const sql = `
     WITH pieces AS (${piecesSql(pieces, { finest: candles1m, where: ['symbol = $symbol'], columns: ['source', 'close', 'close_ts'] }, params)}),
-    instants (instant, day_from, up_to) AS (VALUES
-      ('at', epoch_ms($at_from::BIGINT), epoch_ms($at::BIGINT)),
-      ('day_before', epoch_ms($day_before_from::BIGINT), epoch_ms($day_before::BIGINT))
-    ),
-    days AS (SELECT instant, pieces.* FROM instants JOIN pieces ON t >= day_from AND close_ts <= up_to),
-    per_source AS (SELECT instant, t, source, ${aggregates(SOURCE_CANDLE, ['close'])} FROM days ${onlySource} GROUP BY ALL),
-    candles AS (SELECT instant, t, ${aggregates(COMPOSITE_CANDLE, ['close'])} FROM per_source GROUP BY ALL),
-    closes AS (SELECT instant, arg_max(close, t) AS close FROM candles GROUP BY instant),
-    last AS (SELECT source, ${SOURCE_CANDLE.close} AS price, max(close_ts) AS ts FROM days WHERE instant = 'at' GROUP BY source)
-    SELECT (SELECT close FROM closes WHERE instant = 'at') AS close_at,
-           (SELECT close FROM closes WHERE instant = 'day_before') AS close_day_before,
-           (SELECT list({'source': source, 'price': price, 'ts': epoch_ms(ts)::DOUBLE} ORDER BY source)
-              FROM last WHERE ts > (SELECT max(ts) FROM last) - INTERVAL 1 MINUTE) AS spread`;
+    per_source AS (SELECT t, source, ${aggregates(SOURCE_CANDLE, ['close'])} FROM pieces ${onlySource} GROUP BY ALL),
+    candles AS (SELECT t, ${aggregates(COMPOSITE_CANDLE, ['close'])} FROM per_source GROUP BY ALL),
+    last AS (SELECT source, ${SOURCE_CANDLE.close} AS price, max(close_ts) AS ts FROM pieces GROUP BY source)
+    SELECT (SELECT arg_max(close, t) FROM candles) AS close, ${spread} AS spread`;
   return { sql, params };
 }
 

@@ -101,21 +101,29 @@ describe('what each dashboard query reads, by EXPLAIN ANALYZE', () => {
     assert.ok(Object.values(year)[0]! <= 4, JSON.stringify(year));
   });
 
-  it('reads a few files for the indicators in two statements: rollups, and the prices only of the minutes of `at` and `at - 24h`', async () => {
+  it('reads a few files for the indicators in three statements: rollups, and the prices only of the minutes of `at` and `at - 24h`', async () => {
+    const at = END - DAY / 2;
     const read = await reads(() =>
-      indicators(explaining, createLakeQueries(explaining), { symbol: 'BTC', interval: '1h', window: 20, at: END - DAY / 2 }),
+      indicators(explaining, createLakeQueries(explaining), { symbol: 'BTC', interval: '1h', window: 20, at }),
     );
-    // The candles of the window; the closes at `at` and a day before with the spread.
-    assert.deepEqual(Object.keys(read).sort(), ['candles for BTC (1h)', 'the 24h change and provider spread of BTC'], JSON.stringify(read));
+    // The candles of the window; the close and the spread at `at`; the close a day before.
+    const [atDay, dayBefore] = [
+      `the close and provider spread of BTC at ${new Date(at).toISOString()}`,
+      `the close of BTC at ${new Date(at - DAY).toISOString()}`,
+    ];
+    assert.deepEqual(Object.keys(read).sort(), ['candles for BTC (1h)', atDay, dayBefore], JSON.stringify(read));
     assert.ok(read['candles for BTC (1h)']! >= 1 && read['candles for BTC (1h)']! <= 4, JSON.stringify(read));
-    // The 1-minute rollup of the days from `at - 48h` to `at`, in two scans split at `at - 24h` (a
-    // file a day each), and the prices of the minute of `at` and of `at - 24h` (two scans, split 1 ms after it).
-    const dayFigures = plans.find(({ what }) => what.startsWith('the 24h change'))!.plan;
-    assert.deepEqual(
-      scans(dayFigures)
-        .map(({ table, files }) => `${table}: ${files}`)
-        .sort(),
-      ['candles_1m_partials: 2', 'candles_1m_partials: 2', 'prices: 1', 'prices: 1', 'prices: 1'],
-    );
+    // Each day: the 1-minute rollup of the day before the instant (a file a day, so two), and the
+    // prices of the instant's own minute (one file).
+    for (const what of [atDay, dayBefore]) {
+      const plan = plans.find((statement) => statement.what === what)!.plan;
+      assert.deepEqual(
+        scans(plan)
+          .map(({ table, files }) => `${table}: ${files}`)
+          .sort(),
+        ['candles_1m_partials: 2', 'prices: 1'],
+        what,
+      );
+    }
   });
 });
