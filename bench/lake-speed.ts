@@ -1,8 +1,9 @@
 /**
  * Every route the dashboard calls, on a big lake, against the floor:
  *
- *   npx tsx bench/lake-speed.ts [--prices 100000000] [--trades 10000000] [--days 365] [--runs 10] [--minio] [--quick]
- *   (--quick = 10 000 000 prices and 1 000 000 trades)
+ *   npx tsx bench/lake-speed.ts [--prices 100000000] [--trades 10000000] [--days 365] [--runs 10] [--minio] [--quick] [--route indicators]
+ *   (--quick = 10 000 000 prices and 1 000 000 trades; --route = only the routes whose name holds it,
+ *   the result written beside the full one as lake-speed-<route>.json)
  *
  * Builds (or reuses, from ~/.cache/cryptolake/bench/) the lake of bench/big-lake.ts, then asks each
  * route through the HTTP app (`app.request()`, result cache off, the app's clock at the lake's end):
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10' },
     minio: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    route: { type: 'string' },
   },
 });
 const END = Date.UTC(2026, 2, 1);
@@ -135,6 +137,11 @@ const ROUTES: Record<string, Route> = {
   gaps: { path: '/api/gaps?limit=100' },
 };
 
+/** The routes this run measures: all, or those whose name holds `--route`. */
+function measured(): [string, Route][] {
+  return Object.entries(ROUTES).filter(([name]) => values.route === undefined || name.includes(values.route));
+}
+
 type Stats = { p50: number; p95: number; p99: number };
 const stats = (times: number[]): Stats => ({
   p50: round(percentile(times, 50), 1),
@@ -161,7 +168,7 @@ interface WarmUpSummary {
 async function measureRoutes(location: LakeLocation): Promise<{ routes: Record<string, RouteTimes>; warmUp: WarmUpSummary }> {
   const routes: Record<string, RouteTimes> = {};
   const warmUps: WarmUpReport[] = [];
-  for (const [name, route] of Object.entries(ROUTES)) {
+  for (const [name, route] of measured()) {
     const cold = await firstAnswers(location, route.path);
     const coldAfterWarmUp = await firstAnswers(location, route.path, warmUps);
     const opened = await openApp(location);
@@ -209,7 +216,7 @@ async function measureFloors(location: LakeLocation): Promise<Record<string, Sta
   const files: Record<string, string> = {};
   try {
     const db = await session.connect();
-    for (const [name, route] of Object.entries(ROUTES)) {
+    for (const [name, route] of measured()) {
       if (!route.floor) continue;
       const file = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.parquet`);
       const order = route.floor.table === 'prices' ? 'symbol, source, ts' : 'venue, market, trade_id';
@@ -263,7 +270,7 @@ const ratio = Object.fromEntries(
     },
   ]),
 );
-await writeResult(values.quick ? 'lake-speed-quick' : 'lake-speed', {
+await writeResult(`lake-speed${values.quick ? '-quick' : ''}${values.route ? `-${values.route.replace(/[^a-z0-9]+/gi, '-')}` : ''}`, {
   rows: SHAPE.prices,
   shape: SHAPE,
   series: built.series,
