@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { LAKE, sqlString } from '../core/adapters/ducklake/attach.ts';
 import { rollupStatements } from '../core/adapters/ducklake/rollups.ts';
 import { LakeSession } from '../core/adapters/ducklake/session.ts';
@@ -38,8 +39,6 @@ const MARKETS: [venue: string, market: string, symbol: string][] = [
   ...['BTC', 'ETH', 'SOL', 'XRP'].map((s) => ['kraken', `${s}/USD`, s]),
 ].map(([venue, market, symbol]) => [venue!, market!, symbol!]);
 const BURST = 50;
-
-type Db = Awaited<ReturnType<LakeSession['connect']>>;
 const REAL_CURVE = process.env.CRYPTOLAKE_SHARED
   ? join(process.env.CRYPTOLAKE_SHARED, 'data/real-prices/binanceus_BTCUSDT_1m_20230301_20230321.csv')
   : join(import.meta.dirname, '../../shared/data/real-prices/binanceus_BTCUSDT_1m_20230301_20230321.csv');
@@ -147,7 +146,7 @@ function tradeRowsSql(shape: BigLakeShape, curveLength: number, from: number, to
 }
 
 /** One transaction per stretch of days: a dataset's rows, sorted as declared, and its rollups at every grain. */
-async function commitSlice(db: Db, dataset: IngestedDataset, rowsSql: string, note: string) {
+async function commitSlice(db: DuckDBConnection, dataset: IngestedDataset, rowsSql: string, note: string) {
   await db.run(`CREATE OR REPLACE TABLE memory.slice AS ${rowsSql}`);
   const rollups = rollupStatements(dataset, 'memory.slice');
   for (const sql of rollups.prepare) await db.run(sql);
@@ -199,7 +198,7 @@ export async function writeBigLake(location: LakeLocation, shape: BigLakeShape, 
 }
 
 /** Runs `write` on a read-write session of the lake at `location`, its tables ensured. */
-async function withLake(location: LakeLocation, write: (db: Db) => Promise<void>): Promise<void> {
+async function withLake(location: LakeLocation, write: (db: DuckDBConnection) => Promise<void>): Promise<void> {
   const session = await LakeSession.open(location, { readOnly: false, memoryLimit: '3GB', threads: 2 });
   try {
     const db = await session.connect();
@@ -211,7 +210,7 @@ async function withLake(location: LakeLocation, write: (db: Db) => Promise<void>
 }
 
 /** The alerts and gaps of the shape's days, then every inlined row flushed to files, as maintenance leaves a lake. */
-async function writeEvents(db: Db, shape: BigLakeShape): Promise<void> {
+async function writeEvents(db: DuckDBConnection, shape: BigLakeShape): Promise<void> {
   await commitSlice(db, alerts, alertRowsSql(shape), 'bench alerts');
   await commitSlice(db, gaps, gapRowsSql(shape), 'bench gaps');
   await db.run(`CALL ducklake_flush_inlined_data(${sqlString(LAKE)})`);
