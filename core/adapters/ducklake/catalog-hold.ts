@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from './attach.ts';
 
 /** How long one transaction holds the catalog before a fresh one takes over, ms. */
-export const HOLD_HANDOVER_MS = 5_000;
+const HOLD_HANDOVER_MS = 5_000;
 
 const HOLD = 'lake_catalog_hold';
 
