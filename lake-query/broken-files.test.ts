@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
+import { recordingLogger } from '../core/testing/log.ts';
 import { BrokenFiles, brokenFileIn } from './broken-files.ts';
 
 const DATA = '/srv/lake/';
@@ -55,8 +55,8 @@ describe('broken data files', () => {
   });
 
   it('keeps a file until the check finds it gone or readable, logging both ends once', async () => {
-    const lines: { level: number; msg: string; file?: string }[] = [];
-    const files = new BrokenFiles(pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }), () => 1_000);
+    const { log, lines } = recordingLogger();
+    const files = new BrokenFiles(log, () => 1_000);
     files.report({ table: 'prices', path: FILE, problem: 'missing: x', foundBy: 'query' });
     files.report({ table: 'prices', path: FILE, problem: 'missing: x', foundBy: 'query' });
     assert.equal(lines.filter((line) => line.level === 40).length, 1, 'one WARN line however many queries trip on it');
@@ -79,7 +79,7 @@ describe('broken data files', () => {
     );
     assert.deepEqual(files.list(), []);
     assert.equal(files.health().ok, true);
-    assert.ok(lines.some((line) => line.level === 30 && /reads again/.test(line.msg)));
+    assert.ok(lines.some((line) => line.level === 30 && /reads again/.test(String(line.msg))));
     // Found by the check, then no longer one of the lake's files (maintenance rewrote its day): cleared.
     await files.reconcile(
       [{ table: 'prices', path: FILE, problem: 'truncated: 1 bytes, the catalog recorded 9', foundBy: 'check' }],
@@ -93,6 +93,6 @@ describe('broken data files', () => {
       async () => true,
     );
     assert.deepEqual(files.list(), []);
-    assert.ok(lines.some((line) => /no longer part of the lake/.test(line.msg)));
+    assert.ok(lines.some((line) => /no longer part of the lake/.test(String(line.msg))));
   });
 });

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { recordingLogger } from '../core/testing/log.ts';
 import { openAdapters } from '../core/adapters/select.ts';
 import { trades } from '../core/datasets/index.ts';
 import { silentLogger } from '../core/log.ts';
@@ -15,12 +15,6 @@ import { warmUp } from './warm-up.ts';
 
 const NOW = Date.now();
 const MINUTE = 60_000;
-
-/** A logger whose lines the test can read. */
-function recordingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  return { log: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }), lines };
-}
 
 /** Two days of prices of `symbols` from two sources, every 10 minutes up to now. */
 async function writeTwoDays(fixture: FixtureLake, symbols: string[]): Promise<void> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
-import { pino } from 'pino';
+import { recordingLogger } from '../../core/testing/log.ts';
 import { openAdapters, type Adapters } from '../../core/adapters/select.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { waitFor } from '../../core/testing/wait.ts';
@@ -30,13 +30,12 @@ describe('a real browser on another site cannot use lake-query', () => {
   let attacker: Server;
   let attackerPort: number;
   let browser: Browser;
-  const lines: Record<string, unknown>[] = [];
+  const { log, lines } = recordingLogger();
 
   before(async () => {
     await buildDashboard();
     fixture = await FixtureLake.create();
     await fixture.writePrices([{ symbol: 'BTC', ts: Date.now() - 60_000, price: 64_123.5 }]);
-    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
     const env = { LAKE_DIR: fixture.root, PROVIDERS: 'synthetic', PORT: '0' };
     adapters = await openAdapters(env, log);
     server = await startLakeQuery(adapters, env, log, new Metrics());

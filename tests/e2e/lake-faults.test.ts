@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { recordingLogger } from '../../core/testing/log.ts';
 import { openAdapters, type Adapters } from '../../core/adapters/select.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { toPriceRecord } from '../../core/records/price.ts';
@@ -14,13 +14,6 @@ import { FixtureLake } from '../support/fixture-lake.ts';
 const DAY_MS = 86_400_000;
 /** Three whole UTC days ending today: the latest prices look back over all of them. */
 const FIRST_DAY = Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS;
-
-/** A logger whose lines the test can read. */
-function recordingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  return { log, lines };
-}
 
 interface Answer {
   status: number;
