@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { LakeSession } from '../../core/adapters/ducklake/session.ts';
 import { ensureLakeTables } from '../../core/adapters/ducklake/tables.ts';
 import { openAdapters } from '../../core/adapters/select.ts';
 import { silentLogger } from '../../core/log.ts';
+import { recordingLogger } from '../../core/testing/log.ts';
 import { waitFor } from '../../core/testing/wait.ts';
 import { lakeInitSql } from '../../lake-query/cli/init-sql.ts';
 import { maintainLake } from '../../processor/maintenance.ts';
@@ -37,7 +39,6 @@ async function readThroughMaintenance(env: Record<string, string>): Promise<void
     // Many small commits, and prices in files on PostgreSQL too (inlining off for that table, as an
     // operator may set it): small files, partials and inlined rows for maintenance to fold.
     const adapters = await openAdapters({ ...env, LAKE_DIR: lakeDir }, silentLogger);
-    const sqliteCatalog = adapters.lake.catalog.kind === 'sqlite';
     const setup = await LakeSession.open(adapters.lake, { readOnly: false, threads: 1 });
     const setupConnection = await setup.connect();
     await ensureLakeTables(setupConnection);
@@ -65,6 +66,7 @@ async function readThroughMaintenance(env: Record<string, string>): Promise<void
       await waitFor(() => reader.logs.length >= 3, 30_000, 'the external reader answering');
 
       const connection = await writer.connect();
+      const maintenance = recordingLogger('debug');
       const totals = { merged: 0, flushed: 0, files: 0, expired: 0, deleted: 0 };
       // Again and again: snapshots older than 3 s expire, replaced files go after 2 s (far shorter
       // than anyone would run it, far longer than one of the reader's queries).
@@ -72,7 +74,7 @@ async function readThroughMaintenance(env: Record<string, string>): Promise<void
         const report = await maintainLake(
           connection,
           { snapshotRetentionMs: 3_000, fileCleanupGraceMs: 2_000, rollupsSinceMs: 0 },
-          silentLogger,
+          maintenance.log,
         );
         assert.deepEqual(report.failures, [], `pass ${pass}`);
         totals.merged += report.rollupGroupsMerged;
@@ -87,19 +89,27 @@ async function readThroughMaintenance(env: Record<string, string>): Promise<void
       const samples = reader.logs.length;
       await waitFor(() => reader.logs.length >= samples + 3, 30_000, 'more samples after the last pass');
       const expected = { prices: published, price_ids: published, ticks: published, dead_letters: 0, trades: 0, trade_ids: 0 };
-      // DuckLake 1.0 on a SQLite catalog: a reader in another process that queries while
-      // ducklake_flush_inlined_data commits misses the rows being flushed for that one query (they
-      // have left the catalog and their file is not in the snapshot it read). The candle partials
-      // are the inlined table here; the README states the limit. Such a sample may only lack
-      // ticks, never hold a row twice, and stays rare; on PostgreSQL every sample is exact.
-      const missed = (sample: typeof expected) =>
-        sqliteCatalog && sample.ticks < published && JSON.stringify({ ...sample, ticks: published }) === JSON.stringify(expected);
+      // DuckLake 1.0: ducklake_flush_inlined_data deletes the flushed rows from the catalog for good,
+      // so a reader in another process whose query overlaps its commit may miss rows for that one
+      // query (seen on SQLite and on PostgreSQL; the README states the limit). Such a sample may
+      // only lack rows, never hold one twice, and only while the flush runs; every other is exact.
+      const flushes = maintenance.lines
+        .filter((line) => line.step === 'writing inlined rows out')
+        .map((line) => ({ from: Number(line.startedAt), to: Number(line.startedAt) + Number(line.ms) }));
+      assert.ok(flushes.length >= 8, `${flushes.length} flushes logged`);
+      const duringFlush = (started: number, ended: number) => flushes.some(({ from, to }) => started <= to && ended >= from);
       let flushMisses = 0;
       for (const { started, ended, ...sample } of reader.logs) {
-        if (missed(sample as typeof expected)) flushMisses += 1;
-        else assert.deepEqual(sample, expected, `every sample of the external reader (${String(started)}..${String(ended)})`);
+        if (isDeepStrictEqual(sample, expected)) continue;
+        const lacking = Object.entries(expected).every(([name, n]) => typeof sample[name] === 'number' && Number(sample[name]) <= n);
+        const window = `${JSON.stringify(sample)} at ${String(started)}..${String(ended)}, flushes ${JSON.stringify(flushes)}`;
+        assert.ok(
+          lacking && duringFlush(Number(started), Number(ended)),
+          `a sample of the external reader, not exact, outside a flush or with more rows than written (${window})`,
+        );
+        flushMisses += 1;
       }
-      assert.ok(flushMisses <= 2, `${flushMisses} samples missed inlined rows being flushed`);
+      assert.ok(flushMisses < reader.logs.length / 4, `${flushMisses} of ${reader.logs.length} samples missed rows during a flush`);
       assert.ok(reader.logs.length >= 20, `${reader.logs.length} samples`);
 
       // A plain glob over the data folder holds every row in files now, and nothing twice after the cleanup.
