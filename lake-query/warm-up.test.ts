@@ -11,7 +11,9 @@ import { tradeRecord } from '../core/testing/trade-record.ts';
 import { FixtureLake } from '../tests/support/fixture-lake.ts';
 import { Lake } from './lake.ts';
 import { startLakeQuery } from './server.ts';
-import { warmUp } from './warm-up.ts';
+import { RANGES } from '../dashboard/src/api.ts';
+import { PAGE_DEFAULTS as PAGE } from '../dashboard/src/page-defaults.ts';
+import { CHART_VIEWS, DASHBOARD_SYMBOL, FIRST_PAGE, warmUp } from './warm-up.ts';
 
 const NOW = Date.now();
 const MINUTE = 60_000;
@@ -140,6 +142,22 @@ describe('the warm-up of lake-query at start', () => {
 describe('warmUp', () => {
   const open = (fixture: FixtureLake) =>
     Lake.open(fixture.location, { queryTimeoutMs: 5_000, memoryLimit: '256MB', threads: 1, connections: 2 }, silentLogger, new Metrics());
+
+  it("asks what the dashboard's page asks when it opens, and charts each range of its range picker", () => {
+    const [opening] = CHART_VIEWS;
+    assert.deepEqual(
+      { symbol: DASHBOARD_SYMBOL, range: opening.range, interval: opening.interval },
+      { symbol: PAGE.symbol, range: PAGE.range, interval: PAGE.interval },
+    );
+    assert.deepEqual(Object.fromEntries(CHART_VIEWS.map((view) => [view.range, view.rangeMs])), RANGES);
+    assert.deepEqual(FIRST_PAGE, {
+      indicators: { interval: PAGE.interval, window: PAGE.indicatorWindow },
+      tradeCandles: PAGE.tradeCandles,
+      tape: PAGE.tape,
+      gaps: PAGE.gaps,
+      alerts: PAGE.alerts,
+    });
+  });
 
   it('charts the first symbol of the latest prices when the lake has not the one asked for', async () => {
     const fixture = await FixtureLake.create();

@@ -8,7 +8,11 @@ import { createTradeQueries } from './trade-queries.ts';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-/** The symbol the dashboard opens on when its URL names none (`dashboard/src/main.ts`). */
+/**
+ * The symbol the dashboard opens on when its URL names none. This module holds its own copy of
+ * what the page asks first (lake-query imports no page code); `warm-up.test.ts` checks each against
+ * `dashboard/src/page-defaults.ts`.
+ */
 export const DASHBOARD_SYMBOL = 'BTC';
 
 /** A price chart the dashboard offers: a range ending now, in candles `interval` wide. */
@@ -25,7 +29,7 @@ interface ChartView {
  * charted; the price table's sparklines (every symbol, 15-minute candles of a day) read the files
  * of the 1-day chart.
  */
-const CHART_VIEWS: readonly [ChartView, ...ChartView[]] = [
+export const CHART_VIEWS: readonly [ChartView, ...ChartView[]] = [
   { range: '6H', rangeMs: 6 * HOUR_MS, interval: '1m' },
   { range: '1D', rangeMs: DAY_MS, interval: '1m' },
   { range: '1W', rangeMs: 7 * DAY_MS, interval: '15m' },
@@ -33,8 +37,8 @@ const CHART_VIEWS: readonly [ChartView, ...ChartView[]] = [
   { range: '1Y', rangeMs: 365 * DAY_MS, interval: '1d' },
 ];
 
-/** What the dashboard's first page asks besides the charts (`dashboard/src/main.ts` and `trades.ts`). */
-const FIRST_PAGE = { indicators: { interval: '1m', window: 20 }, tradeCandles: 300, tape: 50, gaps: 50, alerts: 50 } as const;
+/** What the dashboard's first page asks besides the charts. */
+export const FIRST_PAGE = { indicators: { interval: '1m', window: 20 }, tradeCandles: 300, tape: 50, gaps: 50, alerts: 50 } as const;
 
 export interface WarmUpOptions {
   /** epoch ms the ranges end at: the time of the start (for the benchmark, the end of its lake). */

@@ -1,5 +1,7 @@
 /** The lake-query API as the page uses it. Shapes mirror lake-query/http; kept here so the page imports no server code. */
 
+import { PAGE_DEFAULTS } from './page-defaults.ts';
+
 export interface LatestPrice {
   symbol: string;
   source: string;
@@ -248,7 +250,9 @@ export const api = {
       `/api/candles?symbol=${q(symbol)}&interval=${q(interval)}&from=${from}${to ? `&to=${to}` : ''}${source ? `&source=${q(source)}` : ''}`,
     ),
   indicators: (symbol: string, interval: string, source = '') =>
-    getJson<Indicators>(`/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=20${source ? `&source=${q(source)}` : ''}`),
+    getJson<Indicators>(
+      `/api/indicators?symbol=${q(symbol)}&interval=${q(interval)}&window=${PAGE_DEFAULTS.indicatorWindow}${source ? `&source=${q(source)}` : ''}`,
+    ),
   providers: () => getJson<Providers>('/api/providers'),
   alerts: (options: { symbol?: string; from?: number; to?: number; limit: number }) =>
     getJson<{ alerts: AlertItem[] }>(

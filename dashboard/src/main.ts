@@ -2,6 +2,7 @@ import './styles.css';
 import { api, INTERVAL_MS, RANGES, rangeStart, type Candle, type CandleBasis, type LatestPrice, type Tick } from './api.ts';
 import { PriceChart } from './chart.ts';
 import { byId, el } from './dom.ts';
+import { PAGE_DEFAULTS } from './page-defaults.ts';
 import { LiveMerge, applyTick } from './live-merge.ts';
 import { followLive } from './live.ts';
 import { renderLatest, renderPartitions, renderPipeline, renderProviders } from './panels.ts';
@@ -16,9 +17,9 @@ const REFRESH_MS = 5_000;
 const SPARK_REFRESH_MS = 60_000;
 const params = new URLSearchParams(location.search);
 const state = {
-  symbol: (params.get('symbol') ?? 'BTC').toUpperCase(),
-  interval: params.get('interval') ?? '1m',
-  range: params.get('range') ?? '6H',
+  symbol: (params.get('symbol') ?? PAGE_DEFAULTS.symbol).toUpperCase(),
+  interval: params.get('interval') ?? PAGE_DEFAULTS.interval,
+  range: params.get('range') ?? PAGE_DEFAULTS.range,
   /** One source's prices on the chart; empty: the composite (the median across sources). */
   source: params.get('source') ?? '',
   /** An absolute range from the URL (`?from=2023-03-01&to=2023-03-22`), for history; the range picker clears it. */
@@ -136,7 +137,7 @@ async function refreshChart(): Promise<void> {
   byId('chart-symbol').textContent = symbol;
   byId('chart').setAttribute('aria-busy', 'true');
   syncUrl();
-  const rangeMs = Math.min(RANGES[range] ?? RANGES['6H']!, (INTERVAL_MS[interval] ?? 60_000) * 50_000);
+  const rangeMs = Math.min(RANGES[range] ?? RANGES[PAGE_DEFAULTS.range]!, (INTERVAL_MS[interval] ?? 60_000) * 50_000);
   try {
     const width = INTERVAL_MS[interval] ?? 60_000;
     const from = state.window ? Math.floor(state.window.from / width) * width : rangeStart(Date.now(), rangeMs, interval);
@@ -266,7 +267,7 @@ async function refresh(): Promise<void> {
     api.latest(),
     api.providers(),
     api.pipeline(),
-    api.alerts({ limit: 50 }),
+    api.alerts({ limit: PAGE_DEFAULTS.alerts }),
   ]);
   if (health.status === 'fulfilled') {
     byId('synthetic').hidden = !health.value.synthetic;

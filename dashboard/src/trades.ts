@@ -1,14 +1,10 @@
 import { api, INTERVAL_MS, rangeStart, type TradeItem, type TradeMarket } from './api.ts';
 import { byId, el } from './dom.ts';
+import { PAGE_DEFAULTS } from './page-defaults.ts';
 import { formatAge, formatCount, formatPrice } from './format.ts';
 import { renderGaps, renderStreams, streamsOffMessage } from './streams.ts';
 import { TradeChart } from './trade-chart.ts';
 import { formatQty, formatTapeTime, marketKey, parseMarketKey } from './trade-format.ts';
-
-/** The most trades on the tape and gaps in the list; the candles the chart asks for. */
-const TAPE_LIMIT = 50;
-const GAP_LIMIT = 50;
-const CANDLES = 300;
 
 /** The trades and streams cards, as `main.ts` drives them. */
 export interface TradesSection {
@@ -83,8 +79,8 @@ export function setUpTrades(initialInterval: string, notice: (id: string, error:
     const width = INTERVAL_MS[interval]!;
     chartBox.setAttribute('aria-busy', 'true');
     const [candles, tape] = await Promise.allSettled([
-      api.tradeCandles(market.venue, market.market, interval, rangeStart(Date.now(), CANDLES * width, interval)),
-      api.trades(market.venue, market.market, TAPE_LIMIT),
+      api.tradeCandles(market.venue, market.market, interval, rangeStart(Date.now(), PAGE_DEFAULTS.tradeCandles * width, interval)),
+      api.trades(market.venue, market.market, PAGE_DEFAULTS.tape),
     ]);
     if (load !== marketLoad) return;
     chartBox.removeAttribute('aria-busy');
@@ -109,10 +105,10 @@ export function setUpTrades(initialInterval: string, notice: (id: string, error:
     },
     async refresh() {
       const now = Date.now();
-      const [list, streams, gaps] = await Promise.allSettled([api.tradeMarkets(), api.streams(), api.gaps(GAP_LIMIT)]);
+      const [list, streams, gaps] = await Promise.allSettled([api.tradeMarkets(), api.streams(), api.gaps(PAGE_DEFAULTS.gaps)]);
       if (streams.status === 'fulfilled') renderStreams(byId('streams'), streams.value, now);
       notice('streams-notice', streams.status === 'rejected' ? streams.reason : undefined);
-      if (gaps.status === 'fulfilled') renderGaps(byId('gaps'), byId('gap-count'), gaps.value.gaps, GAP_LIMIT, now);
+      if (gaps.status === 'fulfilled') renderGaps(byId('gaps'), byId('gap-count'), gaps.value.gaps, PAGE_DEFAULTS.gaps, now);
       else {
         byId('gap-count').textContent = 'gaps unknown';
         byId('gap-count').className = 'count-badge warn';
