@@ -1,9 +1,9 @@
 import type { DuckDBValue, JS } from '@duckdb/node-api';
 import { median } from '../core/median.ts';
-import { candles1m } from '../core/datasets/index.ts';
+import { aggregates, candles1m } from '../core/datasets/index.ts';
 import { planPieces, piecesSql } from './candle-plan.ts';
 import type { Row } from './lake.ts';
-import { aggregates, COMPOSITE_CANDLE, SOURCE_CANDLE } from './price-candles.ts';
+import { COMPOSITE_CANDLE, SOURCE_CANDLE } from './price-candles.ts';
 import { CANDLE_INTERVALS, type CandleInterval, type LakeQueries, type LakeReader } from './queries.ts';
 
 const MINUTE_MS = 60_000;

@@ -1,5 +1,5 @@
 import type { DuckDBValue } from '@duckdb/node-api';
-import { CANDLE_GRAINS, candles1m } from '../core/datasets/index.ts';
+import { aggregates, CANDLE_GRAINS, candles1m, mergeRule } from '../core/datasets/index.ts';
 import { planPieces, piecesSql } from './candle-plan.ts';
 import type { Row } from './lake.ts';
 
@@ -21,16 +21,10 @@ const COLUMNS = ['source', 'open', 'open_ts', 'high', 'low', 'close', 'close_ts'
 
 /**
  * The candles' rule, first step: each source's own candle, aggregated over its partials of the
- * candle (grouped by candle and source): open and close by time, high, low, ticks, its newest 24h volume.
+ * candle (grouped by candle and source) as the 1-minute rollup merges them: open and close by
+ * time, high, low, ticks, its newest 24h volume.
  */
-export const SOURCE_CANDLE = {
-  open: 'arg_min(open, open_ts)',
-  high: 'max(high)',
-  low: 'min(low)',
-  close: 'arg_max(close, close_ts)',
-  ticks: 'sum(ticks)',
-  volume_24h_usd: 'arg_max(volume_24h_usd, volume_ts)',
-} as const;
+export const SOURCE_CANDLE = mergeRule(candles1m, ['open', 'high', 'low', 'close', 'ticks', 'volume_24h_usd']);
 
 /**
  * The candles' rule, second step: the composite, aggregated over the sources' candles (grouped by
@@ -47,11 +41,6 @@ export const COMPOSITE_CANDLE = {
   volume_24h_usd: 'median(volume_24h_usd)',
   sources: "string_agg(source, ',' ORDER BY source)",
 } as const;
-
-/** The select list (`aggregate AS name, ...`) of a step of the candles' rule: every column, or those named. */
-export function aggregates<Step extends Record<string, string>>(step: Step, names?: readonly (keyof Step & string)[]): string {
-  return (names ?? Object.keys(step)).map((name) => `${step[name]} AS ${name}`).join(', ');
-}
 
 /**
  * The SQL of price candles `widthMs` wide for one symbol over [`from`, `to`): per candle, each

@@ -1,5 +1,5 @@
 import type { DuckDBValue, JS } from '@duckdb/node-api';
-import { TRADE_CANDLE_GRAINS, tradeCandles1m } from '../core/datasets/index.ts';
+import { aggregates, mergeRule, TRADE_CANDLE_GRAINS, tradeCandles1m } from '../core/datasets/index.ts';
 import type { Venue } from '../core/records/trade.ts';
 import { planPieces, piecesSql } from './candle-plan.ts';
 import { CANDLE_INTERVALS, candlePrices, type CandleInterval, type LakeReader } from './queries.ts';
@@ -17,6 +17,9 @@ const TRADE_CANDLE_COLUMNS = [
   'buy_volume',
   'trades',
 ];
+
+/** A trade candle from its partials of every piece, as the 1-minute trade rollup merges them. */
+const TRADE_CANDLE = mergeRule(tradeCandles1m, ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'buy_volume', 'trades']);
 
 const DAY_MS = 86_400_000;
 
@@ -191,9 +194,8 @@ export function createTradeQueries(lake: LakeReader, options: { recentDays?: num
         `trade candles for ${venue} ${market} (${interval})`,
         `WITH pieces AS (${piecesSql(pieces, spec, params)})
          SELECT (epoch_ms(t) // $intervalMs * $intervalMs)::DOUBLE AS time,
-                arg_min(open, open_trade_id) AS open, max(high) AS high, min(low) AS low,
-                arg_max(close, close_trade_id) AS close, sum(volume) AS volume, sum(quote_volume) AS quote_volume,
-                sum(buy_volume) AS buy_volume, sum(trades)::DOUBLE AS trades
+                ${aggregates(TRADE_CANDLE, ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'buy_volume'])},
+                (${TRADE_CANDLE.trades})::DOUBLE AS trades
            FROM pieces
           GROUP BY 1
           ORDER BY 1`,

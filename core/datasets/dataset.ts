@@ -99,6 +99,26 @@ export interface Rollup {
 }
 
 /**
+ * The aggregates of `rollup`'s merge that yield the columns `names`, by name (`close`:
+ * `arg_max(close, close_ts)`): what a query that merges partials itself reads from the declaration.
+ */
+export function mergeRule<Name extends string>(rollup: Rollup, names: readonly Name[]): Record<Name, string> {
+  const rule = {} as Record<Name, string>;
+  for (const name of names) {
+    const suffix = ` AS ${name}`;
+    const item = rollup.merge.find((entry) => entry.endsWith(suffix));
+    if (!item) throw new Error(`${rollup.name} merges no column ${name}`);
+    rule[name] = item.slice(0, -suffix.length);
+  }
+  return rule;
+}
+
+/** A select list (`aggregate AS name, ...`) of `rule`: every column, or those named. */
+export function aggregates<Rule extends Record<string, string>>(rule: Rule, names?: readonly (keyof Rule & string)[]): string {
+  return (names ?? Object.keys(rule)).map((name) => `${rule[name]} AS ${name}`).join(', ');
+}
+
+/**
  * A coarser rollup fed by `finer`: the same columns and merge with its own period column, and
  * partials derived by merging the finer partials of each coarser period (the merge of partials is
  * exact, so the coarser rows equal what the source rows would give).

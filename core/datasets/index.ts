@@ -23,6 +23,7 @@ export {
   trades,
 };
 export type { ColumnSpec, ColumnType, Dataset, IngestedDataset, PartitionGrain, Rollup } from './dataset.ts';
+export { aggregates, mergeRule } from './dataset.ts';
 
 /** Every table fed by a topic, in the order the processor subscribes. */
 export const INGESTED: readonly IngestedDataset[] = [prices, deadLetters, alerts, trades, gaps];
