@@ -10,8 +10,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * The symbol the dashboard opens on when its URL names none. This module holds its own copy of
- * what the page asks first (lake-query imports no page code); `warm-up.test.ts` checks each against
- * `dashboard/src/page-defaults.ts`.
+ * what the page asks first (lake-query imports no page code: its image holds only the page's
+ * bundle); `warm-up.test.ts` checks each against `dashboard/src/page-defaults.ts`.
  */
 export const DASHBOARD_SYMBOL = 'BTC';
 
